@@ -1,0 +1,1 @@
+"""POA Bot: domain, services, settings, CLI and the Telegram application assembly."""

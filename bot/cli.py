@@ -1,0 +1,79 @@
+"""The ``poa-bot`` command line.
+
+Every sub-command applies pending migrations first, so upgrading is "install and run".
+Each command's work lives in ``bot/commands/<name>.py`` (``run(args, settings, db)``), so
+this file only declares arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.logging_setup import configure_logging
+from bot.settings import Settings
+from storage.db import Database
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="poa-bot",
+        description="POA Bot: captura y seguimiento del Programa Operativo Anual por Telegram.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="más detalle en el log")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
+
+    sub.add_parser("migrate", help="aplica las migraciones de la base de datos")
+
+    p = sub.add_parser("import-poa", help="importa un reporte POA (.tsv o .xlsx)")
+    p.add_argument("file", help="archivo .tsv/.txt (exportado del libro) o .xlsx")
+    p.add_argument("--dry-run", action="store_true", help="valida y muestra, sin guardar")
+    p.add_argument("--catalog-only", action="store_true",
+                   help="carga solo el catálogo de indicadores, sin valores")
+    p.add_argument("--year", type=int, help="carga el catálogo como el POA de otro año")
+
+    p = sub.add_parser("resumen", help="cumplimiento contra meta de un periodo")
+    p.add_argument("--period", required=True,
+                   help="2023-03, mar-23, 2023-Q1, 2023-S1 o 2023 (año a la fecha)")
+    p.add_argument("--unit", help="clave de la unidad responsable, p. ej. 303")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = sub.add_parser("export", help="exporta el reporte POA de un periodo (.xlsx o .csv)")
+    p.add_argument("--period", required=True)
+    p.add_argument("--out", required=True, help="archivo de salida (.xlsx o .csv)")
+
+    p = sub.add_parser("invite", help="crea una invitación de registro de un solo uso")
+    p.add_argument("--role", required=True, choices=("coordinador", "gerente"))
+    p.add_argument("--unit", action="append", default=[], help="clave de unidad (repetible)")
+    p.add_argument("--name", default="", help="nombre de la persona")
+
+    sub.add_parser("run", help="inicia el bot de Telegram")
+    sub.add_parser("doctor", help="revisa configuración, base de datos y conexión con Telegram")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(verbose=args.verbose)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"Configuración inválida / invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        module = importlib.import_module(f"bot.commands.{args.command.replace('-', '_')}")
+        return module.run(args, settings, db)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        db.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.getLogger(__name__).debug("started as a module")
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure domain rules: periods, numbers, attainment. No I/O here."""

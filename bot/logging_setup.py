@@ -1,0 +1,36 @@
+"""Logging that never prints the bot token.
+
+httpx logs every request URL at INFO, and Bot API URLs contain the token
+(``/bot<token>/sendMessage``); a filter on the root handlers redacts any token-shaped text
+from every record, whichever library emitted it, and httpx is quieted to WARNING.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+class RedactTokenFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = TOKEN_PATTERN.sub("<token>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def configure_logging(verbose: bool = False) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactTokenFilter) for f in handler.filters):
+            handler.addFilter(RedactTokenFilter())
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,74 @@
+"""Settings from the environment and ``.env`` (see ``.env.example`` for each one)."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PUBLIC_BOT_API = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = PUBLIC_BOT_API
+    database_url: str = "sqlite:///poa.db"
+    poa_timezone: str = "America/Matamoros"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret_token: SecretStr | None = None
+
+    # Reporting calendar (all days are days of the month after the period closes).
+    poa_deadline_day: int = Field(default=5, ge=1, le=28)
+    poa_reminder_days: Annotated[list[int], NoDecode] = [1, 3, 5]
+    poa_reminder_time: time = time(9, 0)
+    poa_escalation_day: int | None = Field(default=None, ge=1, le=28)
+    poa_grace_days: int = Field(default=0, ge=0, le=60)
+
+    # Traffic-light bands: attainment at or above GREEN is on target, at or above YELLOW is
+    # close, below is behind (percent of the meta).
+    poa_band_green: Decimal = Decimal("100")
+    poa_band_yellow: Decimal = Decimal("80")
+
+    invitation_days: int = Field(default=7, ge=1, le=90)
+
+    @field_validator("poa_reminder_days", mode="before")
+    @classmethod
+    def _split_days(cls, value):
+        if isinstance(value, str):
+            value = [part for part in value.replace(";", ",").split(",") if part.strip()]
+        days = sorted({int(day) for day in value})
+        if any(not 1 <= day <= 28 for day in days):
+            raise ValueError("POA_REMINDER_DAYS: días del 1 al 28")
+        return days
+
+    @field_validator("poa_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"POA_TIMEZONE desconocida: {value}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _default_escalation(self):
+        if self.poa_escalation_day is None:
+            self.poa_escalation_day = min(self.poa_deadline_day + 1, 28)
+        return self
+
+    @cached_property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.poa_timezone)
+
+    def token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None

@@ -1,0 +1,1 @@
+"""Persistence: tables, queries, migrations. Knows nothing of Telegram."""

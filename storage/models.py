@@ -1,0 +1,207 @@
+"""The tables. Storage knows rows and queries, nothing of Telegram.
+
+Uniqueness constraints carry the idempotency the product promises: importing the same
+report twice, or receiving the same Telegram update twice, cannot create a second row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import ExactDecimal, UTCDateTime
+
+ROLE_GERENTE = "gerente"
+ROLE_COORDINADOR = "coordinador"
+AGGREGATE_SUM = "sum"  # counts: the year's values add up
+AGGREGATE_LAST = "last"  # percentages: the latest value is the cumulative one
+
+
+def _decimal(nullable: bool = False):
+    return Field(sa_type=ExactDecimal, nullable=nullable)
+
+
+def _when(nullable: bool = False):
+    return Field(sa_type=UTCDateTime, nullable=nullable)
+
+
+class Unit(SQLModel, table=True):
+    """Unidad responsable (303 Facturación, ...)."""
+
+    __tablename__ = "units"
+    id: int | None = Field(default=None, primary_key=True)
+    clave: str = Field(max_length=20, unique=True, index=True)
+    nombre: str = Field(max_length=255)
+
+
+class ActionLine(SQLModel, table=True):
+    """Línea de acción of the municipal development plan, with its plan headings."""
+
+    __tablename__ = "action_lines"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True, index=True)
+    objetivo: str = Field(default="", sa_type=Text)
+    eje: str = Field(default="", max_length=500)
+    sub_eje: str = Field(default="", max_length=500)
+    programa: str = Field(default="", max_length=500)
+    transversalidad: str = Field(default="", max_length=500)
+
+
+class Indicator(SQLModel, table=True):
+    """An indicador de desempeño of one unit's acción operativa, for one POA year."""
+
+    __tablename__ = "indicators"
+    __table_args__ = (
+        UniqueConstraint("year", "unit_id", "accion", "nombre", name="uq_indicator_identity"),
+        Index("ix_indicators_year_unit", "year", "unit_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    unit_id: int = Field(foreign_key="units.id")
+    action_line_id: int | None = Field(default=None, foreign_key="action_lines.id")
+    accion: str = Field(sa_type=Text)
+    comentarios: str = Field(default="", sa_type=Text)
+    nombre: str = Field(sa_type=Text)
+    descripcion: str = Field(default="", sa_type=Text)
+    meta: Decimal = _decimal()  # target per period, as currently in force
+    unidad_medida: str = Field(default="", max_length=120)
+    frecuencia: str = Field(max_length=20)  # a bot.domain.periods.Frequency value
+    aggregation: str = Field(default=AGGREGATE_SUM, max_length=10)
+    position: int = 0  # order within the unit, as in the report
+
+
+class ReportedValue(SQLModel, table=True):
+    """The value of one indicator for one period (at most one: the current figure)."""
+
+    __tablename__ = "reported_values"
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "period", name="uq_value_indicator_period"),
+        Index("ix_values_year_end", "year", "period_end"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), nullable=False))
+    period: str = Field(max_length=10)  # Period.code: 2023-03, 2023-Q1, 2023-S1
+    year: int
+    period_start: date
+    period_end: date
+    value: Decimal = _decimal()
+    meta: Decimal = _decimal()  # the meta this period was reported against
+    observaciones: str = Field(default="", sa_type=Text)
+    reported_by_id: int | None = Field(default=None, foreign_key="persons.id")
+    reported_at: datetime = _when()
+    source: str = Field(max_length=20)  # import | telegram | cli
+    late: bool = False  # arrived after the deadline (timeliness figure)
+
+
+class Revision(SQLModel, table=True):
+    """Append-only log of every change to a reported value."""
+
+    __tablename__ = "revisions"
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicators.id", index=True)
+    period: str = Field(max_length=10)
+    old_value: Decimal | None = _decimal(nullable=True)
+    new_value: Decimal | None = _decimal(nullable=True)
+    old_observaciones: str | None = Field(default=None, sa_type=Text)
+    new_observaciones: str | None = Field(default=None, sa_type=Text)
+    person_id: int | None = Field(default=None, foreign_key="persons.id")
+    at: datetime = _when()
+    reason: str = Field(default="", sa_type=Text)
+    source: str = Field(max_length=20)
+
+
+class Person(SQLModel, table=True):
+    """Someone registered with the bot: a gerente or a coordinador."""
+
+    __tablename__ = "persons"
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, unique=True, index=True, nullable=True))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    name: str = Field(default="", max_length=255)
+    role: str = Field(max_length=20)
+    active: bool = True
+    unreachable_since: datetime | None = _when(nullable=True)  # blocked the bot (403)
+    created_at: datetime = _when()
+
+
+class PersonUnit(SQLModel, table=True):
+    """A coordinador's units."""
+
+    __tablename__ = "person_units"
+    person_id: int = Field(foreign_key="persons.id", primary_key=True)
+    unit_id: int = Field(foreign_key="units.id", primary_key=True)
+
+
+class Invitation(SQLModel, table=True):
+    """A single-use registration token; only its hash is stored."""
+
+    __tablename__ = "invitations"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    role: str = Field(max_length=20)
+    unit_claves: str = Field(default="", max_length=255)  # comma-separated
+    name: str = Field(default="", max_length=255)
+    created_at: datetime = _when()
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(nullable=True)
+    used_by_id: int | None = Field(default=None, foreign_key="persons.id")
+    created_by_id: int | None = Field(default=None, foreign_key="persons.id")
+
+
+class ReminderLog(SQLModel, table=True):
+    """Every reminder and escalation sent: the record that makes them never repeat."""
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (UniqueConstraint("person_id", "period", "stage", name="uq_reminder_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="persons.id")
+    period: str = Field(max_length=10)
+    stage: str = Field(max_length=40)  # e.g. reminder-2023-04-03, escalation
+    sent_at: datetime = _when()
+    outcome: str = Field(default="sent", max_length=20)  # sent | unreachable
+
+
+class PeriodLock(SQLModel, table=True):
+    """A gerente's explicit opening or closing of a period, for all units ('*') or one."""
+
+    __tablename__ = "period_locks"
+    __table_args__ = (UniqueConstraint("period", "unit_clave", name="uq_lock_scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=10)
+    unit_clave: str = Field(default="*", max_length=20)
+    closed: bool
+    changed_by_id: int | None = Field(default=None, foreign_key="persons.id")
+    changed_at: datetime = _when()
+
+
+class LockEvent(SQLModel, table=True):
+    """Append-only log of lock changes."""
+
+    __tablename__ = "lock_events"
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=10)
+    unit_clave: str = Field(default="*", max_length=20)
+    action: str = Field(max_length=10)  # close | reopen
+    person_id: int | None = Field(default=None, foreign_key="persons.id")
+    at: datetime = _when()
+
+
+class Conversation(SQLModel, table=True):
+    """Where a person is in a conversation, saved on every step so a restart loses nothing."""
+
+    __tablename__ = "conversations"
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    state: str = Field(default="{}", sa_type=Text)  # JSON
+    updated_at: datetime = _when()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled, so a re-delivered update is not applied twice."""
+
+    __tablename__ = "processed_updates"
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime = _when()
