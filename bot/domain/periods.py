@@ -229,12 +229,11 @@ def parse_period(text: str, *, default_year: int | None = None) -> Period:
         if year is None:
             raise PeriodError(f"falta el año en {text!r}")
         return _quarter_or_half(year, m[1], int(m[2]))
-    if m := re.fullmatch(r"([a-z]+)\.?[-/ ]?(\d{4}|\d{2})?", norm):
-        if m[1] in _MONTH_WORDS:
-            year = _year(m[2]) if m[2] else default_year
-            if year is None:
-                raise PeriodError(f"falta el año en {text!r}")
-            return Period.month(year, _MONTH_WORDS[m[1]])
+    if (m := re.fullmatch(r"([a-z]+)\.?[-/ ]?(\d{4}|\d{2})?", norm)) and m[1] in _MONTH_WORDS:
+        year = _year(m[2]) if m[2] else default_year
+        if year is None:
+            raise PeriodError(f"falta el año en {text!r}")
+        return Period.month(year, _MONTH_WORDS[m[1]])
     if m := re.fullmatch(r"([a-z0-9]+) (trimestre|semestre) (?:de |del )?(\d{4})", norm):
         ordinal = _ORDINAL_WORDS.get(m[1].upper())
         if ordinal is not None:
