@@ -13,10 +13,11 @@ import logging
 import sys
 
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
-from storage.db import Database
+from storage.db import Database, redact_url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,11 +66,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     db = Database(settings.database_url)
     try:
-        db.migrate()
+        # doctor inspects the schema as it is, so it must not upgrade it first.
+        if args.command != "doctor":
+            db.migrate()
         module = importlib.import_module(f"bot.commands.{args.command.replace('-', '_')}")
         return module.run(args, settings, db)
     except KeyboardInterrupt:
         return 130
+    except OperationalError as exc:
+        print(f"No se puede usar la base de datos {redact_url(db.url)}: {exc.orig}\n"
+              "Revisa DATABASE_URL (o ejecuta `poa-bot doctor`).", file=sys.stderr)
+        return 1
     finally:
         db.dispose()
 
