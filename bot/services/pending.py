@@ -1,0 +1,141 @@
+"""What is still to be reported: per person (for /reportar, /pendientes, reminders) and per
+unit (for the escalation to gerentes).
+
+An indicator of frequency F is due for each period of F of its own POA year (a monthly one
+for 2023-03, a quarterly one for 2023-Q1, ...). It is pending for a period while it has no
+``ReportedValue`` for that period's code.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_
+from sqlmodel import Session, select
+
+from bot.domain.calendar import ReportingCalendar
+from bot.domain.periods import Period
+from bot.services import locks
+from storage.models import ROLE_COORDINADOR, Indicator, Person, PersonUnit, ReportedValue, Unit
+
+
+def _missing_query(period: Period):
+    """Indicators due for ``period`` without a value, with their unit, in report order."""
+    return (select(Indicator, Unit)
+            .join(Unit, Unit.id == Indicator.unit_id)
+            .outerjoin(ReportedValue, and_(ReportedValue.indicator_id == Indicator.id,
+                                           ReportedValue.period == period.code))
+            .where(Indicator.year == period.year,
+                   Indicator.frecuencia == period.frequency.value,
+                   ReportedValue.id == None)  # noqa: E711
+            .order_by(Unit.clave, Indicator.position, Indicator.id))
+
+
+def person_units(session: Session, person_id: int) -> list[Unit]:
+    """The units a person answers for, by clave."""
+    return list(session.exec(select(Unit).join(PersonUnit, PersonUnit.unit_id == Unit.id)
+                             .where(PersonUnit.person_id == person_id)
+                             .order_by(Unit.clave)).all())
+
+
+def pending_indicators(session: Session, person_id: int, period: Period,
+                       unit_clave: str | None = None) -> list[Indicator]:
+    """Due indicators of the person's units (or of one of them) for ``period`` that have no
+    value yet, ordered by unit clave and report position. Ignores locks and the calendar:
+    ask :func:`reportable_periods` or :func:`bot.services.locks.is_open` for that."""
+    query = (_missing_query(period).join(PersonUnit, PersonUnit.unit_id == Indicator.unit_id)
+             .where(PersonUnit.person_id == person_id))
+    if unit_clave is not None:
+        query = query.where(Unit.clave == unit_clave)
+    return [indicator for indicator, _unit in session.exec(query).all()]
+
+
+def candidate_periods(session: Session, now: datetime,
+                      calendar: ReportingCalendar) -> list[Period]:
+    """Periods that may accept values at ``now``: those in their calendar window plus those a
+    gerente reopened, provided they have ended; most recent first."""
+    periods = set(calendar.reportable_periods(now))
+    periods.update(p for p in locks.reopened_periods(session) if calendar.has_ended(p, now))
+    return sorted(periods, key=lambda p: (p.end, p.start), reverse=True)
+
+
+def reportable_periods(session: Session, person_id: int, now: datetime,
+                       calendar: ReportingCalendar) -> list[Period]:
+    """Periods the person can report now: ended, open (calendar and locks) for at least one
+    of the person's units, and with something pending in such a unit. Most recent first
+    (2023-03 before 2023-Q1 before 2023-02)."""
+    claves = [unit.clave for unit in person_units(session, person_id)]
+    if not claves:
+        return []
+    result = []
+    for period in candidate_periods(session, now, calendar):
+        for clave in sorted(locks.open_units(session, period, claves, now, calendar)):
+            if pending_indicators(session, person_id, period, clave):
+                result.append(period)
+                break
+    return result
+
+
+@dataclass
+class UnitPending:
+    """A unit's missing indicators for one period and who answers for them."""
+
+    clave: str
+    nombre: str
+    indicators: list[Indicator] = field(default_factory=list)
+    responsible: list[str] = field(default_factory=list)  # names of active coordinadores
+
+
+def pending_by_unit(session: Session, period: Period) -> dict[str, UnitPending]:
+    """Units with indicators still missing for ``period`` (ordered by clave), each with its
+    missing indicators and the names of the active coordinadores responsible for it."""
+    result: dict[str, UnitPending] = {}
+    for indicator, unit in session.exec(_missing_query(period)).all():
+        entry = result.setdefault(unit.clave, UnitPending(unit.clave, unit.nombre))
+        entry.indicators.append(indicator)
+    if result:
+        rows = session.exec(select(Unit.clave, Person.name)
+                            .join(PersonUnit, PersonUnit.unit_id == Unit.id)
+                            .join(Person, Person.id == PersonUnit.person_id)
+                            .where(Unit.clave.in_(list(result)), Person.active == True,  # noqa: E712
+                                   Person.role == ROLE_COORDINADOR)
+                            .order_by(Person.name)).all()
+        for clave, name in rows:
+            result[clave].responsible.append(name)
+    return result
+
+
+@dataclass(frozen=True)
+class PersonPending:
+    """What one coordinador has pending for one period, in units open now."""
+
+    person_id: int
+    period: Period
+    unit_claves: tuple[str, ...]
+    count: int
+
+
+def pending_for_coordinators(session: Session, period: Period, now: datetime,
+                             calendar: ReportingCalendar) -> dict[int, PersonPending]:
+    """For reminders, in a few queries whatever the number of people: every active
+    coordinador with indicators pending for ``period`` in units open at ``now``."""
+    missing_per_unit: dict[str, int] = defaultdict(int)
+    for _indicator, unit in session.exec(_missing_query(period)).all():
+        missing_per_unit[unit.clave] += 1
+    open_claves = locks.open_units(session, period, missing_per_unit, now, calendar)
+    if not open_claves:
+        return {}
+    rows = session.exec(select(PersonUnit.person_id, Unit.clave)
+                        .join(Unit, Unit.id == PersonUnit.unit_id)
+                        .join(Person, Person.id == PersonUnit.person_id)
+                        .where(Unit.clave.in_(sorted(open_claves)), Person.active == True,  # noqa: E712
+                               Person.role == ROLE_COORDINADOR)
+                        .order_by(PersonUnit.person_id, Unit.clave)).all()
+    per_person: dict[int, list[str]] = defaultdict(list)
+    for person_id, clave in rows:
+        per_person[person_id].append(clave)
+    return {pid: PersonPending(pid, period, tuple(claves),
+                               sum(missing_per_unit[c] for c in claves))
+            for pid, claves in per_person.items()}
