@@ -1,0 +1,344 @@
+"""Writes the POA report in its own layout: an ``.xlsx`` workbook and its CSV/TSV twin.
+
+The layout is the one of ``/work/shared/poa/poa-2023-t1-gerencia-comercial.tsv``: repeated
+sections, each with the header block (PROGRAMA OPERATIVO ANUAL, the gerencia, the period,
+EJE DE DESARROLLO, PROGRAMA DE DESARROLLO, SUB EJE, TRANSVERSALIDAD), the same two header
+rows and 16 columns, then one row per indicator. Cells of columns 0–4 that repeat the row
+above are left blank (merged in the workbook), as in the original, so
+:mod:`bot.poa_report.reader` reads our output like the original.
+
+This module only lays out what it is given (:class:`ReportDocument`); gathering the
+catalog and the engine's figures is :mod:`bot.services.export`. Workbook cells are typed:
+numbers are numbers with number formats, percentages are true fractions with ``0.00%``
+formats (what the original workbook holds); the text twin prints them as the export does
+(``255,835``, ``8.33%``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import BinaryIO
+
+from bot.domain.numbers import format_number, format_percent, round_display
+
+COLUMN_COUNT = 16
+HEADER_TOP = ("LÍNEA DE ACCIÓN", "OBJETIVO", "UNIDAD RESPONSABLE", "", "ACCIONES OPERATIVAS",
+              "AVANCE FÍSICO", "", "", "", "INDICADOR DE DESEMPEÑO", "", "", "", "", "", "")
+HEADER_SUB = ("", "", "CLAVE", "NOMBRE", "", "META ANUAL", "AVANCE ABSOLUTO",
+              "AVANCE %/ META ANUAL", "COMENTARIOS", "NOMBRE", "DESCRIPCIÓN", "META",
+              "UNIDAD MEDIDA", "FRECUENCIA DE MEDICIÓN", "VALOR ACTUAL", "OBSERVACIONES")
+# Header cells spanning several columns on the first header row (0-based, inclusive).
+HEADER_GROUPS = ((2, 3), (5, 8), (9, 15))
+# Columns 0-4 (línea, objetivo, clave, nombre, acción) continue the row above when blank.
+CONTINUATION_COLUMNS = range(5)
+# Widths in characters, chosen so a printed landscape page stays legible.
+COLUMN_WIDTHS = (10, 38, 8, 24, 36, 9, 10, 11, 36, 28, 42, 11, 15, 13, 12, 40)
+WRAPPED_COLUMNS = frozenset({1, 3, 4, 8, 9, 10, 12, 15})
+BLANK_ROWS_BEFORE_SECTION = 3
+PERCENT_UNIT = "%"
+HUNDRED = Decimal(100)
+FORMULA_STARTS = ("=", "+", "@")
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One indicator in one section, with the engine's figures (percent points)."""
+
+    linea: str
+    objetivo: str
+    unit_clave: str
+    unit_nombre: str
+    accion: str
+    share_of_year: Decimal  # AVANCE ABSOLUTO: 8.33… a month, 25 a quarter, 50 a half
+    cumulative: Decimal | None  # AVANCE %/ META ANUAL, from the attainment engine
+    comentarios: str
+    nombre: str
+    descripcion: str
+    meta: Decimal
+    unidad_medida: str
+    frecuencia: str
+    value: Decimal | None
+    observaciones: str
+
+    @property
+    def is_percent(self) -> bool:
+        """A percentage indicator: its META and VALOR are percentages too."""
+        return self.unidad_medida.strip() == PERCENT_UNIT
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One period of one unit (and one set of plan headings)."""
+
+    period_label: str  # the workbook's own: ``mar-23``, ``PRIMER TRIMESTRE 2023``
+    eje: str
+    programa: str
+    sub_eje: str
+    transversalidad: str
+    lines: tuple[ReportLine, ...]
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    year: int
+    sections: tuple[ReportSection, ...]
+    gerencia: str = "GERENCIA COMERCIAL"
+    title: str = ""  # sheet name; defaults to "POA <year>"
+
+
+class RowKind(Enum):
+    BLANK = "blank"
+    TITLE = "title"
+    PERIOD = "period"
+    HEADING = "heading"
+    HEADER_TOP = "header_top"
+    HEADER_SUB = "header_sub"
+    DATA = "data"
+
+
+class CellKind(Enum):
+    TEXT = "text"
+    CODE = "code"  # digits that are a code (303, 654), kept as text
+    NUMBER = "number"
+    PERCENT = "percent"  # a value in percent points, shown as 8.33%
+    WHOLE_PERCENT = "whole_percent"  # META ANUAL: 100%
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str | Decimal | None
+    kind: CellKind = CellKind.TEXT
+
+
+@dataclass(frozen=True)
+class LaidOutRow:
+    kind: RowKind
+    cells: tuple[Cell, ...] = field(default_factory=tuple)
+    line: ReportLine | None = None
+
+
+# --- layout (shared by the workbook and the text twin) ---------------------------------------
+
+def layout(document: ReportDocument) -> Iterator[LaidOutRow]:
+    """Every row of the report, in order, as typed cells."""
+    for section in document.sections:
+        for _ in range(BLANK_ROWS_BEFORE_SECTION):
+            yield LaidOutRow(RowKind.BLANK)
+        yield _single(RowKind.TITLE, f"PROGRAMA OPERATIVO ANUAL {document.year}")
+        yield _single(RowKind.TITLE, document.gerencia)
+        yield LaidOutRow(RowKind.BLANK)
+        yield _single(RowKind.PERIOD, section.period_label)
+        yield LaidOutRow(RowKind.BLANK)
+        for prefix, text in (("EJE DE DESARROLLO", section.eje),
+                             ("PROGRAMA DE DESARROLLO", section.programa),
+                             ("SUB EJE", section.sub_eje),
+                             ("TRANSVERSALIDAD", section.transversalidad)):
+            yield _single(RowKind.HEADING, f"{prefix}: {text}".rstrip())
+            yield LaidOutRow(RowKind.BLANK)
+        yield LaidOutRow(RowKind.HEADER_TOP, tuple(Cell(text) for text in HEADER_TOP))
+        yield LaidOutRow(RowKind.HEADER_SUB, tuple(Cell(text) for text in HEADER_SUB))
+        previous: ReportLine | None = None
+        for line in section.lines:
+            yield LaidOutRow(RowKind.DATA, _data_cells(line, previous), line)
+            previous = line
+
+
+def _single(kind: RowKind, text: str) -> LaidOutRow:
+    return LaidOutRow(kind, (Cell(text),))
+
+
+def _continuation_values(line: ReportLine) -> tuple[str, ...]:
+    return (line.linea, line.objetivo, line.unit_clave, line.unit_nombre, line.accion)
+
+
+def _data_cells(line: ReportLine, previous: ReportLine | None) -> tuple[Cell, ...]:
+    lead = _continuation_values(line)
+    above = _continuation_values(previous) if previous else ("\0",) * len(lead)
+    lead_kinds = (CellKind.CODE, CellKind.TEXT, CellKind.CODE, CellKind.TEXT, CellKind.TEXT)
+    # A cell repeating the one above is blank: the original merges it with the row above.
+    cells = [Cell(None if value == prior else value, kind)
+             for value, prior, kind in zip(lead, above, lead_kinds, strict=True)]
+    quantity = CellKind.PERCENT if line.is_percent else CellKind.NUMBER
+    cells += [
+        Cell(HUNDRED, CellKind.WHOLE_PERCENT),
+        Cell(line.share_of_year, CellKind.PERCENT),
+        Cell(line.cumulative, CellKind.PERCENT),
+        Cell(line.comentarios),
+        Cell(line.nombre),
+        Cell(line.descripcion),
+        Cell(line.meta, quantity),
+        Cell(line.unidad_medida),
+        Cell(line.frecuencia),
+        Cell(line.value, quantity),
+        Cell(line.observaciones),
+    ]
+    return tuple(cells)
+
+
+# --- text twin (CSV / TSV) -------------------------------------------------------------------
+
+def cell_display(cell: Cell) -> str:
+    """The cell as the workbook shows it: ``255,835``, ``8.33%``, ``100%``."""
+    if cell.value is None:
+        return ""
+    if cell.kind is CellKind.NUMBER:
+        return format_number(Decimal(cell.value))
+    if cell.kind is CellKind.PERCENT:
+        return format_percent(Decimal(cell.value), 2)
+    if cell.kind is CellKind.WHOLE_PERCENT:
+        return format_percent(Decimal(cell.value), 0)
+    text = str(cell.value)
+    if text.startswith(FORMULA_STARTS):
+        # Spreadsheets run a CSV cell starting with "=" as a formula; a leading apostrophe
+        # keeps a typed remark text (the workbook stores such cells as plain text instead).
+        return "'" + text
+    return text
+
+
+def text_rows(document: ReportDocument) -> Iterator[list[str]]:
+    for row in layout(document):
+        yield [cell_display(cell) for cell in row.cells]
+
+
+def write_text(document: ReportDocument, target: io.TextIOBase, *, delimiter: str = ",") -> None:
+    writer = csv.writer(target, delimiter=delimiter, lineterminator="\r\n")
+    for cells in text_rows(document):
+        writer.writerow(cells)
+
+
+def text_bytes(document: ReportDocument, *, delimiter: str = ",") -> bytes:
+    """UTF-8 with a byte-order mark, so Excel opens accents right; ``\\t`` gives the TSV."""
+    buffer = io.StringIO(newline="")
+    write_text(document, buffer, delimiter=delimiter)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- workbook -------------------------------------------------------------------------------
+
+def _number_format(cell: Cell) -> str:
+    if cell.kind is CellKind.WHOLE_PERCENT:
+        return "0%"
+    if cell.kind is CellKind.PERCENT:
+        return "0.00%"
+    value = Decimal(cell.value if cell.value is not None else 0)
+    if value == value.to_integral_value():
+        return "#,##0"
+    return "#,##0.00" if value.as_tuple().exponent >= -2 else "#,##0.000"
+
+
+def _excel_value(cell: Cell):
+    if cell.value is None:
+        return None
+    if cell.kind in (CellKind.PERCENT, CellKind.WHOLE_PERCENT):
+        # Excel percentages are fractions. Rounded like the workbook shows them (8.33 %,
+        # two decimals half-up) so reading the file back gives the figures people saw.
+        return round_display(Decimal(cell.value)) / HUNDRED
+    if cell.kind is CellKind.NUMBER:
+        return Decimal(cell.value)
+    return str(cell.value) or None
+
+
+def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = (document.title or f"POA {document.year}")[:31]
+    last_column = get_column_letter(COLUMN_COUNT)
+    thin = Side(style="thin", color="808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    header_fill = PatternFill("solid", fgColor="D9E1F2")
+    bold = Font(bold=True)
+    centered = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wrapped = Alignment(vertical="top", wrap_text=True)
+    top = Alignment(vertical="top")
+
+    for index, width in enumerate(COLUMN_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+    rows = list(layout(document))
+    run_start: dict[int, int] = {}  # continuation column -> first row of its current run
+    for number, row in enumerate(rows, start=1):
+        if row.kind is RowKind.DATA:
+            for column, cell in enumerate(row.cells):
+                target_cell = sheet.cell(number, column + 1, _excel_value(cell))
+                if target_cell.data_type == "f":
+                    # A remark like "=1+1" is text a person typed, never a formula to run.
+                    target_cell.data_type = "s"
+                target_cell.border = border
+                target_cell.alignment = wrapped if column in WRAPPED_COLUMNS else top
+                if cell.kind in (CellKind.NUMBER, CellKind.PERCENT, CellKind.WHOLE_PERCENT):
+                    target_cell.number_format = _number_format(cell)
+            _merge_continuations(sheet, rows, number, run_start)
+        elif row.kind in (RowKind.HEADER_TOP, RowKind.HEADER_SUB):
+            for column, cell in enumerate(row.cells):
+                target_cell = sheet.cell(number, column + 1, cell.value or None)
+                target_cell.font, target_cell.fill = bold, header_fill
+                target_cell.alignment, target_cell.border = centered, border
+            if row.kind is RowKind.HEADER_TOP:
+                for first, last in HEADER_GROUPS:
+                    sheet.merge_cells(start_row=number, start_column=first + 1,
+                                      end_row=number, end_column=last + 1)
+                for column in (0, 1, 4):  # LÍNEA, OBJETIVO, ACCIONES span both header rows
+                    sheet.merge_cells(start_row=number, start_column=column + 1,
+                                      end_row=number + 1, end_column=column + 1)
+        elif row.cells:
+            target_cell = sheet.cell(number, 1, row.cells[0].value)
+            if row.kind in (RowKind.TITLE, RowKind.PERIOD):
+                target_cell.font = Font(bold=True, size=12)
+                target_cell.alignment = Alignment(horizontal="center")
+                sheet.merge_cells(f"A{number}:{last_column}{number}")
+            else:
+                target_cell.font = bold
+
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    workbook.save(target)
+
+
+def _merge_continuations(sheet, rows: list[LaidOutRow], number: int,
+                         run_start: dict[int, int]) -> None:
+    """Merge each blank continuation cell with the run above it, as the original does."""
+    row = rows[number - 1]
+    following = rows[number] if number < len(rows) else None
+    for column in CONTINUATION_COLUMNS:
+        if row.cells[column].value is not None:
+            run_start[column] = number
+        continues = (following is not None and following.kind is RowKind.DATA
+                     and following.cells[column].value is None)
+        if not continues and run_start.get(column, number) < number:
+            sheet.merge_cells(start_row=run_start[column], start_column=column + 1,
+                              end_row=number, end_column=column + 1)
+        if not continues:
+            run_start.pop(column, None)
+
+
+def xlsx_bytes(document: ReportDocument) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(document, buffer)
+    return buffer.getvalue()
+
+
+def write_report(document: ReportDocument, path: Path) -> None:
+    """Write ``path`` as .xlsx, .csv or .tsv according to its suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        write_xlsx(document, path)
+    elif suffix in (".csv", ".tsv"):
+        path.write_bytes(text_bytes(document, delimiter="\t" if suffix == ".tsv" else ","))
+    else:
+        raise ValueError(f"{path.name}: usa .xlsx, .csv o .tsv")
+
+
+def count_data_rows(rows: Iterable[LaidOutRow]) -> int:
+    return sum(1 for row in rows if row.kind is RowKind.DATA)

@@ -1,0 +1,157 @@
+"""Gathers the catalog and the values of a period into the POA report layout.
+
+Which sections a period P gets, per unit (as the original report does for a quarter):
+
+* an indicator measured more often than P (monthly in a quarter) gets one section per own
+  period inside P (``ene-23``, ``feb-23``, ``mar-23``);
+* one measured exactly as often (quarterly in a quarter) is in P's section;
+* one measured less often (semiannual in a quarter) is in P's section too, showing its own
+  period (``2023-S1``), whose share of the year is its AVANCE ABSOLUTO (50 %).
+
+Within a unit, sections follow time (months before the quarter that ends with them) and the
+plan headings of the action lines (a change of EJE/PROGRAMA/SUB EJE/TRANSVERSALIDAD starts a
+new section). Units follow catalog order (their first appearance when imported), rows the
+indicators' positions. Own periods that have not started by ``today`` are left out (``2023``
+is the year to date) unless they already hold a value.
+
+AVANCE %/ META ANUAL is computed by the attainment engine with the rule of the summary:
+the year's values whose period starts on or before the row's period end, against the meta
+in force (the meta the row's period was reported against, else the indicator's) × periods
+per year; the last value for '%' indicators. SQL: two statements whatever the catalog size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from bot.domain.attainment import AGGREGATE_LAST, cumulative_progress
+from bot.domain.periods import Frequency, Period, period_from_code
+from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection
+from storage.models import ActionLine, Indicator, ReportedValue, Unit
+
+HUNDRED = Decimal(100)
+
+
+class NothingToExport(LookupError):
+    """No indicator in the period's POA year; ``str()`` is Spanish."""
+
+
+@dataclass(frozen=True)
+class _Value:
+    period: Period
+    value: Decimal
+    meta: Decimal
+    observaciones: str
+
+
+def section_periods(frequency: Frequency, asked: Period) -> list[tuple[Period, Period]]:
+    """``(section period, own period)`` pairs an indicator of ``frequency`` gets in ``asked``."""
+    if frequency.months <= asked.month_count:
+        return [(own, own) for own in asked.subperiods(frequency)]
+    return [(asked, Period.containing(asked.end, frequency))]
+
+
+def build_report(session: Session, period: Period, *, today: date | None = None,
+                 unit_claves: set[str] | None = None,
+                 gerencia: str = "GERENCIA COMERCIAL") -> ReportDocument:
+    """The POA report of ``period`` (optionally only some units), ready for the writer."""
+    today = today or date.today()
+    catalog = _catalog(session, period.year, unit_claves)
+    if not catalog:
+        raise NothingToExport(f"No hay indicadores del POA {period.year} para exportar.")
+    values = _values(session, period, unit_claves)
+
+    # (unit order, section period, headings) -> rows; dicts keep insertion order.
+    sections: dict[tuple, list[tuple[int, ReportLine]]] = defaultdict(list)
+    headings_of: dict[tuple, tuple[str, str, str, str]] = {}
+    for indicator, unit, action_line in catalog:
+        frequency = Frequency.parse(indicator.frecuencia)
+        own_values = values.get(indicator.id, {})
+        headings = _headings(action_line)
+        for shown, own in section_periods(frequency, period):
+            stored = own_values.get(own.code)
+            if own.start > today and stored is None:
+                continue
+            key = (unit.id, shown, headings)
+            headings_of[key] = headings
+            sections[key].append((indicator.position, _line(
+                indicator, unit, action_line, frequency, own, stored, own_values)))
+
+    # Per unit in time order, a month before the quarter that ends with it.
+    ordered = sorted(sections, key=lambda key: (key[0], key[1].end, key[1].month_count))
+    return ReportDocument(
+        year=period.year, gerencia=gerencia, title=f"POA {period.code}",
+        sections=tuple(
+            ReportSection(
+                period_label=key[1].short_label, eje=headings_of[key][0],
+                programa=headings_of[key][1], sub_eje=headings_of[key][2],
+                transversalidad=headings_of[key][3],
+                lines=tuple(line for _, line in sorted(sections[key], key=lambda r: r[0])))
+            for key in ordered))
+
+
+def _headings(action_line: ActionLine | None) -> tuple[str, str, str, str]:
+    if action_line is None:
+        return ("", "", "", "")
+    return (action_line.eje, action_line.programa, action_line.sub_eje,
+            action_line.transversalidad)
+
+
+def _line(indicator: Indicator, unit: Unit, action_line: ActionLine | None,
+          frequency: Frequency, own: Period, stored: _Value | None,
+          own_values: dict[str, _Value]) -> ReportLine:
+    # The year's values up to this row's period, in period order (as the summary counts).
+    so_far = sorted((v for v in own_values.values() if v.period.start <= own.end),
+                    key=lambda v: (v.period.end, -v.period.start.toordinal()))
+    meta = stored.meta if stored else indicator.meta
+    if indicator.aggregation == AGGREGATE_LAST:
+        cumulative = cumulative_progress([v.value for v in so_far][-1:], meta,
+                                         frequency.periods_per_year, AGGREGATE_LAST)
+    else:
+        cumulative = cumulative_progress([v.value for v in so_far], meta,
+                                         frequency.periods_per_year)
+    return ReportLine(
+        linea=action_line.code if action_line else "",
+        objetivo=action_line.objetivo if action_line else "",
+        unit_clave=unit.clave, unit_nombre=unit.nombre, accion=indicator.accion,
+        share_of_year=Decimal(own.month_count) * HUNDRED / 12,
+        cumulative=cumulative, comentarios=indicator.comentarios, nombre=indicator.nombre,
+        descripcion=indicator.descripcion, meta=meta, unidad_medida=indicator.unidad_medida,
+        frecuencia=frequency.value, value=stored.value if stored else None,
+        observaciones=stored.observaciones if stored else "")
+
+
+# --- queries (two, whatever the catalog size) ------------------------------------------------
+
+def _catalog(session: Session, year: int, unit_claves: set[str] | None):
+    statement = (select(Indicator, Unit, ActionLine)
+                 .join(Unit, Unit.id == Indicator.unit_id)
+                 .outerjoin(ActionLine, ActionLine.id == Indicator.action_line_id)
+                 .where(Indicator.year == year)
+                 .order_by(Unit.id, Indicator.position, Indicator.id))
+    if unit_claves is not None:
+        statement = statement.where(Unit.clave.in_(sorted(unit_claves)))
+    return session.exec(statement).all()
+
+
+def _values(session: Session, period: Period,
+            unit_claves: set[str] | None) -> dict[int, dict[str, _Value]]:
+    """Every value of the year whose period starts by the end of ``period``."""
+    statement = (select(ReportedValue.indicator_id, ReportedValue.period, ReportedValue.value,
+                        ReportedValue.meta, ReportedValue.observaciones)
+                 .join(Indicator, Indicator.id == ReportedValue.indicator_id)
+                 .where(Indicator.year == period.year,
+                        ReportedValue.period_start >= date(period.year, 1, 1),
+                        ReportedValue.period_start <= period.end))
+    if unit_claves is not None:
+        statement = statement.join(Unit, Unit.id == Indicator.unit_id).where(
+            Unit.clave.in_(sorted(unit_claves)))
+    result: dict[int, dict[str, _Value]] = defaultdict(dict)
+    for indicator_id, code, value, meta, remarks in session.exec(statement):
+        result[indicator_id][code] = _Value(period_from_code(code), value, meta, remarks or "")
+    return result
