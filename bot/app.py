@@ -1,0 +1,125 @@
+"""Assembly of the Telegram ``Application`` every handler module plugs into.
+
+``build_application(settings, db, clock=...)`` returns a ready-to-start PTB Application:
+
+* ``base_url`` from ``TELEGRAM_API_BASE_URL`` (tests and benchmarks point it at the Bot API
+  stand-in), the token from ``TELEGRAM_BOT_TOKEN``;
+* :class:`~telegram.ext.AIORateLimiter` (Telegram's flood limits, retries on 429) and the
+  :class:`~telegram.ext.JobQueue` (reminders);
+* :class:`~bot.update_processor.PerChatUpdateProcessor`: a person's updates in order,
+  different people concurrently;
+* an :class:`AppContext` (settings, database, clock) in ``application.bot_data`` — handlers get
+  it with ``handlers.common.app_context(context)``;
+* the unregistered-stranger guard (``handlers.common``), then every module of
+  :data:`HANDLER_MODULES` (each exposes ``register(application)``), then an error handler.
+
+To plug a feature in, write ``handlers/<feature>.py`` with ``register(application)`` and add
+its name to :data:`HANDLER_MODULES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.clock import Clock, system_clock
+from bot.settings import Settings
+from bot.update_processor import PerChatUpdateProcessor
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+BOT_DATA_KEY = "poa"
+
+# Order matters only for the shared handler groups; each module documents its own groups.
+HANDLER_MODULES = [
+    "handlers.registration",
+    "handlers.reporting",
+    "handlers.help",
+]
+
+
+class MissingTokenError(RuntimeError):
+    """TELEGRAM_BOT_TOKEN is not set."""
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every handler needs besides the update: configuration, storage and time."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+
+
+def base_file_url(base_url: str) -> str | None:
+    """File URL next to a Bot API URL: ``…/bot`` → ``…/file/bot`` (None: PTB's default)."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    return None
+
+
+def build_application(settings: Settings, db: Database, *, clock: Clock = system_clock,
+                      rate_limiter: bool = True,
+                      handler_modules: list[str] | None = None) -> Application:
+    """The bot's Application, configured and with all handlers registered (not started).
+
+    ``rate_limiter=False`` is for benchmarks that compare raw handling cost;
+    ``handler_modules`` overrides :data:`HANDLER_MODULES` (tests of a single module).
+    """
+    token = settings.token()
+    if not token:
+        raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
+    # Imported here: handlers import bot.app for AppContext, so a top-level import would cycle.
+    from handlers import common
+
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .concurrent_updates(PerChatUpdateProcessor())
+        # Two connections for getUpdates: on stop PTB abandons the long poll and confirms the
+        # last offset with one more call, which must not wait for the abandoned connection
+        # (with one, it times out and the last updates are delivered again after a restart).
+        .get_updates_connection_pool_size(2)
+        .context_types(ContextTypes(context=common.PoaContext))
+        .post_init(_post_init)
+    )
+    file_url = base_file_url(settings.telegram_api_base_url)
+    if file_url:
+        builder = builder.base_file_url(file_url)
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    application.bot_data[BOT_DATA_KEY] = AppContext(settings=settings, db=db, clock=clock)
+
+    common.install_stranger_guard(application)
+    for name in HANDLER_MODULES if handler_modules is None else handler_modules:
+        importlib.import_module(name).register(application)
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    from handlers import menus
+
+    await menus.sync_all_menus(application)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # The exception text never contains the token (PTB strips it from network errors); the
+    # logging filter redacts it anyway.
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        from handlers import common
+
+        try:
+            if update.callback_query is not None:
+                await common.answer_callback(update)
+            await context.bot.send_message(update.effective_chat.id, common.ERROR_TEXT)
+        except Exception:  # the error may well be that Telegram is unreachable
+            log.warning("could not tell the user about the error", exc_info=True)

@@ -1,0 +1,207 @@
+"""Registration: single-use invitations and binding a Telegram user to a Person.
+
+Tokens are ``secrets.token_urlsafe`` strings handed out once (CLI or ``/invitar``); only their
+SHA-256 is stored, so a copy of the database cannot be used to register. Redeeming marks the
+invitation used with a conditional UPDATE (``... WHERE used_at IS NULL``): of two concurrent
+redemptions exactly one changes the row, the other is refused — single use is enforced by the
+database, not by a read-then-write race.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, delete, select
+
+from storage.models import (
+    ROLE_COORDINADOR,
+    ROLE_GERENTE,
+    Invitation,
+    Person,
+    PersonUnit,
+    Unit,
+)
+
+TOKEN_BYTES = 24  # 32 URL-safe characters: fits Telegram's 64-character /start payload
+ROLES = (ROLE_COORDINADOR, ROLE_GERENTE)
+
+
+class RegistrationError(ValueError):
+    """A refused invitation or redemption; ``str()`` is a Spanish message for people."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UnitView:
+    clave: str
+    nombre: str
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """A registered person, detached from any session (safe to keep in handlers)."""
+
+    id: int
+    telegram_user_id: int | None
+    chat_id: int | None
+    name: str
+    role: str
+    units: tuple[UnitView, ...]
+
+    @property
+    def is_gerente(self) -> bool:
+        return self.role == ROLE_GERENTE
+
+    @property
+    def is_coordinador(self) -> bool:
+        return self.role == ROLE_COORDINADOR
+
+    @property
+    def unit_claves(self) -> tuple[str, ...]:
+        return tuple(u.clave for u in self.units)
+
+
+@dataclass(frozen=True)
+class CreatedInvitation:
+    token: str  # the only time the clear token exists: hand it out, it is not stored
+    role: str
+    units: tuple[UnitView, ...]
+    name: str
+    expires_at: datetime
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def person_view(session: Session, person: Person) -> PersonView:
+    units = session.exec(
+        select(Unit).join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
+        .where(PersonUnit.person_id == person.id).order_by(Unit.clave)).all()
+    return PersonView(id=person.id, telegram_user_id=person.telegram_user_id,
+                      chat_id=person.chat_id, name=person.name, role=person.role,
+                      units=tuple(UnitView(u.clave, u.nombre) for u in units))
+
+
+def find_person(session: Session, telegram_user_id: int) -> PersonView | None:
+    """The active person bound to this Telegram user, or None (a stranger)."""
+    person = session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)
+                          ).first()
+    if person is None or not person.active:
+        return None
+    return person_view(session, person)
+
+
+def _units(session: Session, claves: list[str]) -> list[Unit]:
+    wanted = list(dict.fromkeys(c.strip() for c in claves if c.strip()))
+    found = {u.clave: u for u in session.exec(select(Unit).where(col(Unit.clave).in_(wanted)))}
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        known = ", ".join(u.clave for u in session.exec(select(Unit).order_by(Unit.clave)))
+        raise RegistrationError(
+            "unknown_unit",
+            f"No existe la unidad {', '.join(missing)}. "
+            + (f"Unidades cargadas: {known}." if known else
+               "Aún no hay unidades: importa primero el POA (poa-bot import-poa)."))
+    return [found[c] for c in wanted]
+
+
+def create_invitation(session: Session, *, role: str, unit_claves: list[str], name: str,
+                      now: datetime, days: int, created_by_id: int | None = None,
+                      ) -> CreatedInvitation:
+    """A new single-use invitation; returns the clear token (stored only as its hash)."""
+    if role not in ROLES:
+        raise RegistrationError("bad_role", f"Rol desconocido: {role}.")
+    units = _units(session, unit_claves)
+    if role == ROLE_COORDINADOR and not units:
+        raise RegistrationError("no_units",
+                                "Un coordinador necesita al menos una unidad (--unit 303).")
+    if role == ROLE_GERENTE and units:
+        raise RegistrationError("gerente_units",
+                                "Un gerente ve todas las unidades; no indiques --unit.")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    expires_at = now + timedelta(days=days)
+    session.add(Invitation(token_hash=hash_token(token), role=role,
+                           unit_claves=",".join(u.clave for u in units), name=name.strip(),
+                           created_at=now, expires_at=expires_at, created_by_id=created_by_id))
+    session.flush()
+    return CreatedInvitation(token=token, role=role,
+                             units=tuple(UnitView(u.clave, u.nombre) for u in units),
+                             name=name.strip(), expires_at=expires_at)
+
+
+INVALID_INVITATION = ("Esa invitación no es válida. Revisa que el enlace esté completo o pide "
+                      "una nueva a tu gerente.")
+
+
+def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, chat_id: int,
+                      telegram_name: str, now: datetime) -> tuple[PersonView, bool]:
+    """Bind the Telegram user to the invitation's role and units.
+
+    Returns (person, role_changed). A user already registered is updated (role and units are
+    the invitation's): that is how a gerente moves someone to other units.
+    """
+    invitation = session.exec(select(Invitation).where(
+        Invitation.token_hash == hash_token(token))).first()
+    if invitation is None:
+        raise RegistrationError("unknown", INVALID_INVITATION)
+    if invitation.used_at is not None:
+        raise RegistrationError("used", "Esa invitación ya se usó. Pide una nueva a tu gerente.")
+    if invitation.expires_at <= now:
+        raise RegistrationError("expired", "Esa invitación venció. Pide una nueva a tu gerente.")
+
+    person = session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)
+                          ).first()
+    role_changed = person is None or person.role != invitation.role or not person.active
+    if person is None:
+        person = Person(telegram_user_id=telegram_user_id, chat_id=chat_id,
+                        name=invitation.name or telegram_name, role=invitation.role,
+                        created_at=now)
+        session.add(person)
+    else:
+        person.role, person.chat_id, person.active = invitation.role, chat_id, True
+        person.unreachable_since = None
+        if invitation.name:
+            person.name = invitation.name
+        session.add(person)
+    session.flush()
+
+    claimed = session.execute(
+        update(Invitation)
+        .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
+        .values(used_at=now, used_by_id=person.id)).rowcount
+    if claimed != 1:  # someone redeemed it in between: undo everything above
+        raise RegistrationError("used", "Esa invitación ya se usó. Pide una nueva a tu gerente.")
+
+    claves = [c for c in invitation.unit_claves.split(",") if c]
+    session.exec(delete(PersonUnit).where(col(PersonUnit.person_id) == person.id))
+    for unit in _units(session, claves):
+        session.add(PersonUnit(person_id=person.id, unit_id=unit.id))
+    session.flush()
+    return person_view(session, person), role_changed
+
+
+def register_directly(session: Session, *, telegram_user_id: int, role: str,
+                      unit_claves: list[str] = (), name: str = "", now: datetime,
+                      ) -> PersonView:
+    """Create (or update) a person without an invitation — for tests and administration."""
+    created = create_invitation(session, role=role, unit_claves=list(unit_claves), name=name,
+                                now=now, days=1)
+    person, _ = redeem_invitation(session, token=created.token,
+                                  telegram_user_id=telegram_user_id, chat_id=telegram_user_id,
+                                  telegram_name=name or f"Usuario {telegram_user_id}", now=now)
+    return person
+
+
+def registered_chats(session: Session) -> list[tuple[int, str]]:
+    """(chat_id, role) of every active, reachable person (menu synchronisation)."""
+    rows = session.exec(select(Person.chat_id, Person.role).where(
+        col(Person.active).is_(True), col(Person.chat_id).is_not(None))).all()
+    return [(chat_id, role) for chat_id, role in rows]

@@ -1,0 +1,286 @@
+"""Utilities every handler module shares. Read this before writing a handler.
+
+Getting what you need::
+
+    ctx = app_context(context)               # settings, db, clock
+    person = await require_person(update, context)   # registered Person (PersonView)
+    rows = await ctx.db.run(my_service_fn, person.id, ...)   # never touch the DB directly
+
+Strangers never reach your handler: :func:`install_stranger_guard` (installed by
+``bot.app.build_application`` in group :data:`GUARD_GROUP`, before every other handler) answers
+anyone not registered with one polite line — messages, commands and button presses alike — and
+stops the update. Only ``/start <token>`` gets through to the registration handler. So inside
+your handler ``await require_person(...)`` always returns a person (it is cached per update).
+
+Sending::
+
+    await reply_html(update, context, text, reply_markup=kb)   # splits at 4096 characters
+    await send_html(context.bot, chat_id, text)                 # same, to any chat
+    esc(user_or_catalog_text)                                   # ALWAYS escape such text
+
+Buttons::
+
+    data = callback_data("r", "ok", indicator_id)   # "r:ok:12"; raises if over 64 bytes
+    parts = parse_callback(update.callback_query.data, "r")  # ["ok", "12"] or None
+    await answer_callback(update)                   # every callback query must be answered
+    await edit_or_keep(query, text, reply_markup)   # edit without "message is not modified"
+
+Validate what a button names on arrival (the unit, indicator and period must be the person's
+and open *now*): callback data can be forged, and old buttons stay pressable forever.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackContext,
+    ExtBot,
+    TypeHandler,
+)
+
+from bot.app import BOT_DATA_KEY, AppContext
+from bot.services.registration import PersonView, find_person
+
+log = logging.getLogger(__name__)
+
+GUARD_GROUP = -100  # runs before every handler group
+MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH  # 4096
+MAX_CALLBACK_BYTES = 64
+CALLBACK_SEPARATOR = ":"
+
+STRANGER_TEXT = ("No estás registrado en POA Bot. Para usarlo, pide una invitación a tu "
+                 "gerente.")
+ERROR_TEXT = ("Ocurrió un error inesperado y no se completó tu última acción. Intenta de nuevo "
+              "en un momento.")
+STALE_BUTTON_TEXT = "Este botón ya no es válido."
+
+
+class PoaContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """PTB's context plus a per-update cache of the registered person.
+
+    PTB builds one context per update and passes it to every handler group, so the guard's
+    lookup is reused by the handler that follows.
+    """
+
+    __slots__ = ("_person_cache",)
+
+    def __init__(self, application, chat_id=None, user_id=None):
+        super().__init__(application, chat_id, user_id)
+        self._person_cache: tuple[int, PersonView | None] | None = None
+
+
+# --- context --------------------------------------------------------------------------------
+
+def app_context(context: CallbackContext) -> AppContext:
+    """The AppContext (settings, db, clock) stored by ``build_application``."""
+    return context.application.bot_data[BOT_DATA_KEY]
+
+
+def esc(text: object) -> str:
+    """HTML-escape any user-supplied or catalog text before putting it in a message."""
+    return html.escape(str(text), quote=False)
+
+
+async def current_person(update: Update, context: CallbackContext) -> PersonView | None:
+    """The registered, active person who sent the update, or None. Cached per update."""
+    user = update.effective_user
+    if user is None:
+        return None
+    cache = getattr(context, "_person_cache", None)
+    if cache is not None and cache[0] == user.id:
+        return cache[1]
+    person = await app_context(context).db.run(find_person, user.id)
+    if isinstance(context, PoaContext):
+        context._person_cache = (user.id, person)
+    return person
+
+
+async def require_person(update: Update, context: CallbackContext) -> PersonView:
+    """The registered person; a stranger gets the polite line and the update stops here."""
+    person = await current_person(update, context)
+    if person is None:
+        await reject_stranger(update, context)
+        raise ApplicationHandlerStop
+    return person
+
+
+def reply_chat_id(update: Update) -> int | None:
+    """Where to answer: the update's chat, or the user's private chat for a button press
+    whose message Telegram did not include (too old, or a forged query)."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
+async def reject_stranger(update: Update, context: CallbackContext) -> None:
+    """One polite line and nothing else (the button's spinner is stopped too)."""
+    if update.callback_query is not None:
+        await answer_callback(update)
+    chat_id = reply_chat_id(update)
+    if chat_id is not None:
+        await context.bot.send_message(chat_id, STRANGER_TEXT)
+
+
+def is_registration_attempt(update: Update) -> bool:
+    """``/start <token>``: the one thing a stranger may send."""
+    message = update.message
+    if message is None or not message.text:
+        return False
+    parts = message.text.split()
+    return len(parts) == 2 and parts[0].split("@")[0] == "/start"
+
+
+async def _guard(update: Update, context: CallbackContext) -> None:
+    if update.effective_user is None:
+        raise ApplicationHandlerStop  # channel posts, polls...: not for this bot
+    if update.effective_chat is not None and update.effective_chat.type != "private":
+        await answer_callback(update)
+        raise ApplicationHandlerStop  # figures are personal: the bot works in private chats
+    if is_registration_attempt(update):
+        return
+    if await current_person(update, context) is None:
+        await reject_stranger(update, context)
+        raise ApplicationHandlerStop
+
+
+def install_stranger_guard(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, _guard), group=GUARD_GROUP)
+
+
+# --- sending --------------------------------------------------------------------------------
+
+def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split a message at line boundaries into chunks of at most ``limit`` characters.
+
+    Our messages never open a tag on one line and close it on another, so any line boundary
+    is a safe cut. A single line longer than the limit (a pasted novel) is cut at a space or,
+    failing that, anywhere outside an HTML entity or tag.
+    """
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = _safe_cut(line, limit)
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        chunks.append(current)
+    return [c for c in chunks if c.strip()]
+
+
+def _safe_cut(line: str, limit: int) -> int:
+    cut = line.rfind(" ", 0, limit)
+    if cut <= limit // 2:
+        cut = limit
+    # Never cut inside "&amp;"-like entities or "<b>"-like tags.
+    amp, semi = line.rfind("&", 0, cut), line.rfind(";", 0, cut)
+    if amp > semi:
+        cut = amp
+    lt, gt = line.rfind("<", 0, cut), line.rfind(">", 0, cut)
+    if lt > gt:
+        cut = lt
+    return max(cut, 1)
+
+
+async def send_html(bot, chat_id: int, text: str,
+                    reply_markup: InlineKeyboardMarkup | None = None) -> list[Message]:
+    """Send HTML text, split into ≤ 4096-character messages; buttons go on the last one."""
+    chunks = split_html(text)
+    sent = []
+    for index, chunk in enumerate(chunks):
+        markup = reply_markup if index == len(chunks) - 1 else None
+        sent.append(await bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML,
+                                           reply_markup=markup))
+    return sent
+
+
+async def reply_html(update: Update, context: CallbackContext, text: str,
+                     reply_markup: InlineKeyboardMarkup | None = None) -> list[Message]:
+    """Send HTML text to the chat the update came from (see :func:`send_html`)."""
+    return await send_html(context.bot, reply_chat_id(update), text, reply_markup)
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+def callback_data(*parts: object) -> str:
+    """Join parts with ':' into callback data, refusing anything Telegram would refuse."""
+    data = CALLBACK_SEPARATOR.join(str(p) for p in parts)
+    size = len(data.encode("utf-8"))
+    if not 1 <= size <= MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback_data of {size} bytes (1..64 allowed): {data!r}")
+    return data
+
+
+def parse_callback(data: str | None, prefix: str) -> list[str] | None:
+    """The parts after ``prefix`` if ``data`` starts with it, else None."""
+    if not data:
+        return None
+    parts = data.split(CALLBACK_SEPARATOR)
+    if parts[0] != prefix:
+        return None
+    return parts[1:]
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback_data)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                                  for label, data in row] for row in rows])
+
+
+async def answer_callback(update: Update, text: str | None = None,
+                          show_alert: bool = False) -> None:
+    """Answer the update's callback query (once); errors of an expired query are ignored."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text=text[:200] if text else None, show_alert=show_alert)
+    except BadRequest as error:  # "query is too old": nothing left to stop
+        log.info("callback query not answered: %s", error.message)
+
+
+async def remove_buttons(update: Update) -> None:
+    """Take the keyboard off the message whose button was pressed, if it still has one."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
+
+
+async def edit_or_keep(update: Update, text: str,
+                       reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edit the pressed message's text; skip the call when nothing would change."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message):
+        return
+    same_markup = (message.reply_markup or None) == (reply_markup or None)
+    if message.text_html == text and same_markup:
+        return
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise

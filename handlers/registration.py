@@ -1,0 +1,101 @@
+"""/start <token> (registration) and /invitar (a gerente invites someone from the chat)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, CommandHandler
+
+from bot.services.registration import (
+    CreatedInvitation,
+    PersonView,
+    RegistrationError,
+    create_invitation,
+    redeem_invitation,
+)
+from handlers import menus
+from handlers.common import app_context, esc, reply_html, require_person
+from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
+
+log = logging.getLogger(__name__)
+
+
+def greeting(person: PersonView) -> str:
+    name = esc(person.name) if person.name else ""
+    hello = f"¡Hola, {name}!" if name else "¡Hola!"
+    if person.is_gerente:
+        body = ("Quedaste registrado como <b>gerente</b>: puedes consultar /resumen de todas "
+                "las unidades, exportar el reporte e invitar a los coordinadores.")
+    else:
+        units = ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in person.units)
+        body = (f"Quedaste registrado como <b>coordinador</b> de: {units}.\n"
+                "Cuando termine un periodo te recordaré capturar tus indicadores con /reportar.")
+    return f"{hello} {body}\n\nEscribe /ayuda para ver lo que puedo hacer."
+
+
+async def start(update: Update, context: CallbackContext) -> None:
+    ctx = app_context(context)
+    token = context.args[0] if context.args else ""
+    if not token:
+        person = await require_person(update, context)  # strangers never get this far
+        await reply_html(update, context, greeting(person).replace(
+            "Quedaste registrado", "Estás registrado"))
+        return
+    user = update.effective_user
+    try:
+        person, _role_changed = await ctx.db.run(
+            redeem_invitation, token=token, telegram_user_id=user.id,
+            chat_id=update.effective_chat.id, telegram_name=user.full_name, now=ctx.clock())
+    except RegistrationError as error:
+        await reply_html(update, context, esc(error))
+        return
+    log.info("person %s registered as %s", person.id, person.role)
+    await reply_html(update, context, greeting(person))
+    # Set even when the role is unchanged: cheap, and it repairs a menu Telegram lost.
+    await menus.apply_menu(context.bot, update.effective_chat.id, person.role)
+
+
+def invitation_text(created: CreatedInvitation, bot_username: str | None) -> str:
+    """What a gerente forwards: the link (when the bot's username is known) and the text."""
+    who = ("gerente" if created.role == ROLE_GERENTE else
+           "coordinador de " + ", ".join(f"{u.clave} {u.nombre}" for u in created.units))
+    when = created.expires_at.strftime("%d/%m/%Y")
+    lines = [f"Invitación para <b>{esc(who)}</b>"
+             + (f" ({esc(created.name)})" if created.name else "")
+             + f", de un solo uso, vence el {when}."]
+    if bot_username:
+        lines.append(f"Enlace: https://t.me/{esc(bot_username)}?start={created.token}")
+    lines.append(f"O que le escriba al bot: <code>/start {created.token}</code>")
+    return "\n".join(lines)
+
+
+async def invitar(update: Update, context: CallbackContext) -> None:
+    person = await require_person(update, context)
+    if not person.is_gerente:
+        await reply_html(update, context, "Solo un gerente puede invitar personas.")
+        return
+    args = [a.strip(",") for a in context.args or [] if a.strip(",")]
+    if not args:
+        await reply_html(update, context,
+                         "Indica la unidad o unidades del coordinador, p. ej. "
+                         "<code>/invitar 303</code> o <code>/invitar 303 306</code>; para otro "
+                         "gerente, <code>/invitar gerente</code>.")
+        return
+    role = ROLE_GERENTE if args[0].lower() == "gerente" else ROLE_COORDINADOR
+    units = [] if role == ROLE_GERENTE else args
+    ctx = app_context(context)
+    try:
+        created = await ctx.db.run(create_invitation, role=role, unit_claves=units, name="",
+                                   now=ctx.clock(), days=ctx.settings.invitation_days,
+                                   created_by_id=person.id)
+    except RegistrationError as error:
+        await reply_html(update, context, esc(error))
+        return
+    await reply_html(update, context, invitation_text(created, context.bot.username))
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("invitar", invitar))
+
