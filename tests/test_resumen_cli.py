@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal as D
 
 import pytest
 
@@ -142,3 +143,58 @@ def test_bad_period_unknown_unit_and_empty_catalog(cli, small):
     assert code == 2 and "No existe la unidad «999»" in err
     code, out, err = cli("resumen", "--period", "2019-03")
     assert code == 1 and out == "" and "import-poa" in err
+
+
+def _report_rows(path):
+    """(clave, indicator) → list of (section period, meta, value, report's AVANCE %), read
+    straight from the TSV, independently of the importer."""
+    rows: dict[tuple[str, str], list[tuple[str, str, str, str, str]]] = {}
+    section, clave = None, None
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in raw.split("\t")]
+        if len([c for c in cells if c]) == 1:
+            if cells[0] in ("ene-23", "feb-23", "mar-23", "PRIMER TRIMESTRE 2023"):
+                section = cells[0]
+            continue
+        if len(cells) < 15 or cells[13] not in ("MENSUAL", "TRIMESTRAL", "SEMESTRAL"):
+            continue
+        clave = cells[2] or clave
+        key = (clave, " ".join(cells[9].split()))
+        rows.setdefault(key, []).append((section, cells[11], cells[14], cells[7], cells[6]))
+    return rows
+
+
+def _num(text: str) -> D:
+    return D(text.replace(",", "").rstrip("%"))
+
+
+def test_march_summary_matches_the_report(cli, seed_tsv):
+    """The done criterion: every indicator's cumulative % against the report's own column
+    AVANCE %/META ANUAL, within 0.02 points except where the report's arithmetic is wrong."""
+    code, _out, err = cli("import-poa", str(seed_tsv))
+    assert code == 0, err
+    code, out, err = cli("resumen", "--period", "2023-03", "--format", "csv")
+    assert code == 0, err
+    ours = {(row["unidad_clave"], " ".join(row["indicador"].split())): row for row in _csv(out)}
+    report = _report_rows(seed_tsv)
+    assert len(report) == 24 and set(ours) == set(report)
+
+    wrong_in_report = {}
+    for key, occurrences in report.items():
+        section, meta, _value, avance, absoluto = occurrences[-1]  # mar-23 / PRIMER TRIMESTRE
+        assert section in ("mar-23", "PRIMER TRIMESTRE 2023") or len(occurrences) == 1
+        # the report's rule recomputed from its own values: Σ ÷ (META × periods per year),
+        # the periods per year following its AVANCE ABSOLUTO (8.33 % → 12, 25 % → 4, 50 % → 2)
+        per_year = {"8.33%": 12, "25%": 4, "25.00%": 4, "50%": 2}[absoluto]
+        values = [_num(v) for _s, _m, v, _a, _b in occurrences]
+        share = values[-1] if meta.endswith("%") else None  # % indicators: the last value
+        rule = share if share is not None else sum(values) * 100 / (_num(meta) * per_year)
+        cumulative = D(ours[key]["avance_acumulado_pct"])
+        assert abs(cumulative - rule) <= D("0.005"), key  # ours is the rule, rounded
+        if abs(cumulative - _num(avance)) > D("0.02"):
+            wrong_in_report[key[0] + " " + key[1]] = (_num(avance), cumulative)
+    assert wrong_in_report == {
+        "300 PROCESOS HOMOLOGADOS": (D(25), D("50.00")),
+        "306 TOMA DE LECTURAS": (D("26.25"), D("26.28")),
+        "306 ENTREGA DE RECIBOS": (D("26.25"), D("26.28")),
+    }
