@@ -79,6 +79,8 @@ def test_first_import_loads_catalog_and_every_value(db, seed_tsv):
     assert values_of(db, "303", "CAPTURA") == [
         ("2023-01", 255948, 255948), ("2023-02", 255900, 255835), ("2023-03", 255948, 255835)]
     assert indicator(db, "303", "CAPTURA").meta == Decimal(255835)
+    assert result.meta_changes == ["303 · CAPTURA DE INFORMACION A BASE DE DATOS A TIEMPO: "
+                                   "255,948 (2023-01) → 255,835 (2023-02)"]
     inspeccion = indicator(db, "306", "INSPECCION")
     assert (inspeccion.aggregation, inspeccion.meta) == ("last", Decimal("8.33"))
     # Position follows the report inside each unit.
@@ -208,6 +210,7 @@ def test_cli_imports_and_prints_numbered_warnings(cli_env, seed_tsv, capsys, db)
     assert "Valores: 52 nuevos, 0 cambiados, 0 sin cambios." in out
     assert "  315 COORDINACION DE OFICINAS FORANEAS: 1 indicador, 1 valor" in out
     assert "Advertencias (6)" in out
+    assert "255,948 (2023-01) → 255,835 (2023-02)" in out
     assert "1. línea 23: 300 · PROCESOS HOMOLOGADOS" in out
     assert "6. línea 361: 315 · RECIBOS PAGADOS (2023-Q1): el desglose" in out
     assert main(["import-poa", str(seed_tsv)]) == 0

@@ -320,3 +320,25 @@ def test_xlsx_error_names_the_sheet_and_row(tmp_path, seed_tsv):
     with pytest.raises(PoaFormatError, match=rf"^hoja «Hoja1», fila {index + 1}, "
                                              r"columna VALOR ACTUAL: «N/D» no es un número"):
         read_report(workbook)
+
+
+def test_comma_separated_save_reads_the_same(tmp_path, seed_tsv, seed_report):
+    import csv
+
+    path = tmp_path / "poa.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        for line in seed_lines(seed_tsv):
+            writer.writerow(line.split("\t") if line else [])
+    assert summary(read_report(path)) == summary(seed_report)
+
+
+def test_workbook_cells_become_the_text_the_workbook_shows():
+    from bot.poa_report.sources import cell_text
+
+    assert cell_text(0.0833, "0.00%") == "8.33%"
+    assert cell_text(1, "0%") == "100%"
+    assert cell_text(255835.0, "#,##0") == "255835"
+    assert cell_text(0.1 + 0.2, "General") == "0.3"  # binary noise rounded to 3 decimals
+    assert cell_text(datetime(2023, 3, 1), "mmm-yy") == "mar-23"
+    assert cell_text(None) == ""

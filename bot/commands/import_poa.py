@@ -64,6 +64,10 @@ def render(result: ImportResult, *, sections: int, rows: int) -> str:
         if not result.catalog_only:
             detail += ", " + _count(values, "valor", "valores")
         lines.append(f"  {clave} {name}: {detail}")
+    if result.meta_changes:
+        lines.append("")
+        lines.append("Metas que cambiaron durante el año (cada periodo conserva la suya):")
+        lines += [f"  {change}" for change in result.meta_changes]
     lines.append("")
     if result.warnings:
         lines.append(f"Advertencias ({len(result.warnings)}): el reporte se contradice en")

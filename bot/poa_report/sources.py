@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from bot.domain.periods import MONTH_ABBR
@@ -66,8 +66,12 @@ def decode_text(data: bytes) -> str:
 
 
 def tsv_rows(text: str) -> Iterator[RawRow]:
-    """Rows of a tab-separated export; Excel quotes cells holding tabs, quotes or newlines."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quotechar='"',
+    """Rows of a tab-separated export; Excel quotes cells holding tabs, quotes or newlines.
+
+    A file without a single tab is read as comma-separated (a "CSV" save of the workbook,
+    where ``255,835`` comes quoted)."""
+    delimiter = "\t" if "\t" in text else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
                         strict=False)
     first_line = 1
     for cells in reader:
@@ -109,7 +113,7 @@ def cell_text(value, number_format: str | None = None) -> str:
         if percent:
             number *= 100
         if number.as_tuple().exponent < -3:
-            number = number.quantize(_XLSX_DECIMALS)
+            number = number.quantize(_XLSX_DECIMALS, rounding=ROUND_HALF_UP)
         text = format(number.normalize(), "f")
         return f"{text}%" if percent else text
     return str(value)

@@ -11,6 +11,7 @@ is one transaction; ``dry_run`` does the whole work and rolls it back.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,8 @@ class ImportResult:
     # clave → (unit name, indicators, values) in the report
     per_unit: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     warnings: list[ImportWarning] = field(default_factory=list)
+    # Metas that changed during the year (kept per period, not contradictions): Spanish lines
+    meta_changes: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
@@ -271,6 +274,24 @@ class _Loader:
         for clave in sorted(names):
             self.result.per_unit[clave] = (names[clave], len(per_unit_indicators[clave]),
                                            len(per_unit_values[clave]))
+        self.result.meta_changes = _meta_changes(rows)
+
+
+def _meta_changes(rows: list[tuple[PoaRow, Period]]) -> list[str]:
+    """``303 · CAPTURA…: 255,948 (2023-01) → 255,835 (2023-02)`` for each meta that moved."""
+    by_indicator: dict[tuple, list[tuple[Period, PoaRow]]] = defaultdict(list)
+    for row, period in rows:
+        by_indicator[(period.year, *row.key)].append((period, row))
+    changes = []
+    for entries in by_indicator.values():
+        entries.sort(key=lambda entry: entry[0])
+        steps = [entries[0]] + [b for a, b in itertools.pairwise(entries)
+                                if a[1].meta != b[1].meta]
+        if len(steps) > 1:
+            chain = " → ".join(f"{format_number(row.meta)} ({period.code})"
+                               for period, row in steps)
+            changes.append(f"{entries[0][1].label}: {chain}")
+    return changes
 
 
 def _months_then_quarters(period: Period) -> tuple:
