@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from bot.domain.attainment import Status, status_for
@@ -24,6 +24,7 @@ WIDTH_PX = 1080
 DPI = 150
 BAR_INCHES = 0.72
 FRAME_INCHES = 2.4
+UNITS_PER_IMAGE = 30  # 30 bars: 1080 × ~3600 px, inside Telegram's photo limits
 NAME_WIDTH = 20  # characters per label line
 COLORS = {
     Status.ABOVE: "#2f6fbf", Status.ON_TARGET: "#2e9d4a", Status.CLOSE: "#e0b000",
@@ -74,6 +75,16 @@ def short_name(clave: str, nombre: str) -> str:
             break
     return "\n".join(textwrap.wrap(f"{clave} · {name}", NAME_WIDTH, max_lines=2,
                                    placeholder="…"))
+
+
+def render_progress_charts(summary: Summary, per_image: int = UNITS_PER_IMAGE) -> list[bytes]:
+    """One chart, or several of ``per_image`` units each for a large catalog: Telegram
+    refuses photos whose width + height exceed 10,000 px, and tiny bars help nobody."""
+    units = summary.units or []
+    if len(units) <= per_image:
+        return [render_progress_chart(summary)]
+    return [render_progress_chart(replace(summary, units=units[start:start + per_image]))
+            for start in range(0, len(units), per_image)]
 
 
 def render_progress_chart(summary: Summary) -> bytes:

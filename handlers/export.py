@@ -1,0 +1,100 @@
+"""``/exportar [periodo]`` (the POA report as .xlsx plus its CSV) and ``/grafica [periodo]``.
+
+Both take the same arguments as ``/resumen`` (``/exportar`` has no unit: it is the report);
+without a period they use the last closed month. A coordinador gets only their units. The
+workbook and the chart are produced off the event loop (database in its thread pool,
+openpyxl/Matplotlib in a worker thread), so other people's messages keep flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.ext import Application, CallbackContext, CommandHandler
+
+from bot.domain.resumen_args import ArgumentsError, parse_summary_args
+from bot.poa_report.writer import count_data_rows, layout, text_bytes, xlsx_bytes
+from bot.services.charts import render_progress_charts
+from bot.services.export import NothingToExport, build_report
+from bot.services.summary_pages import esc
+from handlers.common import app_context, reply_chat_id, reply_html, require_person
+from handlers.summary import (
+    ALL,
+    ScopeRefused,
+    load_summary,
+    local_today,
+    scope_for,
+    summary_request,
+    unit_claves,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def exportar(update: Update, context: CallbackContext) -> None:
+    person = await require_person(update, context)
+    ctx = app_context(context)
+    try:
+        args = parse_summary_args(context.args or [], today=local_today(context),
+                                  command="exportar", allow_unit=False)
+    except ArgumentsError as error:
+        await reply_html(update, context, str(error))
+        return
+    chat_id = reply_chat_id(update)
+    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+    units = None if person.is_gerente else set(person.unit_claves)
+    try:
+        document = await ctx.db.run(build_report, args.period, today=local_today(context),
+                                    unit_claves=units)
+    except NothingToExport as error:
+        await reply_html(update, context, esc(error))
+        return
+    workbook, csv_data = await asyncio.to_thread(
+        lambda: (xlsx_bytes(document), text_bytes(document)))
+    name = f"POA-{args.period.code}"
+    rows = count_data_rows(layout(document))
+    caption = (f"POA · {esc(args.period.label)}: {len(document.sections)} secciones, "
+               f"{rows} indicadores.")
+    await context.bot.send_document(chat_id, workbook, filename=f"{name}.xlsx",
+                                    caption=caption, parse_mode="HTML")
+    await context.bot.send_document(chat_id, csv_data, filename=f"{name}.csv",
+                                    caption="El mismo reporte en CSV (UTF-8).")
+
+
+async def grafica(update: Update, context: CallbackContext) -> None:
+    person = await require_person(update, context)
+    ctx = app_context(context)
+    all_claves = await ctx.db.run(unit_claves)
+    try:
+        args = parse_summary_args(context.args or [], today=local_today(context),
+                                  command="grafica", known_units=all_claves)
+    except ArgumentsError as error:
+        await reply_html(update, context, str(error))
+        return
+    scope = scope_for(person, args, all_claves)
+    if isinstance(scope, ScopeRefused):
+        await reply_html(update, context, scope.message)
+        return
+    summary = await ctx.db.run(load_summary, person, summary_request(context, args.period, scope))
+    if summary.is_empty:
+        await reply_html(update, context,
+                         f"No hay indicadores del POA {summary.period.year} para graficar.")
+        return
+    chat_id = reply_chat_id(update)
+    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+    images = await asyncio.to_thread(render_progress_charts, summary)
+    for index, png in enumerate(images, start=1):
+        part = f" ({index}/{len(images)})" if len(images) > 1 else ""
+        where = "" if scope == ALL else f" · unidad {esc(scope)}"
+        await context.bot.send_photo(
+            chat_id, png, filename=f"avance-{summary.period.code}-{index}.png",
+            caption=f"Avance acumulado · {esc(summary.period.label)}{where}{part}",
+            parse_mode="HTML")
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("exportar", exportar))
+    application.add_handler(CommandHandler("grafica", grafica))
