@@ -40,6 +40,8 @@ HANDLER_MODULES = [
     "handlers.registration",
     "handlers.reporting",
     "handlers.help",
+    "handlers.reminders",
+    "handlers.summary", "handlers.export",
 ]
 
 
@@ -100,6 +102,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
     common.install_stranger_guard(application)
     for name in HANDLER_MODULES if handler_modules is None else handler_modules:
         importlib.import_module(name).register(application)
+    common.install_fallbacks(application)
     application.add_error_handler(_on_error)
     return application
 
