@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
-from storage.models import LockEvent, PeriodLock
+from storage.models import LockEvent, PeriodLock, Unit
 
 ALL_UNITS = "*"
 ACTION_CLOSE = "close"
@@ -114,3 +115,33 @@ def reopen(session: Session, period: Period, unit_clave: str = ALL_UNITS, *,
 def lock_history(session: Session, period: Period) -> list[LockEvent]:
     return list(session.exec(select(LockEvent).where(LockEvent.period == period.code)
                              .order_by(LockEvent.at, LockEvent.id)).all())
+
+
+class UnknownUnitError(ValueError):
+    """A unit clave that is not in the catalog."""
+
+
+@dataclass(frozen=True)
+class LockChange:
+    """The result of a gerente's /cerrar or /reabrir."""
+
+    period: Period
+    unit_clave: str  # '*' for all units
+    unit_name: str
+    closed: bool
+    changed: bool
+
+
+def set_lock(session: Session, period: Period, unit_clave: str | None, *, closed: bool,
+             person_id: int | None, now: datetime) -> LockChange:
+    """/cerrar and /reabrir: check the unit, then :func:`close` or :func:`reopen`."""
+    clave = unit_clave or ALL_UNITS
+    name = ""
+    if clave != ALL_UNITS:
+        unit = session.exec(select(Unit).where(Unit.clave == clave)).first()
+        if unit is None:
+            raise UnknownUnitError(clave)
+        name = unit.nombre
+    action = close if closed else reopen
+    changed = action(session, period, clave, person_id=person_id, now=now)
+    return LockChange(period, clave, name, closed, changed)

@@ -86,24 +86,28 @@ class UnitPending:
     nombre: str
     indicators: list[Indicator] = field(default_factory=list)
     responsible: list[str] = field(default_factory=list)  # names of active coordinadores
+    unreachable: list[str] = field(default_factory=list)  # those of them who blocked the bot
 
 
 def pending_by_unit(session: Session, period: Period) -> dict[str, UnitPending]:
     """Units with indicators still missing for ``period`` (ordered by clave), each with its
-    missing indicators and the names of the active coordinadores responsible for it."""
+    missing indicators and the names of the active coordinadores responsible for it (and,
+    separately, which of them blocked the bot)."""
     result: dict[str, UnitPending] = {}
     for indicator, unit in session.exec(_missing_query(period)).all():
         entry = result.setdefault(unit.clave, UnitPending(unit.clave, unit.nombre))
         entry.indicators.append(indicator)
     if result:
-        rows = session.exec(select(Unit.clave, Person.name)
+        rows = session.exec(select(Unit.clave, Person.name, Person.unreachable_since)
                             .join(PersonUnit, PersonUnit.unit_id == Unit.id)
                             .join(Person, Person.id == PersonUnit.person_id)
                             .where(Unit.clave.in_(list(result)), Person.active == True,  # noqa: E712
                                    Person.role == ROLE_COORDINADOR)
                             .order_by(Person.name)).all()
-        for clave, name in rows:
+        for clave, name, unreachable_since in rows:
             result[clave].responsible.append(name)
+            if unreachable_since is not None:
+                result[clave].unreachable.append(name)
     return result
 
 

@@ -1,0 +1,360 @@
+"""Reminders, escalation and period locks in the chat.
+
+* The JobQueue jobs (see :mod:`bot.scheduler`): a start-up catch-up and a tick every minute.
+* ``/recordatorios`` (gerente): the calendar, the next sends and who owes what now.
+* ``/recordar [periodo]`` (gerente): remind now; nobody twice in a day.
+* ``/reabrir periodo [unidad]`` and ``/cerrar periodo [unidad]`` (gerente): locks, logged.
+* The reminder's button ``rem:rep:<period>`` starts ``/reportar`` on that period.
+
+Coordinadores get a polite refusal for gerente commands; strangers never get here (the
+guard in :mod:`handlers.common` answers them).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import date, datetime
+
+from babel.dates import format_date
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
+
+from bot.clock import FrozenClock
+from bot.domain.calendar import ESCALATION, ReportingCalendar
+from bot.domain.periods import Period, PeriodError, parse_period, period_from_code
+from bot.scheduler import ReminderScheduler, scheduler_of
+from bot.services import locks, pending, reminders
+from bot.services.reminders import Delivery, EscalationItem, ReminderItem, UnreachablePerson
+from handlers.common import (
+    answer_callback,
+    app_context,
+    callback_data,
+    esc,
+    keyboard,
+    parse_callback,
+    reply_html,
+    require_person,
+    send_html,
+)
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PREFIX = "rem"
+REPORT_ACTION = "rep"
+GERENTES_ONLY = "Este comando es solo para gerentes."
+LOCALE = "es_MX"
+HEARTBEAT_WITH_FROZEN_CLOCK = False  # tests of the jobs themselves switch it on
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+def long_date(day: date) -> str:
+    """``miércoles 5 de abril``."""
+    return format_date(day, "EEEE d 'de' MMMM", locale=LOCALE)
+
+
+def short_date(day: date) -> str:
+    """``5 de abril de 2023``."""
+    return format_date(day, "d 'de' MMMM 'de' y", locale=LOCALE)
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def units_text(units: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{esc(clave)} {esc(nombre)}".strip() for clave, nombre in units)
+
+
+def report_button(period: Period) -> tuple[str, str]:
+    return (f"Reportar {period.label}", callback_data(CALLBACK_PREFIX, REPORT_ACTION, period.code))
+
+
+class SpanishRenderer:
+    """Messages of reminders, escalations and unreachable notices (HTML, all text escaped)."""
+
+    def __init__(self, calendar: ReportingCalendar):
+        self.calendar = calendar
+
+    def delivery(self, delivery: Delivery, now: datetime
+                 ) -> tuple[str, InlineKeyboardMarkup | None]:
+        if delivery.kind == ESCALATION:
+            return self.escalation(delivery, now), None
+        return self.reminder(delivery, now)
+
+    def reminder(self, delivery: Delivery, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
+        items: list[ReminderItem] = list(delivery.items)  # type: ignore[arg-type]
+        today = self.calendar.today(now)
+        title = "Último recordatorio POA" if delivery.is_last_reminder else "Recordatorio POA"
+        hello = f"Hola, {esc(delivery.name)}. " if delivery.name else ""
+        lines = [f"<b>{title}</b>", f"{hello}Tienes indicadores pendientes de reportar:"]
+        for item in items:
+            count = plural(item.pending_count, "indicador pendiente", "indicadores pendientes")
+            lines.append(f"• <b>{esc(item.period.label)}</b> — {units_text(item.units)}: "
+                         f"{count}")
+        deadlines = sorted({item.deadline for item in items})
+        if deadlines[0] == today:
+            lines.append("\n⚠️ <b>Hoy es el último día</b> para reportar.")
+        elif deadlines[0] < today:
+            lines.append(f"\nEl plazo venció el {long_date(deadlines[0])}; lo que reportes se "
+                         "marcará como tardío.")
+        else:
+            last = " Este es el último recordatorio." if delivery.is_last_reminder else ""
+            lines.append(f"\nEl plazo vence el {long_date(deadlines[0])}.{last}")
+        lines.append("Toca el botón o escribe /reportar.")
+        markup = keyboard([[report_button(item.period)] for item in items])
+        return "\n".join(lines), markup
+
+    def escalation(self, delivery: Delivery, now: datetime) -> str:
+        blocks = [self.escalation_item(item, now)
+                  for item in delivery.items]  # type: ignore[arg-type]
+        return "\n\n".join(blocks)
+
+    def escalation_item(self, item: EscalationItem, now: datetime) -> str:
+        period = item.period
+        deadline = self.calendar.deadline(period)
+        if not item.units:
+            return (f"✅ <b>{esc(period.label)}</b>: todas las unidades reportaron sus "
+                    f"indicadores (el plazo venció el {long_date(deadline)}).")
+        missing = sum(len(u.missing) for u in item.units)
+        lines = [f"<b>Indicadores sin reportar — {esc(period.label)}</b>",
+                 f"El plazo venció el {long_date(deadline)}. Faltan "
+                 f"{plural(missing, 'indicador', 'indicadores')} de "
+                 f"{plural(len(item.units), 'unidad', 'unidades')}:"]
+        for unit in item.units:
+            who = (f"responsable: {esc(', '.join(unit.responsible))}" if unit.responsible
+                   else "sin responsable registrado")
+            lines.append(f"\n<b>{esc(unit.clave)} {esc(unit.nombre)}</b> — {who}")
+            lines.extend(f"  • {esc(name)}" for name in unit.missing)
+            if unit.unreachable:
+                lines.append(f"  ⚠️ {esc(', '.join(unit.unreachable))}: bloqueó el bot y no "
+                             "recibe recordatorios.")
+        if now >= item.closes_at:
+            lines.append(f"\nPara aceptar valores tardíos: <code>/reabrir {esc(period.code)} "
+                         "[unidad]</code>.")
+        return "\n".join(lines)
+
+    def unreachable_notice(self, people: list[UnreachablePerson]) -> str:
+        lines = ["⚠️ <b>No pude entregar recordatorios</b> a estas personas porque bloquearon "
+                 "el bot:"]
+        for person in people:
+            units = f" ({esc(', '.join(person.units))})" if person.units else ""
+            lines.append(f"• {esc(person.name)}{units}")
+        lines.append("Pídeles que abran de nuevo el chat con el bot y toquen «Iniciar».")
+        return "\n".join(lines)
+
+
+async def send_delivery(bot, chat_id: int, text: str,
+                        markup: InlineKeyboardMarkup | None) -> object:
+    return await send_html(bot, chat_id, text, markup)
+
+
+# --- gerente commands -------------------------------------------------------------------------
+
+async def _require_gerente(update: Update, context: CallbackContext):
+    person = await require_person(update, context)
+    if not person.is_gerente:
+        await reply_html(update, context, GERENTES_ONLY)
+        return None
+    return person
+
+
+def _calendar(context: CallbackContext) -> ReportingCalendar:
+    return ReportingCalendar.from_settings(app_context(context).settings)
+
+
+def _parse_period_arg(text: str, context: CallbackContext) -> Period:
+    ctx = app_context(context)
+    return parse_period(text, default_year=_calendar(context).today(ctx.clock()).year)
+
+
+PERIOD_HELP = ("Escribe el periodo como <code>2023-03</code>, <code>marzo 2023</code>, "
+               "<code>2023-T1</code> o <code>2023-S1</code>.")
+
+
+def calendar_text(calendar: ReportingCalendar, settings, now: datetime) -> str:
+    days = ", ".join(str(d) for d in calendar.reminder_days)
+    grace = ("los periodos cierran al terminar el día del plazo" if calendar.grace_days == 0
+             else f"se aceptan valores tardíos {plural(calendar.grace_days, 'día', 'días')} "
+                  "más")
+    lines = [f"<b>Calendario de captura</b> ({esc(settings.poa_timezone)})",
+             f"Plazo: día {calendar.deadline_day} del mes siguiente al periodo; {grace}.",
+             f"Recordatorios: días {days} a las {calendar.reminder_time:%H:%M}; aviso a gerencia "
+             f"el día {calendar.escalation_day}.",
+             "", "<b>Próximos envíos</b>"]
+    for stage in calendar.upcoming_stages(now, count=4):
+        kind = "aviso a gerencia" if stage.kind == ESCALATION else "recordatorio"
+        lines.append(f"• {long_date(stage.local_date)}, {stage.at:%H:%M} — {kind}")
+    return "\n".join(lines)
+
+
+def overview_text(overview: list[reminders.OpenPeriod]) -> str:
+    if not overview:
+        return "<b>Periodos abiertos</b>\nNo hay periodos abiertos para captura en este momento."
+    lines = ["<b>Periodos abiertos y pendientes</b>"]
+    for item in overview:
+        note = " (reabierto)" if item.reopened else ""
+        lines.append(f"\n<b>{esc(item.period.label)}</b>{note} — vence el "
+                     f"{long_date(item.deadline)}")
+        if not item.missing:
+            lines.append("  ✅ Todo reportado.")
+        for unit in item.missing:
+            who = esc(", ".join(unit.responsible)) if unit.responsible else "sin responsable"
+            lines.append(f"  • {esc(unit.clave)} {esc(unit.nombre)}: "
+                         f"{plural(len(unit.missing), 'pendiente', 'pendientes')} — {who}")
+    return "\n".join(lines)
+
+
+async def recordatorios(update: Update, context: CallbackContext) -> None:
+    if await _require_gerente(update, context) is None:
+        return
+    ctx = app_context(context)
+    calendar, now = _calendar(context), ctx.clock()
+    overview = await ctx.db.run(reminders.open_overview, now, calendar)
+    await reply_html(update, context, calendar_text(calendar, ctx.settings, now) + "\n\n"
+                     + overview_text(overview))
+
+
+async def recordar(update: Update, context: CallbackContext) -> None:
+    if await _require_gerente(update, context) is None:
+        return
+    ctx = app_context(context)
+    period = None
+    if context.args:
+        try:
+            period = _parse_period_arg(" ".join(context.args), context)
+        except PeriodError:
+            await reply_html(update, context, f"No reconozco ese periodo. {PERIOD_HELP}")
+            return
+        open_for_someone = await ctx.db.run(
+            lambda s: period in pending.candidate_periods(s, ctx.clock(), _calendar(context)))
+        if not open_for_someone:
+            await reply_html(update, context,
+                             f"{esc(period.label)} no está abierto para captura. Para "
+                             f"reabrirlo: <code>/reabrir {esc(period.code)}</code>.")
+            return
+    result = await scheduler_of(context.application).remind_now(context.bot, period)
+    await reply_html(update, context, manual_result_text(result))
+
+
+def manual_result_text(result) -> str:
+    if result.planned == 0 and result.skipped_today == 0:
+        return "Nadie tiene indicadores pendientes en los periodos abiertos: no envié nada."
+    lines = [f"Envié {plural(result.sent, 'recordatorio', 'recordatorios')}."]
+    if result.skipped_today:
+        lines.append(f"{plural(result.skipped_today, 'persona ya había', 'personas ya habían')}"
+                     " recibido uno hoy: no se lo repetí.")
+    if result.unreachable:
+        lines.append(f"No pude entregar a: {esc(', '.join(result.unreachable))} (bloquearon "
+                     "el bot).")
+    if result.failed or result.rejected:
+        lines.append(f"{plural(result.failed + result.rejected, 'envío falló', 'envíos fallaron')}"
+                     "; lo reintentaré en el siguiente minuto.")
+    return "\n".join(lines)
+
+
+async def _lock_command(update: Update, context: CallbackContext, closed: bool) -> None:
+    person = await _require_gerente(update, context)
+    if person is None:
+        return
+    command = "cerrar" if closed else "reabrir"
+    args = context.args or []
+    if not args:
+        await reply_html(update, context,
+                         f"Indica el periodo y, si quieres, la unidad: <code>/{command} 2023-03"
+                         f"</code> o <code>/{command} 2023-03 303</code>.")
+        return
+    unit = args[-1] if len(args) > 1 and args[-1].isdigit() and len(args[-1]) <= 4 else None
+    period_text = " ".join(args[:-1] if unit else args)
+    try:
+        period = _parse_period_arg(period_text, context)
+    except PeriodError:
+        await reply_html(update, context, f"No reconozco el periodo «{esc(period_text)}». "
+                                          f"{PERIOD_HELP}")
+        return
+    ctx = app_context(context)
+    try:
+        change = await ctx.db.run(locks.set_lock, period, unit, closed=closed,
+                                  person_id=person.id, now=ctx.clock())
+    except locks.UnknownUnitError:
+        await reply_html(update, context, f"No existe la unidad {esc(unit)}.")
+        return
+    await reply_html(update, context, lock_text(change, _calendar(context), ctx.clock()))
+
+
+def lock_text(change: locks.LockChange, calendar: ReportingCalendar, now: datetime) -> str:
+    scope = ("todas las unidades" if change.unit_clave == locks.ALL_UNITS
+             else f"la unidad {esc(change.unit_clave)} {esc(change.unit_name)}")
+    label = esc(change.period.label)
+    if change.closed:
+        text = f"🔒 {label} quedó <b>cerrado</b> para {scope}: ya no acepta cambios."
+    else:
+        text = f"🔓 {label} quedó <b>reabierto</b> para {scope}."
+        if not calendar.has_ended(change.period, now):
+            text += " Aún no termina: podrá capturarse cuando termine."
+        elif calendar.is_late(change.period, now):
+            text += " Los valores que lleguen se marcarán como tardíos."
+    if not change.changed:
+        text += " (Ya estaba así.)"
+    return text + " El cambio quedó registrado."
+
+
+async def cerrar(update: Update, context: CallbackContext) -> None:
+    await _lock_command(update, context, closed=True)
+
+
+async def reabrir(update: Update, context: CallbackContext) -> None:
+    await _lock_command(update, context, closed=False)
+
+
+# --- the reminder's button --------------------------------------------------------------------
+
+async def report_button_pressed(update: Update, context: CallbackContext) -> None:
+    parts = parse_callback(update.callback_query.data, CALLBACK_PREFIX)
+    person = await require_person(update, context)
+    try:
+        period = period_from_code(parts[1]) if parts and len(parts) == 2 else None
+    except PeriodError:
+        period = None
+    if period is None or parts[0] != REPORT_ACTION:
+        await answer_callback(update, "Este botón ya no es válido.")
+        return
+    ctx = app_context(context)
+    open_periods = await ctx.db.run(pending.reportable_periods, person.id, ctx.clock(),
+                                    _calendar(context))
+    if period not in open_periods:
+        await answer_callback(update)
+        await reply_html(update, context,
+                         f"{esc(period.label)} ya no tiene pendientes tuyos abiertos a captura. "
+                         "Escribe /pendientes para ver lo que te falta.")
+        return
+    start_report = getattr(importlib.import_module("handlers.reporting"), "start_report", None)
+    if start_report is not None:
+        await start_report(update, context, period)  # answers the callback itself
+        return
+    await answer_callback(update)
+    await reply_html(update, context,
+                     f"Escribe /reportar y elige <b>{esc(period.label)}</b> para capturar.")
+
+
+# --- registration -----------------------------------------------------------------------------
+
+def register(application: Application) -> None:
+    ctx = application.bot_data["poa"]
+    calendar = ReportingCalendar.from_settings(ctx.settings)
+    scheduler = ReminderScheduler(ctx.db, ctx.clock, calendar, SpanishRenderer(calendar),
+                                  send_delivery)
+    if isinstance(ctx.clock, FrozenClock) and not HEARTBEAT_WITH_FROZEN_CLOCK:
+        # Time stands still unless the test moves it, so a real-time heartbeat would only
+        # repeat the same instant (and surprise tests of other features with reminders).
+        # Tests call ``scheduler_of(app).tick(bot)`` after moving their clock.
+        scheduler.attach(application)
+    else:
+        scheduler.install(application)
+    application.add_handler(CommandHandler("recordatorios", recordatorios))
+    application.add_handler(CommandHandler("recordar", recordar))
+    application.add_handler(CommandHandler("reabrir", reabrir))
+    application.add_handler(CommandHandler("cerrar", cerrar))
+    application.add_handler(CallbackQueryHandler(report_button_pressed,
+                                                 pattern=rf"^{CALLBACK_PREFIX}:"))
