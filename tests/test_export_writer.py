@@ -153,9 +153,20 @@ def test_header_block_and_header_rows_as_in_the_seed(seeded, seed_tsv):
     assert sheet.cell(header_row, 1).font.b
     assert sheet.cell(header_row + 2, 2).alignment.wrap_text
     assert sheet.column_dimensions["B"].width > sheet.column_dimensions["C"].width
-    # 300's first three rows share LÍNEA 654 and its objective: merged, blank below.
-    assert f"A{header_row + 2}:A{header_row + 4}" in merged
-    assert sheet.cell(header_row + 3, 1).value is None
+    # 300's first three rows share LÍNEA 654 and its objective: blank below, with no rule
+    # between them, so the run reads as one merged cell; the next línea (653) opens a rule.
+    first = header_row + 2
+    assert [sheet.cell(r, 1).value for r in range(first, first + 4)] == ["654", None, None,
+                                                                         "653"]
+
+    def rule(row, column, side):
+        line = getattr(sheet.cell(row, column).border, side)
+        return line.style if line is not None else None
+
+    assert rule(first, 1, "top") == "thin" and rule(first, 1, "bottom") is None
+    assert rule(first + 1, 1, "top") is None
+    assert rule(first + 2, 1, "bottom") == "thin"
+    assert rule(first + 1, 14, "top") == "thin"  # other columns: the full grid
     assert sheet.cell(header_row + 2, 12).number_format == "#,##0"
 
 

@@ -4,8 +4,8 @@ The layout is the one of ``/work/shared/poa/poa-2023-t1-gerencia-comercial.tsv``
 sections, each with the header block (PROGRAMA OPERATIVO ANUAL, the gerencia, the period,
 EJE DE DESARROLLO, PROGRAMA DE DESARROLLO, SUB EJE, TRANSVERSALIDAD), the same two header
 rows and 16 columns, then one row per indicator. Cells of columns 0–4 that repeat the row
-above are left blank (merged in the workbook), as in the original, so
-:mod:`bot.poa_report.reader` reads our output like the original.
+above are left blank, as in the original (drawn without the rule between them, so they
+read as merged cells), and :mod:`bot.poa_report.reader` reads our output like the original.
 
 This module only lays out what it is given (:class:`ReportDocument`); gathering the
 catalog and the engine's figures is :mod:`bot.services.export`. Workbook cells are typed:
@@ -246,43 +246,49 @@ def _excel_value(cell: Cell):
 
 def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = (document.title or f"POA {document.year}")[:31]
     last_column = get_column_letter(COLUMN_COUNT)
-    thin = Side(style="thin", color="808080")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    header_fill = PatternFill("solid", fgColor="D9E1F2")
-    bold = Font(bold=True)
-    centered = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    wrapped = Alignment(vertical="top", wrap_text=True)
-    top = Alignment(vertical="top")
+    styles = _Styles(workbook)
+    header = styles.named("poa_header", font=Font(bold=True),
+                          fill=PatternFill("solid", fgColor="D9E1F2"),
+                          alignment=Alignment(horizontal="center", vertical="center",
+                                              wrap_text=True),
+                          border=styles.border(top=True, bottom=True))
+    title = styles.named("poa_title", font=Font(bold=True, size=12),
+                         alignment=Alignment(horizontal="center"))
+    heading = styles.named("poa_heading", font=Font(bold=True))
 
     for index, width in enumerate(COLUMN_WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
 
     rows = list(layout(document))
-    run_start: dict[int, int] = {}  # continuation column -> first row of its current run
     for number, row in enumerate(rows, start=1):
         if row.kind is RowKind.DATA:
+            following = rows[number] if number < len(rows) else None
             for column, cell in enumerate(row.cells):
                 target_cell = sheet.cell(number, column + 1, _excel_value(cell))
                 if target_cell.data_type == "f":
                     # A remark like "=1+1" is text a person typed, never a formula to run.
                     target_cell.data_type = "s"
-                target_cell.border = border
-                target_cell.alignment = wrapped if column in WRAPPED_COLUMNS else top
-                if cell.kind in (CellKind.NUMBER, CellKind.PERCENT, CellKind.WHOLE_PERCENT):
-                    target_cell.number_format = _number_format(cell)
-            _merge_continuations(sheet, rows, number, run_start)
+                top = bottom = True
+                if column in CONTINUATION_COLUMNS:
+                    # Blank cells continue the one above: no rule between them, so the run
+                    # reads as one merged cell (merging thousands of ranges is very slow).
+                    top = cell.value is not None
+                    bottom = not (following is not None and following.kind is RowKind.DATA
+                                  and following.cells[column].value is None)
+                number_format = (_number_format(cell) if cell.kind in (
+                    CellKind.NUMBER, CellKind.PERCENT, CellKind.WHOLE_PERCENT) else None)
+                target_cell.style = styles.data(column in WRAPPED_COLUMNS, number_format,
+                                                top, bottom)
         elif row.kind in (RowKind.HEADER_TOP, RowKind.HEADER_SUB):
             for column, cell in enumerate(row.cells):
-                target_cell = sheet.cell(number, column + 1, cell.value or None)
-                target_cell.font, target_cell.fill = bold, header_fill
-                target_cell.alignment, target_cell.border = centered, border
+                sheet.cell(number, column + 1, cell.value or None).style = header
             if row.kind is RowKind.HEADER_TOP:
                 for first, last in HEADER_GROUPS:
                     sheet.merge_cells(start_row=number, start_column=first + 1,
@@ -293,11 +299,10 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
         elif row.cells:
             target_cell = sheet.cell(number, 1, row.cells[0].value)
             if row.kind in (RowKind.TITLE, RowKind.PERIOD):
-                target_cell.font = Font(bold=True, size=12)
-                target_cell.alignment = Alignment(horizontal="center")
+                target_cell.style = title
                 sheet.merge_cells(f"A{number}:{last_column}{number}")
             else:
-                target_cell.font = bold
+                target_cell.style = heading
 
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
@@ -306,21 +311,43 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
     workbook.save(target)
 
 
-def _merge_continuations(sheet, rows: list[LaidOutRow], number: int,
-                         run_start: dict[int, int]) -> None:
-    """Merge each blank continuation cell with the run above it, as the original does."""
-    row = rows[number - 1]
-    following = rows[number] if number < len(rows) else None
-    for column in CONTINUATION_COLUMNS:
-        if row.cells[column].value is not None:
-            run_start[column] = number
-        continues = (following is not None and following.kind is RowKind.DATA
-                     and following.cells[column].value is None)
-        if not continues and run_start.get(column, number) < number:
-            sheet.merge_cells(start_row=run_start[column], start_column=column + 1,
-                              end_row=number, end_column=column + 1)
-        if not continues:
-            run_start.pop(column, None)
+class _Styles:
+    """Named styles, created once per combination: assigning a registered style by name is
+    far cheaper than setting border/alignment/format objects on every cell."""
+
+    def __init__(self, workbook):
+        from openpyxl.styles import Side
+
+        self.workbook = workbook
+        self.side = Side(style="thin", color="808080")
+        self.names: dict[tuple, str] = {}
+
+    def border(self, *, top: bool, bottom: bool):
+        from openpyxl.styles import Border
+
+        return Border(left=self.side, right=self.side, top=self.side if top else None,
+                      bottom=self.side if bottom else None)
+
+    def named(self, name: str, **attributes) -> str:
+        from openpyxl.styles import NamedStyle
+
+        self.workbook.add_named_style(NamedStyle(name=name, **attributes))
+        return name
+
+    def data(self, wrap: bool, number_format: str | None, top: bool, bottom: bool) -> str:
+        key = (wrap, number_format, top, bottom)
+        name = self.names.get(key)
+        if name is None:
+            from openpyxl.styles import Alignment, NamedStyle
+
+            name = f"poa_{len(self.names)}"
+            style = NamedStyle(name=name, border=self.border(top=top, bottom=bottom),
+                               alignment=Alignment(vertical="top", wrap_text=wrap))
+            if number_format:
+                style.number_format = number_format
+            self.workbook.add_named_style(style)
+            self.names[key] = name
+        return name
 
 
 def xlsx_bytes(document: ReportDocument) -> bytes:
