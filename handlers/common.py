@@ -42,6 +42,7 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackContext,
+    CallbackQueryHandler,
     ExtBot,
     TypeHandler,
 )
@@ -153,6 +154,16 @@ async def _guard(update: Update, context: CallbackContext) -> None:
 
 def install_stranger_guard(application: Application) -> None:
     application.add_handler(TypeHandler(Update, _guard), group=GUARD_GROUP)
+
+
+async def _unknown_button(update: Update, context: CallbackContext) -> None:
+    await answer_callback(update, STALE_BUTTON_TEXT, show_alert=True)
+
+
+def install_fallbacks(application: Application) -> None:
+    """Last handlers of group 0 (added after every module): a button nobody claimed (forged,
+    or from an older version of the bot) is answered as stale instead of spinning forever."""
+    application.add_handler(CallbackQueryHandler(_unknown_button))
 
 
 # --- sending --------------------------------------------------------------------------------

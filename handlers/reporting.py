@@ -1,7 +1,367 @@
-"""Placeholder while the reporting conversation is written."""
+"""/reportar, /corregir, /pendientes, /cancelar and the answers to their questions.
 
-from telegram.ext import Application
+Thin adapter: each update becomes ONE ``db.run`` of a ``bot.services.conversation`` step
+(state, values and the update id in one transaction), and the returned screens are rendered
+here in Spanish (HTML, every catalog or user text escaped).
+
+Handler groups: group 0 holds the commands, the buttons (``r:…`` report, ``c:…`` correction)
+and free text; group :data:`REMIND_GROUP` runs after any command (whoever handles it) to
+answer unknown commands and, if the person was in the middle of a report, to ask the pending
+question again so nothing is left hanging.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.domain.calendar import ReportingCalendar
+from bot.domain.numbers import format_number, format_percent
+from bot.domain.periods import Period
+from bot.domain.plausibility import (
+    FAR_FROM_HISTORY,
+    FAR_FROM_META,
+    OVER_100_PERCENT,
+    ZERO,
+)
+from bot.services import conversation as conv
+from bot.services.reporting import MAX_REMARKS, SummaryRow
+from handlers import menus
+from handlers.common import (
+    STALE_BUTTON_TEXT,
+    answer_callback,
+    app_context,
+    callback_data,
+    esc,
+    keyboard,
+    parse_callback,
+    remove_buttons,
+    reply_html,
+    require_person,
+)
+
+log = logging.getLogger(__name__)
+
+REMIND_GROUP = 50
+FLOW_COMMANDS = {"reportar", "corregir", "cancelar"}
+BUTTONS_PER_ROW = 4
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+def fmt(value: Decimal | None, percent: bool = False) -> str:
+    if value is None:
+        return "—"
+    return format_percent(value) if percent else format_number(value)
+
+
+def with_unit(value: Decimal | None, card_or_row) -> str:
+    percent = card_or_row.percent
+    text = fmt(value, percent)
+    if percent or value is None or not card_or_row.unidad_medida:
+        return text
+    return f"{text} {esc(card_or_row.unidad_medida)}"
+
+
+def period_label(code_or_period) -> str:
+    period = code_or_period if isinstance(code_or_period, Period) else (
+        conv.reporting.parse_period_code(code_or_period))
+    return period.label if period else str(code_or_period)
+
+
+def _card_text(screen: conv.AskValue) -> str:
+    card = screen.card
+    label = period_label(card.period_code)
+    if screen.again:
+        return (f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
+                f"(meta {with_unit(card.meta, card)}):")
+    lines = [
+        f"<b>Indicador {screen.position} de {screen.total}</b> · {esc(card.unit_clave)} "
+        f"{esc(card.unit_nombre)} · {label}",
+        f"<b>{esc(card.nombre)}</b>",
+    ]
+    if card.descripcion:
+        lines.append(f"<i>{esc(card.descripcion)}</i>")
+    lines.append(f"Meta: {with_unit(card.meta, card)}")
+    if card.previous:
+        code, value = card.previous
+        lines.append(f"Valor anterior ({period_label(code)}): {with_unit(value, card)}")
+    else:
+        lines.append("Sin valor anterior registrado.")
+    if screen.correcting:
+        lines.append(f"Valor actual: <b>{with_unit(card.current, card)}</b>")
+        lines.append(f"Escribe el valor correcto para {label}:")
+    else:
+        example = "p. ej. 8.33%" if card.percent else "p. ej. 1,250"
+        lines.append(f"Escribe el valor de {label} ({example}):")
+    return "\n".join(lines)
+
+
+REASON_TEXT = {
+    FAR_FROM_META: "está muy lejos de la meta ({meta})",
+    FAR_FROM_HISTORY: "es muy distinto de lo que sueles reportar ({usual})",
+    ZERO: "es cero",
+    OVER_100_PERCENT: "pasa de 100%",
+}
+
+
+def _confirm_text(screen: conv.AskConfirm) -> str:
+    card = screen.card
+    reasons = [REASON_TEXT[r].format(meta=with_unit(card.meta, card),
+                                     usual=with_unit(screen.check.usual, card))
+               for r in screen.check.reasons]
+    return (f"Escribiste <b>{with_unit(screen.value, card)}</b> para <b>{esc(card.nombre)}</b>, "
+            f"y {' y '.join(reasons)}.\n¿Es correcto?")
+
+
+def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
+    lines = []
+    for number, row in enumerate(rows, 1):
+        value = with_unit(row.value, row) if row.value is not None else "<i>pendiente</i>"
+        line = f"{number}. {esc(row.nombre)}: <b>{value}</b>"
+        if row.late:
+            line += " (fuera de plazo)"
+        if row.observaciones:
+            line += f"\n    <i>{esc(row.observaciones)}</i>"
+        lines.append(line)
+    return lines
+
+
+def _rows_of_buttons(buttons: list[tuple[str, str]], per_row: int = BUTTONS_PER_ROW):
+    return [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """One screen as (HTML text, keyboard); None for screens that show nothing."""
+    match screen:
+        case conv.ChooseUnit(flow=flow, units=units):
+            question = ("¿De qué unidad vas a reportar?" if flow == conv.REPORT
+                        else "¿De qué unidad es el valor a corregir?")
+            buttons = [[(f"{u.clave} {u.nombre}"[:60], callback_data(flow, "u", u.clave))]
+                       for u in units]
+            return question, keyboard(buttons)
+        case conv.ChoosePeriod(flow=flow, unit=unit, periods=periods):
+            head = f"<b>{esc(unit.clave)} {esc(unit.nombre)}</b>\n"
+            if flow == conv.REPORT:
+                question = head + "¿Qué periodo vas a reportar?"
+                buttons = [[(f"{p.label} · {n} pendiente{'s' if n != 1 else ''}",
+                             callback_data(flow, "p", unit.clave, p.code))] for p, n in periods]
+            else:
+                question = head + "¿De qué periodo es el valor a corregir?"
+                buttons = [[(p.label, callback_data(flow, "p", unit.clave, p.code))]
+                           for p, _n in periods]
+            return question, keyboard(buttons)
+        case conv.NothingToDo(flow=flow, unit=unit):
+            if unit is None:
+                return ("No tienes unidades asignadas. Pide a tu gerente una invitación con tus "
+                        "unidades."), None
+            where = f" de la unidad {esc(unit.clave)} {esc(unit.nombre)}"
+            if flow == conv.REPORT:
+                return (f"No tienes indicadores pendientes{where} en periodos abiertos. "
+                        "¡Todo al día! ✅"), None
+            return (f"No hay valores que puedas corregir{where}: ningún periodo abierto tiene "
+                    "valores capturados."), None
+        case conv.AskValue(card=card):
+            return _card_text(screen), None
+        case conv.AskConfirm(flow=flow, card=card):
+            return _confirm_text(screen), keyboard([[
+                ("Sí, es correcto", callback_data(flow, "ok", card.id)),
+                ("Corregir", callback_data(flow, "fix", card.id))]])
+        case conv.AskRemarks(card=card, value=value, late=late):
+            text = (f"✅ Guardé <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
+                    f"({period_label(card.period_code)})"
+                    + (", fuera de plazo." if late else ".")
+                    + f"\n¿Observaciones? Escríbelas (hasta {format_number(MAX_REMARKS)} "
+                    "caracteres) o toca «Sin observaciones».")
+            return text, keyboard([[("Sin observaciones", callback_data("r", "nr", card.id))]])
+        case conv.Summary(unit=unit, period=period, rows=rows):
+            lines = [f"<b>Listo: {period.label} · {esc(unit.clave)} {esc(unit.nombre)}</b>",
+                     "Esto quedó guardado:", *_summary_lines(rows)]
+            buttons = [(f"Corregir {n}", callback_data("c", "i", row.indicator_id, period.code))
+                       for n, row in enumerate(rows, 1) if row.value is not None]
+            if buttons:
+                lines.append("\nSi algo está mal, toca «Corregir» con el número de la línea.")
+            return "\n".join(lines), keyboard(_rows_of_buttons(buttons, 3)) if buttons else None
+        case conv.ChooseIndicator(unit=unit, period=period, rows=rows):
+            lines = [f"<b>{period.label} · {esc(unit.clave)} {esc(unit.nombre)}</b>",
+                     "¿Qué valor quieres corregir?", *_summary_lines(rows)]
+            buttons = [(str(n), callback_data("c", "i", row.indicator_id, period.code))
+                       for n, row in enumerate(rows, 1)]
+            return "\n".join(lines), keyboard(_rows_of_buttons(buttons))
+        case conv.AskReason(card=card, old=old, new=new):
+            return (f"Cambiarás <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
+                    f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
+                    "¿Por qué cambia? Escribe el motivo; queda en el historial."), None
+        case conv.Corrected(card=card, old=old, new=new, reason=reason):
+            return (f"✅ Corregido: <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
+                    f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
+                    f"Motivo: <i>{esc(reason)}</i>"), None
+        case conv.Refused(message=message):
+            return esc(message), None
+        case conv.RemarksTooLong(length=length, flow=flow):
+            what = "Tus observaciones tienen" if flow == conv.REPORT else "El motivo tiene"
+            return (f"{what} {format_number(length)} caracteres y el máximo es "
+                    f"{format_number(MAX_REMARKS)}. No lo guardé: resúmelo y envíalo de "
+                    "nuevo."), None
+        case conv.Stale():
+            return ("Esa pregunta ya no está vigente; no cambié nada. Usa /reportar o "
+                    "/corregir para continuar."), None
+        case conv.Cancelled(had_flow=had_flow):
+            if had_flow:
+                return "Listo, terminé la captura. Lo que ya confirmaste quedó guardado.", None
+            return "No había ninguna captura en curso.", None
+        case conv.NoFlow():
+            if person.is_coordinador:
+                return ("No estoy esperando ningún dato ahora. Usa /reportar para capturar tus "
+                        "indicadores o /ayuda para ver qué puedo hacer."), None
+            return "No estoy esperando ningún dato ahora. Usa /ayuda para ver tus comandos.", None
+        case conv.NotForRole(command=command):
+            return (f"/{command} es para coordinadores. Usa /ayuda para ver tus comandos."), None
+        case conv.PendingList(units=units):
+            return _pending_text(units), None
+        case conv.Duplicate():
+            return None
+    raise TypeError(f"unknown screen {screen!r}")
+
+
+def _pending_text(units: tuple[conv.PendingUnit, ...]) -> str:
+    lines = ["<b>Tus pendientes</b>"]
+    anything = False
+    for entry in units:
+        lines.append(f"\n<b>{esc(entry.unit.clave)} {esc(entry.unit.nombre)}</b>")
+        if not entry.periods:
+            lines.append("Nada pendiente en periodos abiertos ✅")
+        for period, names in entry.periods:
+            anything = True
+            lines.append(f"{period.label}: {len(names)} por reportar")
+            lines.extend(f"  • {esc(name)}" for name in names)
+    if anything:
+        lines.append("\nUsa /reportar para capturarlos.")
+    return "\n".join(lines)
+
+
+async def show(update: Update, context: CallbackContext, screens: list, person) -> None:
+    prefix = ""
+    for screen in screens:
+        if isinstance(screen, conv.Resume):
+            prefix = "<i>Seguimos donde te quedaste:</i>\n"
+            continue
+        rendered = render(screen, person)
+        if rendered is None:
+            continue
+        text, markup = rendered
+        await reply_html(update, context, prefix + text, markup)
+        prefix = ""
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+def _turn(update: Update, context: CallbackContext, person) -> conv.Turn:
+    ctx = app_context(context)
+    return conv.Turn(person=person, chat_id=update.effective_user.id,
+                     update_id=update.update_id, now=ctx.clock(),
+                     calendar=ReportingCalendar.from_settings(ctx.settings))
+
+
+async def _step(update: Update, context: CallbackContext, fn, *args) -> list:
+    person = await require_person(update, context)
+    screens = await app_context(context).db.run(fn, _turn(update, context, person), *args)
+    await show(update, context, screens, person)
+    return screens
+
+
+async def reportar(update: Update, context: CallbackContext) -> None:
+    await _step(update, context, conv.start_report)
+
+
+async def corregir(update: Update, context: CallbackContext) -> None:
+    await _step(update, context, conv.start_correct)
+
+
+async def cancelar(update: Update, context: CallbackContext) -> None:
+    await _step(update, context, conv.cancel)
+
+
+async def pendientes(update: Update, context: CallbackContext) -> None:
+    await _step(update, context, conv.pending_list)
+
+
+async def text_message(update: Update, context: CallbackContext) -> None:
+    await _step(update, context, conv.on_text, update.message.text)
+
+
+async def other_message(update: Update, context: CallbackContext) -> None:
+    """Photos, stickers, voice...: say what is understood, then where they were."""
+    person = await require_person(update, context)
+    await reply_html(update, context, "Solo puedo leer texto: escribe el valor con números.")
+    screens = await app_context(context).db.run(conv.remind, _turn(update, context, person))
+    await show(update, context, screens, person)
+
+
+async def button(update: Update, context: CallbackContext) -> None:
+    person = await require_person(update, context)
+    data = update.callback_query.data
+    flow = data.split(":", 1)[0]
+    parts = parse_callback(data, flow) or []
+    screens = await app_context(context).db.run(conv.on_button, _turn(update, context, person),
+                                                flow, parts)
+    if any(isinstance(s, conv.Stale) for s in screens):
+        await answer_callback(update, STALE_BUTTON_TEXT, show_alert=True)
+        return  # refused: nothing changed, nothing more to say
+    await answer_callback(update)
+    if parts and parts[0] != "i":  # "Corregir N" buttons stay usable on the summary
+        await remove_buttons(update)
+    await show(update, context, screens, person)
+
+
+def _command_name(text: str) -> str:
+    return text.split()[0][1:].split("@")[0].lower() if text.startswith("/") else ""
+
+
+KNOWN_COMMANDS = ({c.name for cs in menus.COMMANDS.values() for c in cs}
+                  | {"start", "help", "ayuda"})
+
+
+async def after_command(update: Update, context: CallbackContext) -> None:
+    """Runs after any command: explain unknown ones; remind an open question."""
+    name = _command_name(update.message.text or "")
+    if name in FLOW_COMMANDS:
+        return
+    person = await require_person(update, context)
+    if name not in KNOWN_COMMANDS:
+        await reply_html(update, context,
+                         f"No conozco el comando /{esc(name)}. Escribe /ayuda para ver los tuyos.")
+    screens = await app_context(context).db.run(conv.remind, _turn(update, context, person))
+    await show(update, context, screens, person)
+
+
+async def edited_message(update: Update, context: CallbackContext) -> None:
+    """Edits are not answers: a value already saved changes only through /corregir."""
+    await require_person(update, context)
+    await reply_html(update, context, "No tomo en cuenta mensajes editados. Si quieres cambiar "
+                     "un valor ya guardado, usa /corregir; si no, envíalo de nuevo.")
 
 
 def register(application: Application) -> None:
-    pass
+    new = filters.UpdateType.MESSAGE  # edited messages are answered by edited_message
+    application.add_handler(CommandHandler("reportar", reportar, filters=new))
+    application.add_handler(CommandHandler("corregir", corregir, filters=new))
+    application.add_handler(CommandHandler("cancelar", cancelar, filters=new))
+    application.add_handler(CommandHandler("pendientes", pendientes, filters=new))
+    application.add_handler(CallbackQueryHandler(button, pattern=r"^[rc]:"))
+    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, text_message))
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, edited_message))
+    application.add_handler(MessageHandler(
+        new & ~filters.TEXT & ~filters.StatusUpdate.ALL, other_message))
+    application.add_handler(MessageHandler(new & filters.COMMAND, after_command),
+                            group=REMIND_GROUP)

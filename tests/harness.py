@@ -121,17 +121,24 @@ class BotHarness:
                                  name=name or f"Gerente {user_id}", now=self.clock())
 
     # --- conversation helpers ----------------------------------------------------------
+    async def next_message(self, user_id: int,
+                           predicate: Callable[[SentMessage], bool] | None = None,
+                           ) -> SentMessage:
+        """The bot's next new message (sendMessage; edits are skipped) to ``user_id``."""
+        return await self.stub.wait_for_message(
+            user_id, lambda m: m.method == "sendMessage" and (predicate is None or predicate(m)))
+
     async def say(self, user_id: int, text: str,
                   predicate: Callable[[SentMessage], bool] | None = None) -> SentMessage:
-        """Send a text as ``user_id`` and return the bot's next (matching) message to them."""
+        """Send a text as ``user_id`` and return the bot's next new (matching) message."""
         self.stub.send_text(user_id, text)
-        return await self.stub.wait_for_message(user_id, predicate)
+        return await self.next_message(user_id, predicate)
 
     async def press(self, user_id: int, data: str,
                     predicate: Callable[[SentMessage], bool] | None = None) -> SentMessage:
-        """Press a button as ``user_id`` and return the bot's next (matching) message."""
+        """Press a button as ``user_id`` and return the bot's next new (matching) message."""
         self.stub.press_button(user_id, data)
-        return await self.stub.wait_for_message(user_id, predicate)
+        return await self.next_message(user_id, predicate)
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [m.text or "" for m in self.stub.messages_to(chat_id)]

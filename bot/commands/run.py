@@ -1,0 +1,51 @@
+"""``poa-bot run``: start the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set).
+
+PTB's ``run_polling``/``run_webhook`` stop cleanly on SIGINT and SIGTERM (systemd's stop):
+the update being handled finishes, the last fetched updates are confirmed to Telegram, and
+the process exits 0. Conversation state lives in the database, so even ``kill -9`` loses at
+most the reply to the message being handled.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from urllib.parse import urlsplit
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.settings import PUBLIC_BOT_API
+from storage.db import redact_url
+
+log = logging.getLogger(__name__)
+
+MISSING_TOKEN = (
+    "Falta TELEGRAM_BOT_TOKEN: escribe el token que te dio @BotFather en el archivo .env del "
+    "directorio donde ejecutas poa-bot (TELEGRAM_BOT_TOKEN=123456:ABC...) o en el entorno del "
+    "servicio; ver .env.example.\n"
+    "TELEGRAM_BOT_TOKEN is not set: put the token @BotFather gave you in the .env file of the "
+    "directory you run poa-bot from, or in the service's environment; see .env.example."
+)
+
+
+def run(args, settings, db) -> int:
+    if not settings.token():
+        print(MISSING_TOKEN, file=sys.stderr)
+        return 2
+    application = build_application(settings, db)
+    api = settings.telegram_api_base_url
+    where = "Telegram" if api == PUBLIC_BOT_API else f"Bot API at {urlsplit(api).netloc}"
+    log.info("POA Bot starting (database %s, %s)", redact_url(db.url), where)
+    if settings.webhook_url:
+        secret = settings.webhook_secret_token
+        application.run_webhook(
+            listen=settings.webhook_listen, port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret.get_secret_value() if secret else None,
+            allowed_updates=Update.ALL_TYPES)
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    log.info("POA Bot stopped")
+    return 0

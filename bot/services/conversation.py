@@ -1,0 +1,609 @@
+"""The reporting and correction conversations as a state machine stored in the database.
+
+Where a person is (which unit, period and indicator, and what the bot is waiting for) is a
+small JSON document in ``conversations`` keyed by chat. Every step runs in ONE transaction
+that reads the state, does the work (e.g. saves the value) and writes the next state, and it
+also records the Telegram ``update_id`` in ``processed_updates``. Consequences:
+
+* a ``kill -9`` at any instant leaves either the old state and no value, or the new state and
+  the value — never a value without the state that follows it, so after a restart the next
+  message is understood exactly as it would have been;
+* an update Telegram delivers twice (the bot died before confirming it) is applied once;
+* nothing lives in memory, so any number of processes/restarts agree.
+
+The functions here take a :class:`Turn` (who, which chat, which update, when) and return
+*screens* — plain dataclasses saying what to show. ``handlers/reporting.py`` renders them in
+Spanish. Button data is validated here against the person's units, the periods open now and
+the stored state, so a forged or stale button is refused and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlmodel import Session, col, delete
+
+from bot.domain.calendar import ReportingCalendar
+from bot.domain.numbers import NumberError, parse_number
+from bot.domain.periods import Period
+from bot.domain.plausibility import Plausibility, check_plausibility
+from bot.services import reporting
+from bot.services.registration import PersonView, UnitView
+from bot.services.reporting import (
+    MAX_REMARKS,
+    IndicatorCard,
+    ReportingError,
+    SummaryRow,
+)
+from storage.models import Conversation, Indicator, ProcessedUpdate, Unit
+
+REPORT, CORRECT = "r", "c"  # flow names double as callback-data prefixes
+PROCESSED_UPDATES_KEPT = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Turn:
+    person: PersonView
+    chat_id: int
+    update_id: int | None
+    now: datetime
+    calendar: ReportingCalendar
+
+
+# --- screens (what to show; rendered by handlers.reporting) --------------------------------
+
+@dataclass(frozen=True)
+class ChooseUnit:
+    flow: str
+    units: tuple[UnitView, ...]
+
+
+@dataclass(frozen=True)
+class ChoosePeriod:
+    flow: str
+    unit: UnitView
+    periods: tuple[tuple[Period, int], ...]  # (period, pending or stored count)
+
+
+@dataclass(frozen=True)
+class NothingToDo:
+    flow: str
+    unit: UnitView | None
+
+
+@dataclass(frozen=True)
+class AskValue:
+    card: IndicatorCard
+    position: int  # 1-based, among the unit's indicators of the period
+    total: int
+    correcting: bool
+    again: bool = False  # asked again after a refusal: a short prompt is enough
+
+
+@dataclass(frozen=True)
+class AskConfirm:
+    flow: str
+    card: IndicatorCard
+    value: Decimal
+    check: Plausibility
+
+
+@dataclass(frozen=True)
+class AskRemarks:
+    card: IndicatorCard
+    value: Decimal
+    late: bool
+
+
+@dataclass(frozen=True)
+class AskReason:
+    card: IndicatorCard
+    old: Decimal | None
+    new: Decimal
+
+
+@dataclass(frozen=True)
+class ChooseIndicator:
+    unit: UnitView
+    period: Period
+    rows: tuple[SummaryRow, ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    unit: UnitView
+    period: Period
+    rows: tuple[SummaryRow, ...]
+
+
+@dataclass(frozen=True)
+class Corrected:
+    card: IndicatorCard
+    old: Decimal | None
+    new: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    message: str  # Spanish, from the domain (numbers) or the services
+
+
+@dataclass(frozen=True)
+class RemarksTooLong:
+    length: int
+    flow: str = REPORT
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A button that no longer (or never) applies: refused, nothing changed."""
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    had_flow: bool
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Precedes the current question when reminding a person where they were."""
+
+
+@dataclass(frozen=True)
+class NoFlow:
+    """Text arrived while no question was asked."""
+
+
+@dataclass(frozen=True)
+class NotForRole:
+    command: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The update was already applied (Telegram delivered it again): show nothing."""
+
+
+@dataclass(frozen=True)
+class PendingUnit:
+    unit: UnitView
+    periods: tuple[tuple[Period, tuple[str, ...]], ...]  # (period, names of pending ones)
+
+
+@dataclass(frozen=True)
+class PendingList:
+    units: tuple[PendingUnit, ...] = field(default_factory=tuple)
+
+
+# --- state storage --------------------------------------------------------------------------
+
+def load_state(session: Session, chat_id: int) -> dict:
+    row = session.get(Conversation, chat_id)
+    if row is None:
+        return {}
+    try:
+        state = json.loads(row.state or "{}")
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def save_state(session: Session, chat_id: int, state: dict, now: datetime) -> None:
+    row = session.get(Conversation, chat_id)
+    text = json.dumps(state, sort_keys=True, separators=(",", ":"))
+    if row is None:
+        session.add(Conversation(chat_id=chat_id, state=text, updated_at=now))
+    else:
+        row.state, row.updated_at = text, now
+        session.add(row)
+
+
+def clear_state(session: Session, chat_id: int) -> None:
+    row = session.get(Conversation, chat_id)
+    if row is not None:
+        session.delete(row)
+
+
+def claim_update(session: Session, update_id: int | None, now: datetime) -> bool:
+    """Record the update as applied (in the step's transaction); False if it already was."""
+    if update_id is None:
+        return True
+    if session.get(ProcessedUpdate, update_id) is not None:
+        return False
+    session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+    if update_id % 200 == 0:  # now and then, forget ids Telegram can no longer re-deliver
+        session.exec(delete(ProcessedUpdate).where(
+            col(ProcessedUpdate.processed_at) < now - PROCESSED_UPDATES_KEPT))
+    session.flush()
+    return True
+
+
+def has_flow(session: Session, chat_id: int) -> bool:
+    return bool(load_state(session, chat_id).get("flow"))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _unit_view(turn: Turn, clave: str) -> UnitView | None:
+    return next((u for u in turn.person.units if u.clave == clave), None)
+
+
+def _set(session: Session, turn: Turn, **state) -> dict:
+    save_state(session, turn.chat_id, state, turn.now)
+    return state
+
+
+def _clear(session: Session, turn: Turn) -> None:
+    clear_state(session, turn.chat_id)
+
+
+@dataclass(frozen=True)
+class _Target:
+    indicator: Indicator
+    unit: Unit
+    period: Period
+
+
+def _target(session: Session, turn: Turn, indicator_id, period_code) -> _Target | None:
+    """The indicator/period a state or a button names, if it is the person's and due."""
+    try:
+        indicator_id = int(indicator_id)
+    except (TypeError, ValueError):
+        return None
+    period = reporting.parse_period_code(str(period_code))
+    found = reporting.indicator_for_person(session, turn.person.id, indicator_id)
+    if period is None or found is None or not reporting.due_in(found[0], period):
+        return None
+    return _Target(found[0], found[1], period)
+
+
+def _card(session: Session, target: _Target) -> IndicatorCard:
+    return reporting.indicator_card(session, target.indicator, target.unit, target.period)
+
+
+def _position(session: Session, target: _Target) -> tuple[int, int]:
+    indicators = reporting.unit_indicators(session, target.unit.clave, target.period)
+    ids = [i.id for i in indicators]
+    return (ids.index(target.indicator.id) + 1 if target.indicator.id in ids else 1), len(ids)
+
+
+# --- starting ---------------------------------------------------------------------------------
+
+def start_report(session: Session, turn: Turn) -> list:
+    if not claim_update(session, turn.update_id, turn.now):
+        return [Duplicate()]
+    if not turn.person.is_coordinador:
+        return [NotForRole("reportar")]
+    state = load_state(session, turn.chat_id)
+    if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "remarks"):
+        return [Resume(), *current_question(session, turn, state)]
+    return _begin(session, turn, REPORT)
+
+
+def start_correct(session: Session, turn: Turn) -> list:
+    if not claim_update(session, turn.update_id, turn.now):
+        return [Duplicate()]
+    if not turn.person.is_coordinador:
+        return [NotForRole("corregir")]
+    return _begin(session, turn, CORRECT)
+
+
+def _begin(session: Session, turn: Turn, flow: str) -> list:
+    units = turn.person.units
+    if not units:
+        _clear(session, turn)
+        return [NothingToDo(flow, None)]
+    if len(units) > 1:
+        _set(session, turn, flow=flow, step="unit")
+        return [ChooseUnit(flow, units)]
+    return _choose_period(session, turn, flow, units[0])
+
+
+def _choose_period(session: Session, turn: Turn, flow: str, unit: UnitView) -> list:
+    if flow == REPORT:
+        periods = reporting.reportable_periods_for_unit(
+            session, turn.person.id, unit.clave, turn.now, turn.calendar)
+    else:
+        periods = [(p, 0) for p in reporting.correctable_periods_for_unit(
+            session, unit.clave, turn.now, turn.calendar)]
+    if not periods:
+        _clear(session, turn)
+        return [NothingToDo(flow, unit)]
+    if flow == CORRECT and len(periods) == 1:  # nothing to choose: go to the values
+        return _choose_indicator(session, turn, unit, periods[0][0])
+    _set(session, turn, flow=flow, step="period", unit=unit.clave)
+    return [ChoosePeriod(flow, unit, tuple(periods))]
+
+
+def _ask_next(session: Session, turn: Turn, unit: UnitView, period: Period) -> list:
+    """The next pending indicator of the unit for the period, or the summary when done."""
+    try:
+        reporting.ensure_open(session, period, unit.clave, turn.now, turn.calendar)
+    except ReportingError as error:
+        _clear(session, turn)
+        return [Refused(str(error))]
+    indicator, position, total = reporting.next_pending(session, turn.person.id, unit.clave,
+                                                        period)
+    if indicator is None:
+        _clear(session, turn)
+        rows = reporting.summary_rows(session, unit.clave, period)
+        return [Summary(unit, period, tuple(rows))]
+    target = _Target(indicator, session.get(Unit, indicator.unit_id), period)
+    _set(session, turn, flow=REPORT, step="value", unit=unit.clave, period=period.code,
+         indicator=indicator.id)
+    return [AskValue(_card(session, target), position, total, correcting=False)]
+
+
+def _choose_indicator(session: Session, turn: Turn, unit: UnitView, period: Period) -> list:
+    rows = [r for r in reporting.summary_rows(session, unit.clave, period) if r.value is not None]
+    if not rows:
+        _clear(session, turn)
+        return [NothingToDo(CORRECT, unit)]
+    _set(session, turn, flow=CORRECT, step="indicator", unit=unit.clave, period=period.code)
+    return [ChooseIndicator(unit, period, tuple(rows))]
+
+
+def _pick_for_correction(session: Session, turn: Turn, indicator_id, period_code) -> list:
+    target = _target(session, turn, indicator_id, period_code)
+    if target is None:
+        return [Stale()]
+    if reporting.stored_value(session, target.indicator.id, target.period) is None:
+        return [Stale()]
+    try:
+        reporting.ensure_open(session, target.period, target.unit.clave, turn.now,
+                              turn.calendar)
+    except ReportingError as error:
+        return [Refused(str(error))]
+    _set(session, turn, flow=CORRECT, step="value", unit=target.unit.clave,
+         period=target.period.code, indicator=target.indicator.id)
+    position, total = _position(session, target)
+    return [AskValue(_card(session, target), position, total, correcting=True)]
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+def on_text(session: Session, turn: Turn, text: str) -> list:
+    """A text message (not a command): the answer to whatever question is open."""
+    if not claim_update(session, turn.update_id, turn.now):
+        return [Duplicate()]
+    state = load_state(session, turn.chat_id)
+    step = state.get("step")
+    if step in ("value", "confirm"):
+        return _on_value(session, turn, state, text)
+    if step == "remarks":
+        return _on_remarks(session, turn, state, text)
+    if step == "reason":
+        return _on_reason(session, turn, state, text)
+    if step in ("unit", "period", "indicator"):
+        return [Refused("Elige una opción con los botones de arriba."),
+                *current_question(session, turn, state)]
+    return [NoFlow()]
+
+
+def _state_target(session: Session, turn: Turn, state: dict) -> _Target | None:
+    return _target(session, turn, state.get("indicator"), state.get("period"))
+
+
+def _on_value(session: Session, turn: Turn, state: dict, text: str) -> list:
+    target = _state_target(session, turn, state)
+    if target is None:
+        _clear(session, turn)
+        return [Stale()]
+    flow = state["flow"]
+    card = _card(session, target)
+    position, total = _position(session, target)
+    again = AskValue(card, position, total, correcting=flow == CORRECT, again=True)
+    try:
+        parsed = parse_number(text)
+    except NumberError as error:
+        return [Refused(str(error)), again]
+    if parsed.percent and not card.percent:
+        return [Refused(f"Este indicador se mide en {card.unidad_medida or 'unidades'}, no en "
+                        "porcentaje: escribe la cantidad, sin el signo %."), again]
+    check = check_plausibility(parsed.value, card.meta,
+                               reporting.history_values(session, card.id, target.period),
+                               percent=card.percent)
+    if not check.ok:
+        _set(session, turn, **{**state, "step": "confirm", "candidate": str(parsed.value)})
+        return [AskConfirm(flow, card, parsed.value, check)]
+    return _accept(session, turn, state, target, parsed.value)
+
+
+def _accept(session: Session, turn: Turn, state: dict, target: _Target,
+            value: Decimal) -> list:
+    """A value the person confirmed: saved now (report) or once the reason is given."""
+    if state["flow"] == CORRECT:
+        old = reporting.stored_value(session, target.indicator.id, target.period)
+        _set(session, turn, **{**state, "step": "reason", "candidate": str(value)})
+        return [AskReason(_card(session, target), old.value if old else None, value)]
+    try:
+        row = reporting.save_value(session, indicator=target.indicator,
+                                   unit_clave=target.unit.clave, period=target.period,
+                                   value=value, person_id=turn.person.id, now=turn.now,
+                                   calendar=turn.calendar)
+    except ReportingError as error:
+        _clear(session, turn)
+        return [Refused(str(error))]
+    state = {k: v for k, v in state.items() if k != "candidate"}
+    _set(session, turn, **{**state, "step": "remarks"})
+    return [AskRemarks(_card(session, target), value, row.late)]
+
+
+def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
+    target = _state_target(session, turn, state)
+    if target is None:
+        _clear(session, turn)
+        return [Stale()]
+    text = text.strip()
+    if len(text) > MAX_REMARKS:
+        return [RemarksTooLong(len(text))]
+    try:
+        reporting.save_remarks(session, indicator=target.indicator, unit_clave=target.unit.clave,
+                               period=target.period, text=text, person_id=turn.person.id,
+                               now=turn.now, calendar=turn.calendar)
+    except ReportingError as error:
+        _clear(session, turn)
+        return [Refused(str(error))]
+    return _ask_next(session, turn, _unit_view(turn, target.unit.clave), target.period)
+
+
+def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
+    target = _state_target(session, turn, state)
+    if target is None or "candidate" not in state:
+        _clear(session, turn)
+        return [Stale()]
+    reason = text.strip()
+    if len(reason) > MAX_REMARKS:
+        return [RemarksTooLong(len(reason), CORRECT)]
+    if not reason:
+        return [Refused("Escribe brevemente por qué cambia el valor.")]
+    old = reporting.stored_value(session, target.indicator.id, target.period)
+    old_value = old.value if old else None
+    new = Decimal(state["candidate"])
+    try:
+        reporting.save_value(session, indicator=target.indicator, unit_clave=target.unit.clave,
+                             period=target.period, value=new, person_id=turn.person.id,
+                             now=turn.now, calendar=turn.calendar, reason=reason)
+    except ReportingError as error:
+        _clear(session, turn)
+        return [Refused(str(error))]
+    _clear(session, turn)
+    return [Corrected(_card(session, target), old_value, new, reason)]
+
+
+# --- buttons ----------------------------------------------------------------------------------
+
+def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list:
+    """A button of the report (``r:…``) or correction (``c:…``) flow; validated here."""
+    if not claim_update(session, turn.update_id, turn.now):
+        return [Duplicate()]
+    if not turn.person.is_coordinador or not parts:
+        return [Stale()]
+    action, args = parts[0], parts[1:]
+    state = load_state(session, turn.chat_id)
+    if action == "u" and len(args) == 1:
+        unit = _unit_view(turn, args[0])
+        return [Stale()] if unit is None else _choose_period(session, turn, flow, unit)
+    if action == "p" and len(args) == 2:
+        return _on_period(session, turn, flow, *args)
+    if flow == CORRECT and action == "i" and len(args) == 2:
+        return _pick_for_correction(session, turn, *args)
+    if action in ("ok", "fix", "nr") and len(args) == 1:
+        expected_step = "remarks" if action == "nr" else "confirm"
+        if (state.get("flow") != flow or state.get("step") != expected_step
+                or str(state.get("indicator")) != args[0]):
+            return [Stale()]
+        target = _state_target(session, turn, state)
+        if target is None:
+            _clear(session, turn)
+            return [Stale()]
+        if action == "ok":
+            return _accept(session, turn, state, target, Decimal(state["candidate"]))
+        if action == "fix":
+            state = {k: v for k, v in state.items() if k != "candidate"}
+            _set(session, turn, **{**state, "step": "value"})
+            position, total = _position(session, target)
+            return [AskValue(_card(session, target), position, total,
+                             correcting=flow == CORRECT, again=True)]
+        return _ask_next(session, turn, _unit_view(turn, target.unit.clave), target.period)
+    return [Stale()]
+
+
+def _on_period(session: Session, turn: Turn, flow: str, clave: str, code: str) -> list:
+    unit = _unit_view(turn, clave)
+    period = reporting.parse_period_code(code)
+    if unit is None or period is None:
+        return [Stale()]
+    if flow == REPORT:
+        allowed = [p for p, _n in reporting.reportable_periods_for_unit(
+            session, turn.person.id, clave, turn.now, turn.calendar)]
+        if period not in allowed:
+            return [Stale()]
+        return _ask_next(session, turn, unit, period)
+    if period not in reporting.correctable_periods_for_unit(session, clave, turn.now,
+                                                            turn.calendar):
+        return [Stale()]
+    return _choose_indicator(session, turn, unit, period)
+
+
+# --- other commands ---------------------------------------------------------------------------
+
+def cancel(session: Session, turn: Turn) -> list:
+    if not claim_update(session, turn.update_id, turn.now):
+        return [Duplicate()]
+    had_flow = has_flow(session, turn.chat_id)
+    _clear(session, turn)
+    return [Cancelled(had_flow)]
+
+
+def remind(session: Session, turn: Turn) -> list:
+    """Where the person was, to show after answering an unrelated command."""
+    state = load_state(session, turn.chat_id)
+    if not state.get("flow"):
+        return []
+    return [Resume(), *current_question(session, turn, state)]
+
+
+def current_question(session: Session, turn: Turn, state: dict) -> list:
+    """The question the stored state is waiting for, asked again (nothing is changed)."""
+    flow, step = state.get("flow"), state.get("step")
+    if step == "unit":
+        return [ChooseUnit(flow, turn.person.units)]
+    unit = _unit_view(turn, str(state.get("unit")))
+    if unit is None:
+        _clear(session, turn)
+        return []
+    if step == "period":
+        if flow == REPORT:
+            periods = reporting.reportable_periods_for_unit(
+                session, turn.person.id, unit.clave, turn.now, turn.calendar)
+        else:
+            periods = [(p, 0) for p in reporting.correctable_periods_for_unit(
+                session, unit.clave, turn.now, turn.calendar)]
+        return [ChoosePeriod(flow, unit, tuple(periods))] if periods else []
+    period = reporting.parse_period_code(str(state.get("period")))
+    if step == "indicator" and period is not None:
+        rows = [r for r in reporting.summary_rows(session, unit.clave, period)
+                if r.value is not None]
+        return [ChooseIndicator(unit, period, tuple(rows))]
+    target = _state_target(session, turn, state)
+    if target is None:
+        _clear(session, turn)
+        return []
+    card = _card(session, target)
+    position, total = _position(session, target)
+    if step == "value":
+        return [AskValue(card, position, total, correcting=flow == CORRECT)]
+    if step == "confirm":
+        value = Decimal(state["candidate"])
+        check = check_plausibility(value, card.meta,
+                                   reporting.history_values(session, card.id, target.period),
+                                   percent=card.percent)
+        return [AskConfirm(flow, card, value, check)]
+    if step == "remarks":
+        return [AskRemarks(card, card.current or Decimal(0), False)]
+    if step == "reason":
+        return [AskReason(card, card.current, Decimal(state["candidate"]))]
+    return []
+
+
+def pending_list(session: Session, turn: Turn) -> list:
+    """/pendientes: per unit, the open periods and the indicators still owed."""
+    if not turn.person.is_coordinador:
+        return [NotForRole("pendientes")]
+    units = []
+    for unit in turn.person.units:
+        periods = []
+        for period, _count in reporting.reportable_periods_for_unit(
+                session, turn.person.id, unit.clave, turn.now, turn.calendar):
+            names = tuple(i.nombre for i in reporting.pending.pending_indicators(
+                session, turn.person.id, period, unit.clave))
+            periods.append((period, names))
+        units.append(PendingUnit(unit, tuple(periods)))
+    return [PendingList(tuple(units))]
+
+

@@ -1,0 +1,38 @@
+from decimal import Decimal as D
+
+from bot.domain.plausibility import (
+    FAR_FROM_HISTORY,
+    FAR_FROM_META,
+    OVER_100_PERCENT,
+    ZERO,
+    check_plausibility,
+)
+
+
+def test_values_of_the_real_report_are_plausible():
+    assert check_plausibility(D("255900"), D("255835"), [D("255835")], percent=False).ok
+    assert check_plausibility(D("20561"), D("6000"), [], percent=False).ok
+    assert check_plausibility(D("2280"), D("3040"), [D("700")], percent=False).ok
+    assert check_plausibility(D("4"), D("16"), [], percent=False).ok
+    assert check_plausibility(D("25.00"), D("8.33"), [D("8.33"), D("16.66")], percent=True).ok
+
+
+def test_a_slipped_digit_is_questioned():
+    extra = check_plausibility(D("2558350"), D("255835"), [D("255835"), D("255900")],
+                               percent=False)
+    assert extra.reasons == (FAR_FROM_META, FAR_FROM_HISTORY)
+    missing = check_plausibility(D("25583"), D("255835"), [], percent=False)
+    assert missing.reasons == (FAR_FROM_META,)
+
+
+def test_far_from_history_alone():
+    result = check_plausibility(D("500"), D("150"), [D("120"), D("110"), D("100")],
+                                percent=False)
+    assert result.reasons == (FAR_FROM_HISTORY,) and result.usual == D("110")
+
+
+def test_zero_and_percent_over_100():
+    assert check_plausibility(D("0"), D("150"), [], percent=False).reasons == (ZERO,)
+    assert check_plausibility(D("0"), D("0"), [], percent=False).ok
+    assert check_plausibility(D("101"), D("8.33"), [], percent=True).reasons == (
+        OVER_100_PERCENT,)
