@@ -240,3 +240,15 @@ async def test_grafica_sends_a_phone_sized_png(db, seeded, tmp_path):
     image = Image.open(io.BytesIO(data))
     assert image.format == "PNG" and image.size[0] == 1080 and image.size[1] > 800
     assert "marzo 2023" in photo.text
+
+
+async def test_coordinador_exports_only_their_units(db, seeded):
+    async with _bot(db) as bot:
+        await bot.register_coordinador(COORDINADOR, ["303"], name="Ana")
+        bot.stub.send_text(COORDINADOR, "/exportar T1")
+        xlsx = await bot.stub.wait_for_message(
+            COORDINADOR, lambda m: m.method == "sendDocument" and m.document[1].endswith(".xlsx"))
+    sheet = load_workbook(io.BytesIO(xlsx.document[0])).active
+    claves = {values[2] for values in sheet.iter_rows(values_only=True)
+              if values[2] not in (None, "CLAVE", "UNIDAD RESPONSABLE")}
+    assert claves == {"303"}
