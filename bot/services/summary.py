@@ -42,6 +42,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -179,8 +180,7 @@ class Summary:
         return not self.units
 
 
-@dataclass(frozen=True)
-class _StoredValue:
+class _StoredValue(NamedTuple):  # a tuple: tens of thousands are built per year summary
     period: str
     value: Decimal
     meta: Decimal
@@ -203,12 +203,16 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
 
     by_unit: dict[int, list[IndicatorLine]] = defaultdict(list)
     unit_names: dict[int, tuple[str, str]] = {}
+    plans: dict[str, _Plan] = {}  # by frecuencia: the calendar work is done once per kind
     for indicator, clave, nombre in catalog:
+        if indicator.frecuencia not in plans:
+            plans[indicator.frecuencia] = _plan(Frequency.parse(indicator.frecuencia), period,
+                                                today, deadline_day)
         unit_names[indicator.unit_id] = (clave, nombre)
         by_unit[indicator.unit_id].append(_line(
-            indicator, clave, period, values.get(indicator.id, {}),
+            indicator, clave, plans[indicator.frecuencia], values.get(indicator.id, {}),
             year_sums.get(indicator.id, Decimal(0)), last_values.get(indicator.id),
-            expected, today, bands, deadline_day))
+            expected, bands))
 
     units: list[UnitSummary] = []
     missing: list[MissingReport] = []
@@ -255,21 +259,49 @@ def line_periods(frequency: Frequency, period: Period) -> tuple[Period, list[Per
     return own, [own]
 
 
-def _line(indicator: Indicator, unit_clave: str, asked: Period,
-          stored: dict[str, _StoredValue], year_sum: Decimal, last_value: Decimal | None,
-          expected: Decimal, today: date, bands: Bands, deadline_day: int) -> IndicatorLine:
-    frequency = Frequency.parse(indicator.frecuencia)
-    per_year = frequency.periods_per_year
+@dataclass(frozen=True)
+class _Slot:
+    """One of the indicator's own periods in a line, with its calendar facts precomputed."""
+
+    code: str
+    index: int  # position within the year (3 for March, 1 for Q1)
+    due: bool
+    overdue: bool  # due and past its deadline day
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a line of a given frequency covers; the same for every indicator of it."""
+
+    frequency: Frequency
+    shown: str
+    slots: tuple[_Slot, ...]
+
+
+def _plan(frequency: Frequency, asked: Period, today: date, deadline_day: int) -> _Plan:
     shown, own = line_periods(frequency, asked)
-    due = [p for p in own if p.end <= asked.end and is_due(p, today)]
-    reported = [p for p in own if p.code in stored]
-    missing = [p for p in due if p.code not in stored]
-    counted = [p for p in own if p in due or p.code in stored] or own
+    slots = []
+    for p in own:
+        due = p.end <= asked.end and is_due(p, today)
+        slots.append(_Slot(p.code, p.index, due, due and is_overdue(p, today, deadline_day)))
+    return _Plan(frequency, shown.code, tuple(slots))
 
-    def meta_of(p: Period) -> Decimal:
-        return stored[p.code].meta if p.code in stored else indicator.meta
 
-    value = aggregate_values([stored[p.code].value for p in reported], indicator.aggregation)
+def _line(indicator: Indicator, unit_clave: str, plan: _Plan,
+          stored: dict[str, _StoredValue], year_sum: Decimal, last_value: Decimal | None,
+          expected: Decimal, bands: Bands) -> IndicatorLine:
+    per_year = plan.frequency.periods_per_year
+    slots = plan.slots
+    due = [slot for slot in slots if slot.due]
+    reported = [slot for slot in slots if slot.code in stored]
+    missing = [slot for slot in due if slot.code not in stored]
+    counted = [slot for slot in slots if slot.due or slot.code in stored] or list(slots)
+
+    def meta_of(slot: _Slot) -> Decimal:
+        return stored[slot.code].meta if slot.code in stored else indicator.meta
+
+    value = aggregate_values([stored[slot.code].value for slot in reported],
+                             indicator.aggregation)
     if indicator.aggregation == AGGREGATE_LAST:
         meta = meta_of(counted[-1])
         attainment = None if value is None else percent_attainment(
@@ -277,25 +309,26 @@ def _line(indicator: Indicator, unit_clave: str, asked: Period,
         cumulative = cumulative_progress(
             [] if last_value is None else [last_value], meta, per_year, AGGREGATE_LAST)
     else:
-        meta = sum((meta_of(p) for p in counted), Decimal(0))
+        meta = sum((meta_of(slot) for slot in counted), Decimal(0))
         attainment = None if value is None else period_attainment(value, meta)
-        cumulative = cumulative_progress([year_sum], meta_of(own[-1]), per_year, AGGREGATE_SUM)
-    remarks = [stored[p.code].observaciones for p in reported if stored[p.code].observaciones]
-    late = (any(stored[p.code].late for p in reported)
-            or any(is_overdue(p, today, deadline_day) for p in missing))
+        cumulative = cumulative_progress([year_sum], meta_of(slots[-1]), per_year,
+                                         AGGREGATE_SUM)
+    remarks = [stored[s.code].observaciones for s in reported if stored[s.code].observaciones]
+    late = (any(stored[slot.code].late for slot in reported)
+            or any(slot.overdue for slot in missing))
     return IndicatorLine(
         indicator_id=indicator.id, unit_clave=unit_clave, accion=indicator.accion,
         nombre=indicator.nombre, unidad_medida=indicator.unidad_medida,
-        frecuencia=frequency.value, aggregation=indicator.aggregation,
-        position=indicator.position, period=shown.code, meta=meta, value=value,
+        frecuencia=plan.frequency.value, aggregation=indicator.aggregation,
+        position=indicator.position, period=plan.shown, meta=meta, value=value,
         observaciones=remarks[-1] if remarks else "", attainment=attainment,
         cumulative=cumulative, expected=expected,
         annual_target=(None if indicator.aggregation == AGGREGATE_LAST
-                       else meta_of(own[-1]) * per_year),
+                       else meta_of(slots[-1]) * per_year),
         status=line_status(value, attainment, due=bool(due), complete=not missing,
                            bands=bands),
-        due=bool(due), late=late, due_periods=tuple(p.code for p in due),
-        missing_periods=tuple(p.code for p in missing))
+        due=bool(due), late=late, due_periods=tuple(slot.code for slot in due),
+        missing_periods=tuple(slot.code for slot in missing))
 
 
 # --- queries (a fixed number, whatever the catalog size) -----------------------------------
@@ -329,7 +362,9 @@ def _values_overlapping(session: Session, period: Period,
                ReportedValue.period_end >= period.start),
         period.year, unit_clave)
     result: dict[int, dict[str, _StoredValue]] = defaultdict(dict)
-    for indicator_id, code, value, meta, remarks, late in session.exec(statement):
+    # Core execution: plain rows, without the ORM's per-row loading (tens of thousands).
+    for indicator_id, code, value, meta, remarks, late in session.connection().execute(
+            statement):
         result[indicator_id][code] = _StoredValue(code, value, meta, remarks or "", bool(late))
     return result
 
