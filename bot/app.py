@@ -11,7 +11,8 @@
 * an :class:`AppContext` (settings, database, clock) in ``application.bot_data`` — handlers get
   it with ``handlers.common.app_context(context)``;
 * the unregistered-stranger guard (``handlers.common``), then every module of
-  :data:`HANDLER_MODULES` (each exposes ``register(application)``), then an error handler.
+  :data:`HANDLER_MODULES` (each exposes ``register(application)``), then the fallbacks
+  (a button nobody claims is answered as stale) and an error handler.
 
 To plug a feature in, write ``handlers/<feature>.py`` with ``register(application)`` and add
 its name to :data:`HANDLER_MODULES`.
