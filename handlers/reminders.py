@@ -114,12 +114,14 @@ class SpanishRenderer:
     def escalation_item(self, item: EscalationItem, now: datetime) -> str:
         period = item.period
         deadline = self.calendar.deadline(period)
+        # An escalation day configured on or before the deadline day is possible.
+        verb = "venció" if self.calendar.is_late(period, now) else "vence"
         if not item.units:
             return (f"✅ <b>{esc(period.label)}</b>: todas las unidades reportaron sus "
-                    f"indicadores (el plazo venció el {long_date(deadline)}).")
+                    f"indicadores (el plazo {verb} el {long_date(deadline)}).")
         missing = sum(len(u.missing) for u in item.units)
         lines = [f"<b>Indicadores sin reportar — {esc(period.label)}</b>",
-                 f"El plazo venció el {long_date(deadline)}. Faltan "
+                 f"El plazo {verb} el {long_date(deadline)}. Faltan "
                  f"{plural(missing, 'indicador', 'indicadores')} de "
                  f"{plural(len(item.units), 'unidad', 'unidades')}:"]
         for unit in item.units:
@@ -254,6 +256,21 @@ def manual_result_text(result) -> str:
     return "\n".join(lines)
 
 
+def _period_and_unit(args: list[str], context: CallbackContext
+                     ) -> tuple[Period | None, str | None]:
+    """``2023-03``, ``marzo 2023``, ``2023-03 303``, ``marzo 2023 303``: the whole text as a
+    period first (so the year of "marzo 2023" is not taken for a unit), else the last word
+    as the unit."""
+    for period_words, unit in ((args, None), (args[:-1], args[-1])):
+        if not period_words:
+            continue
+        try:
+            return _parse_period_arg(" ".join(period_words), context), unit
+        except PeriodError:
+            continue
+    return None, None
+
+
 async def _lock_command(update: Update, context: CallbackContext, closed: bool) -> None:
     person = await _require_gerente(update, context)
     if person is None:
@@ -265,12 +282,9 @@ async def _lock_command(update: Update, context: CallbackContext, closed: bool) 
                          f"Indica el periodo y, si quieres, la unidad: <code>/{command} 2023-03"
                          f"</code> o <code>/{command} 2023-03 303</code>.")
         return
-    unit = args[-1] if len(args) > 1 and args[-1].isdigit() and len(args[-1]) <= 4 else None
-    period_text = " ".join(args[:-1] if unit else args)
-    try:
-        period = _parse_period_arg(period_text, context)
-    except PeriodError:
-        await reply_html(update, context, f"No reconozco el periodo «{esc(period_text)}». "
+    period, unit = _period_and_unit(args, context)
+    if period is None:
+        await reply_html(update, context, f"No reconozco el periodo «{esc(' '.join(args))}». "
                                           f"{PERIOD_HELP}")
         return
     ctx = app_context(context)

@@ -176,3 +176,13 @@ def test_upcoming_stages_span_months():
 def test_deadline_day_clamped_in_short_months_is_never_needed_but_safe():
     calendar = cal(deadline_day=28, reminder_days=(28,), escalation_day=28)
     assert calendar.deadline(Period.month(2023, 1)) == date(2023, 2, 28)
+
+
+def test_escalation_on_a_reminder_day_goes_out_with_the_reminder():
+    calendar = cal(reminder_days=(1, 3, 5), deadline_day=4, grace_days=1, escalation_day=5)
+    stages = calendar.current_stages(local(2023, 4, 5, 9, 30))
+    assert sorted((s.kind, s.at) for s in stages) == [(ESCALATION, local(2023, 4, 5, 9)),
+                                                      (REMINDER, local(2023, 4, 5, 9))]
+    assert [s.name for s in calendar.current_stages(local(2023, 4, 3, 10))] == [
+        "reminder-2023-04-03"]
+    assert calendar.current_stages(local(1999, 1, 1)) != []

@@ -197,6 +197,12 @@ class ReportingCalendar:
         due = [s for s in self._stages_around(at) if s.at <= at]
         return due[-1] if due else None
 
+    def current_stages(self, at: datetime) -> list[Stage]:
+        """The current stage and any other falling at the same instant (an escalation day that
+        is also a reminder day: both go out)."""
+        due = [s for s in self._stages_around(at) if s.at <= at]
+        return [s for s in due if s.at == due[-1].at] if due else []
+
     def next_stage(self, at: datetime) -> Stage:
         """The first stage strictly after ``at``."""
         return next(s for s in self._stages_around(at) if s.at > at)

@@ -144,7 +144,8 @@ def plan_reminders(session: Session, periods: list[Period], stage: str, now: dat
         for person_id, item in pending.pending_for_coordinators(
                 session, period, now, calendar).items():
             per_person[person_id].append(item)
-    done = _done(session, stage, [p.code for p in periods])
+    # A manual send filters on "reminded today" itself (and claim() still guards the key).
+    done = set() if manual else _done(session, stage, [p.code for p in periods])
     people = _reachable_people(session, set(per_person), ROLE_COORDINADOR)
     unit_names = dict(session.exec(select(Unit.clave, Unit.nombre)).all())
     deliveries = []
@@ -204,10 +205,8 @@ def plan_stage(session: Session, stage: Stage, now: datetime,
 
 def plan_due(session: Session, now: datetime, calendar: ReportingCalendar) -> list[Delivery]:
     """Everything that should go out at ``now`` and has not (see the module docstring)."""
-    stage = calendar.current_stage(now)
-    if stage is None:
-        return []
-    return plan_stage(session, stage, now, calendar)
+    return [delivery for stage in calendar.current_stages(now)
+            for delivery in plan_stage(session, stage, now, calendar)]
 
 
 def reminded_today(session: Session, now: datetime, calendar: ReportingCalendar) -> set[int]:
