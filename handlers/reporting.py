@@ -318,6 +318,10 @@ async def button(update: Update, context: CallbackContext) -> None:
     if any(isinstance(s, conv.Stale) for s in screens):
         await answer_callback(update, STALE_BUTTON_TEXT, show_alert=True)
         return  # refused: nothing changed, nothing more to say
+    if any(isinstance(s, conv.Duplicate) for s in screens):
+        # Telegram re-delivered a press we already applied (a crash before confirming it):
+        # it was answered and its buttons removed then; doing it again is refused by Telegram.
+        return
     await answer_callback(update)
     if parts and parts[0] != "i":  # "Corregir N" buttons stay usable on the summary
         await remove_buttons(update)
