@@ -153,6 +153,12 @@ def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, ch
     if invitation is None:
         raise RegistrationError("unknown", INVALID_INVITATION)
     if invitation.used_at is not None:
+        used_by = session.get(Person, invitation.used_by_id) if invitation.used_by_id else None
+        if (used_by is not None and used_by.active
+                and used_by.telegram_user_id == telegram_user_id):
+            # The same /start again (Telegram re-delivers it after a crash, or a second tap
+            # on the link): already done, so answer as the first time and change nothing.
+            return person_view(session, used_by), False
         raise RegistrationError("used", "Esa invitación ya se usó. Pide una nueva a tu gerente.")
     if invitation.expires_at <= now:
         raise RegistrationError("expired", "Esa invitación venció. Pide una nueva a tu gerente.")
