@@ -1,0 +1,138 @@
+"""Fault suite: the same updates delivered twice (Telegram re-delivers what a crashed bot never
+confirmed). Each one must be applied once: no value stored twice, no revision logged twice,
+no reminder sent twice, no second registration — and the repeat must not trip Telegram's
+rules (no "message is not modified", no answer to an already answered button press).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from bot.clock import FrozenClock
+from bot.scheduler import scheduler_of
+from bot.services.registration import create_invitation
+from storage.models import (
+    ROLE_COORDINADOR,
+    Conversation,
+    Invitation,
+    Person,
+    PersonUnit,
+    ProcessedUpdate,
+    ReminderLog,
+    ReportedValue,
+    Revision,
+)
+from tests.harness import add_sample_catalog, running_bot
+
+pytestmark = pytest.mark.fault
+
+ANA, BETO, CARLA = 1001, 1002, 1003
+TZ = ZoneInfo("America/Matamoros")
+
+
+def button(message, label_start: str) -> str:
+    matches = [data for label, data in message.buttons if label.startswith(label_start)]
+    assert matches, f"no button {label_start!r} in {message.buttons}"
+    return matches[0]
+
+
+def snapshot(session):
+    """Everything a repeated update could wrongly change."""
+    values = sorted((v.indicator_id, v.period, v.value, v.observaciones)
+                    for v in session.exec(select(ReportedValue)))
+    revisions = sorted((r.id, r.indicator_id, r.period, r.old_value, r.new_value, r.reason,
+                        r.new_observaciones) for r in session.exec(select(Revision)))
+    states = sorted((c.chat_id, c.state) for c in session.exec(select(Conversation)))
+    return values, revisions, states
+
+
+async def test_every_reporting_update_delivered_twice_is_applied_once(db):
+    """A whole report and a correction, then Telegram delivers every update again."""
+    await db.run(add_sample_catalog)
+    async with running_bot(db) as bot:
+        stub = bot.stub
+        await bot.register_coordinador(ANA, ["303"], name="Ana")
+        choose = await bot.say(ANA, "/reportar")
+        card = await bot.press(ANA, button(choose, "marzo"))
+        assert "Indicador 1 de 3" in card.text
+        saved = await bot.say(ANA, "255835")
+        card = await bot.press(ANA, button(saved, "Sin observaciones"))
+        confirm = await bot.say(ANA, "2558350")  # ten times the meta: asked to confirm
+        assert "¿Es correcto?" in confirm.text
+        saved = await bot.press(ANA, button(confirm, "Sí"))
+        assert "Guardé 2,558,350" in saved.text
+        card = await bot.say(ANA, "lectura de prueba")  # observaciones
+        assert "Indicador 3 de 3" in card.text
+        saved = await bot.say(ANA, "150")
+        summary = await bot.press(ANA, button(saved, "Sin observaciones"))
+        assert "Listo" in summary.text
+        await bot.press(ANA, button(summary, "Corregir 1"))
+        await bot.say(ANA, "255836")
+        done = await bot.say(ANA, "error de captura")
+        assert "Corregido" in done.text
+        await bot.idle()
+
+        before = await db.run(snapshot)
+        sent_before = len(stub.sent)
+        updates = await db.run(lambda s: len(s.exec(select(ProcessedUpdate)).all()))
+        assert updates >= 10
+        for update_id in range(1, updates + 1):  # the stub numbers updates from 1
+            stub.redeliver(update_id)
+        await bot.idle()
+
+        assert await db.run(snapshot) == before
+        assert stub.sent[sent_before:] == [], [m.text for m in stub.sent[sent_before:]]
+        values, revisions, _states = before
+        assert len(values) == 3
+        # One revision per saved value, one for the remark, one for the correction.
+        assert len(revisions) == 5, revisions
+
+
+async def test_redelivered_registration_greets_again_and_registers_once(db):
+    await db.run(add_sample_catalog)
+    async with running_bot(db) as bot:
+        created = await db.run(create_invitation, role=ROLE_COORDINADOR, unit_claves=["303"],
+                               name="Beto", now=bot.clock(), days=7)
+        update = bot.stub.send_text(BETO, f"/start {created.token}")
+        welcome = await bot.next_message(BETO)
+        assert "Quedaste registrado" in welcome.text
+        await bot.idle()
+        bot.stub.redeliver(update["update_id"])
+        again = await bot.next_message(BETO)
+        # The crash hid the first answer from Beto: he must not now read "already used".
+        assert "ya se usó" not in again.text and "registrado" in again.text, again.text
+
+        def registered(session):
+            people = session.exec(select(Person).where(Person.telegram_user_id == BETO)).all()
+            links = session.exec(select(PersonUnit).where(
+                PersonUnit.person_id == people[0].id)).all()
+            invitation = session.exec(select(Invitation).where(
+                Invitation.name == "Beto")).one()
+            return len(people), len(links), invitation.used_by_id == people[0].id
+
+        assert await db.run(registered) == (1, 1, True)
+
+
+async def test_reminder_tick_run_twice_and_concurrently_sends_each_reminder_once(db):
+    await db.run(add_sample_catalog)
+    clock = FrozenClock(datetime(2023, 4, 3, 9, 0, tzinfo=TZ).astimezone(UTC))
+    async with running_bot(db, clock=clock) as bot:
+        for user_id, clave in ((ANA, "303"), (BETO, "305"), (CARLA, "306")):
+            await bot.register_coordinador(user_id, [clave])
+        scheduler = scheduler_of(bot.app)
+        first, second = await asyncio.gather(scheduler.tick(bot.app.bot, wait=True),
+                                              scheduler.tick(bot.app.bot, wait=True))
+        assert first.sent + second.sent == 3
+        assert (await scheduler.tick(bot.app.bot, wait=True)).planned == 0
+        await bot.restart()  # a restart's catch-up finds everything already sent
+        assert (await scheduler_of(bot.app).tick(bot.app.bot, wait=True)).planned == 0
+        for user_id in (ANA, BETO, CARLA):
+            reminders = [t for t in bot.texts_to(user_id) if "Recordatorio POA" in t]
+            assert len(reminders) == 1, bot.texts_to(user_id)
+        outcomes = await db.run(lambda s: [r.outcome for r in s.exec(select(ReminderLog))])
+        assert outcomes and set(outcomes) == {"sent"}
