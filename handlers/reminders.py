@@ -4,7 +4,8 @@
 * ``/recordatorios`` (gerente): the calendar, the next sends and who owes what now.
 * ``/recordar [periodo]`` (gerente): remind now; nobody twice in a day.
 * ``/reabrir periodo [unidad]`` and ``/cerrar periodo [unidad]`` (gerente): locks, logged.
-* The reminder's button ``rem:rep:<period>`` starts ``/reportar`` on that period.
+* The reminder's buttons are the report flow's own ``r:p:<unidad>:<periodo>`` buttons, so a
+  tap starts ``/reportar`` on that unit and period (``handlers.reporting`` validates it).
 
 Coordinadores get a polite refusal for gerente commands; strangers never get here (the
 guard in :mod:`handlers.common` answers them).
@@ -12,27 +13,24 @@ guard in :mod:`handlers.common` answers them).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import date, datetime
 
 from babel.dates import format_date
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CallbackContext, CommandHandler
 
 from bot.clock import FrozenClock
 from bot.domain.calendar import ESCALATION, ReportingCalendar
-from bot.domain.periods import Period, PeriodError, parse_period, period_from_code
+from bot.domain.periods import Period, PeriodError, parse_period
 from bot.scheduler import ReminderScheduler, scheduler_of
 from bot.services import locks, pending, reminders
 from bot.services.reminders import Delivery, EscalationItem, ReminderItem, UnreachablePerson
 from handlers.common import (
-    answer_callback,
     app_context,
     callback_data,
     esc,
     keyboard,
-    parse_callback,
     reply_html,
     require_person,
     send_html,
@@ -40,8 +38,7 @@ from handlers.common import (
 
 log = logging.getLogger(__name__)
 
-CALLBACK_PREFIX = "rem"
-REPORT_ACTION = "rep"
+REPORT_FLOW = "r"  # handlers.reporting's callback prefix for the report flow
 GERENTES_ONLY = "Este comando es solo para gerentes."
 LOCALE = "es_MX"
 HEARTBEAT_WITH_FROZEN_CLOCK = False  # tests of the jobs themselves switch it on
@@ -67,8 +64,14 @@ def units_text(units: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(f"{esc(clave)} {esc(nombre)}".strip() for clave, nombre in units)
 
 
-def report_button(period: Period) -> tuple[str, str]:
-    return (f"Reportar {period.label}", callback_data(CALLBACK_PREFIX, REPORT_ACTION, period.code))
+def report_buttons(item: ReminderItem) -> list[tuple[str, str]]:
+    """The reporting flow's own "this unit, this period" button (``r:p:<clave>:<period>``,
+    handled and validated by ``handlers.reporting``): pressing it asks the first pending
+    value at once. One per unit when the person has several."""
+    several = len(item.units) > 1
+    return [(f"Reportar {item.period.label}" + (f" · {clave}" if several else ""),
+             callback_data(REPORT_FLOW, "p", clave, item.period.code))
+            for clave, _nombre in item.units]
 
 
 class SpanishRenderer:
@@ -103,7 +106,7 @@ class SpanishRenderer:
             last = " Este es el último recordatorio." if delivery.is_last_reminder else ""
             lines.append(f"\nEl plazo vence el {long_date(deadlines[0])}.{last}")
         lines.append("Toca el botón o escribe /reportar.")
-        markup = keyboard([[report_button(item.period)] for item in items])
+        markup = keyboard([[button] for item in items for button in report_buttons(item)])
         return "\n".join(lines), markup
 
     def escalation(self, delivery: Delivery, now: datetime) -> str:
@@ -322,36 +325,6 @@ async def reabrir(update: Update, context: CallbackContext) -> None:
     await _lock_command(update, context, closed=False)
 
 
-# --- the reminder's button --------------------------------------------------------------------
-
-async def report_button_pressed(update: Update, context: CallbackContext) -> None:
-    parts = parse_callback(update.callback_query.data, CALLBACK_PREFIX)
-    person = await require_person(update, context)
-    try:
-        period = period_from_code(parts[1]) if parts and len(parts) == 2 else None
-    except PeriodError:
-        period = None
-    if period is None or parts[0] != REPORT_ACTION:
-        await answer_callback(update, "Este botón ya no es válido.")
-        return
-    ctx = app_context(context)
-    open_periods = await ctx.db.run(pending.reportable_periods, person.id, ctx.clock(),
-                                    _calendar(context))
-    if period not in open_periods:
-        await answer_callback(update)
-        await reply_html(update, context,
-                         f"{esc(period.label)} ya no tiene pendientes tuyos abiertos a captura. "
-                         "Escribe /pendientes para ver lo que te falta.")
-        return
-    start_report = getattr(importlib.import_module("handlers.reporting"), "start_report", None)
-    if start_report is not None:
-        await start_report(update, context, period)  # answers the callback itself
-        return
-    await answer_callback(update)
-    await reply_html(update, context,
-                     f"Escribe /reportar y elige <b>{esc(period.label)}</b> para capturar.")
-
-
 # --- registration -----------------------------------------------------------------------------
 
 def register(application: Application) -> None:
@@ -370,5 +343,3 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("recordar", recordar))
     application.add_handler(CommandHandler("reabrir", reabrir))
     application.add_handler(CommandHandler("cerrar", cerrar))
-    application.add_handler(CallbackQueryHandler(report_button_pressed,
-                                                 pattern=rf"^{CALLBACK_PREFIX}:"))

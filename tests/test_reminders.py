@@ -72,11 +72,11 @@ async def test_reminder_day_reminds_exactly_the_pending_once(db):
         assert "marzo 2023" in ana[0].text and "303 FACTURACION" in ana[0].text
         assert "3 indicadores pendientes" in ana[0].text
         assert "El plazo vence el miércoles 5 de abril" in ana[0].text
-        assert ana[0].buttons == [("Reportar marzo 2023", "rem:rep:2023-03")]
+        assert ana[0].buttons == [("Reportar marzo 2023", "r:p:303:2023-03")]
         # Beto owes a monthly and a quarterly indicator: one message, one button per period.
         assert "1 indicador pendiente" in beto[0].text and "1.º trimestre 2023" in beto[0].text
-        assert [data for _label, data in beto[0].buttons] == ["rem:rep:2023-03",
-                                                               "rem:rep:2023-Q1"]
+        assert [data for _label, data in beto[0].buttons] == ["r:p:305:2023-03",
+                                                               "r:p:305:2023-Q1"]
         # Asking again, later the same day, sends nothing.
         bot.clock.advance(timedelta(hours=5))
         assert (await tick(bot)).planned == 0

@@ -121,17 +121,17 @@ async def test_recordatorios_shows_calendar_and_who_owes_what(db):
         assert "1.º trimestre 2023" in text and "305 CONTRATACION: 1 pendiente — Beto" in text
 
 
-async def test_reminder_button_leads_to_reporting_and_refuses_stale_periods(db):
+async def test_reminder_button_starts_reporting_that_unit_and_period(db):
     await db.run(add_sample_catalog, 2023)
-    async with running_bot(db, clock=local(2023, 4, 3, 9, 0), handler_modules=MODULES) as bot:
+    async with running_bot(db, clock=local(2023, 4, 3, 9, 0),
+                           handler_modules=["handlers.reporting", *MODULES]) as bot:
         await setup(bot)
         await scheduler_of(bot.app).tick(bot.app.bot, wait=True)
-        reminder = bot.stub.messages_to(ANA)[0]
-        await bot.stub.wait_for_message(ANA)
-        reply = await bot.press(ANA, reminder.buttons[0][1])
-        assert "marzo 2023" in reply.text  # /reportar's start or its instructions
-        reply = await bot.press(ANA, "rem:rep:2023-02")  # closed: a stale button
-        assert "ya no tiene pendientes tuyos" in reply.text
-        bot.stub.press_button(ANA, "rem:rep:basura")  # forged: answered, nothing else
-        await bot.idle()
-        assert len(bot.stub.messages_to(ANA)) == 3
+        reminder = await bot.stub.wait_for_message(BETO)
+        assert [label for label, _data in reminder.buttons] == [
+            "Reportar marzo 2023 · 305", "Reportar marzo 2023 · 306",
+            "Reportar 1.º trimestre 2023"]
+        reply = await bot.press(BETO, reminder.buttons[1][1])
+        # The report flow asks for 306's first indicator of March straight away.
+        assert "RECONEXION DE SERVICIO DE AGUA <PROGRAMADO> & MAS" in reply.text
+        assert "marzo 2023" in reply.text
