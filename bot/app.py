@@ -4,7 +4,8 @@
 
 * ``base_url`` from ``TELEGRAM_API_BASE_URL`` (tests and benchmarks point it at the Bot API
   stand-in), the token from ``TELEGRAM_BOT_TOKEN``;
-* :class:`~telegram.ext.AIORateLimiter` (Telegram's flood limits, retries on 429) and the
+* :class:`~bot.telegram_retry.RetryingRateLimiter` (PTB's AIORateLimiter: Telegram's flood
+  limits, retries on 429; plus quick retries of 5xx and connection failures) and the
   :class:`~telegram.ext.JobQueue` (reminders);
 * :class:`~bot.update_processor.PerChatUpdateProcessor`: a person's updates in order,
   different people concurrently;
@@ -24,11 +25,20 @@ import importlib
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ContextTypes,
+)
 
 from bot.clock import Clock, system_clock
 from bot.settings import Settings
+from bot.telegram_retry import RetryingRateLimiter
 from bot.update_processor import PerChatUpdateProcessor
 from storage.db import Database
 
@@ -96,7 +106,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
     if file_url:
         builder = builder.base_file_url(file_url)
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = AppContext(settings=settings, db=db, clock=clock)
 
@@ -114,6 +124,17 @@ async def _post_init(application: Application) -> None:
     await menus.sync_all_menus(application)
 
 
+def error_text(error: BaseException | None) -> str:
+    """What to tell the person, by what failed (see the texts in ``handlers.common``)."""
+    from handlers import common
+
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+        return common.DATABASE_ERROR_TEXT  # unreachable database: the step was rolled back
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        return common.CONNECTION_ERROR_TEXT
+    return common.ERROR_TEXT
+
+
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # The exception text never contains the token (PTB strips it from network errors); the
     # logging filter redacts it anyway.
@@ -124,6 +145,10 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             if update.callback_query is not None:
                 await common.answer_callback(update)
-            await context.bot.send_message(update.effective_chat.id, common.ERROR_TEXT)
+            await context.bot.send_message(update.effective_chat.id, error_text(context.error))
         except Exception:  # the error may well be that Telegram is unreachable
             log.warning("could not tell the user about the error", exc_info=True)
+        # One explanation per update: without this PTB goes on with the next handler groups
+        # (e.g. the guard failed because the database is down: the handler would fail again
+        # and the person would read the same apology two or three times).
+        raise ApplicationHandlerStop

@@ -62,6 +62,13 @@ STRANGER_TEXT = ("No estás registrado en POA Bot. Para usarlo, pide una invitac
 ERROR_TEXT = ("Ocurrió un error inesperado y no se completó tu última acción. Intenta de nuevo "
               "en un momento.")
 STALE_BUTTON_TEXT = "Este botón ya no es válido."
+# The database could not be reached: the step's transaction did not happen at all.
+DATABASE_ERROR_TEXT = ("No pude consultar la base de datos en este momento, así que no guardé ni "
+                       "cambié nada de tu último mensaje. Intenta de nuevo en unos minutos.")
+# Telegram failed while answering: the step itself was done; only the reply may be missing.
+CONNECTION_ERROR_TEXT = ("Tuve un problema de conexión con Telegram y quizá no recibiste mi "
+                         "última respuesta. Lo que ya confirmaste quedó guardado; si estabas "
+                         "capturando, escribe /reportar para seguir donde te quedaste.")
 
 
 class PoaContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -136,7 +143,11 @@ def is_registration_attempt(update: Update) -> bool:
     if message is None or not message.text:
         return False
     parts = message.text.split()
-    return len(parts) == 2 and parts[0].split("@")[0] == "/start"
+    if len(parts) != 2:
+        return False
+    command, _, addressee = parts[0].partition("@")
+    # "/start@other_bot <token>" is not for us: no handler here would answer it.
+    return command == "/start" and addressee.lower() in ("", message.get_bot().username.lower())
 
 
 async def _guard(update: Update, context: CallbackContext) -> None:
