@@ -204,13 +204,31 @@ def _year(text: str) -> int:
     return 2000 + value if value < 100 else value
 
 
+# Years a typed period may name. Beyond them ``date`` fails (year 0, or 9999's deadline in
+# 10000) long before any POA could exist, so they are refused as a PeriodError like any typo.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
 def parse_period(text: str, *, default_year: int | None = None) -> Period:
     """Parse a period as people, the CLI and the workbook write it.
 
     Accepted: ``2023-03``, ``03-2023``, ``mar-23``, ``marzo 2023``, ``marzo`` (with
     ``default_year``), ``2023-Q1``, ``2023-T1``, ``T1``/``Q1``/``S1`` (with ``default_year``),
     ``2023-S1``, ``2023``, ``PRIMER TRIMESTRE 2023``, ``SEGUNDO SEMESTRE 2023``.
+    Years outside :data:`MIN_YEAR`..:data:`MAX_YEAR` raise :class:`PeriodError`.
     """
+    try:
+        period = _parse_period(text, default_year)
+    except PeriodError:
+        raise
+    except ValueError as exc:  # date() refuses the year (0000)
+        raise PeriodError(f"año fuera de rango en {text!r}") from exc
+    if not MIN_YEAR <= period.year <= MAX_YEAR:
+        raise PeriodError(f"año fuera de rango: {period.year}")
+    return period
+
+
+def _parse_period(text: str, default_year: int | None) -> Period:
     raw = strip_accents(text).strip()
     norm = re.sub(r"\s+", " ", raw).lower()
     if not norm:

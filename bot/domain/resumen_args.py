@@ -49,7 +49,8 @@ def most_recent_closed_month(today: date) -> Period:
 
 
 def _names_no_year(word: str) -> bool:
-    return parse_period(word, default_year=1) != parse_period(word, default_year=2)
+    # Two arbitrary years parse_period accepts: a word naming no year follows the default.
+    return parse_period(word, default_year=2001) != parse_period(word, default_year=2002)
 
 
 def accepted_forms(command: str, *, allow_unit: bool) -> str:
