@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -232,6 +233,9 @@ def _number_format(cell: Cell) -> str:
     return "#,##0.00" if value.as_tuple().exponent >= -2 else "#,##0.000"
 
 
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # openpyxl's ILLEGAL_CHARACTERS_RE
+
+
 def _excel_value(cell: Cell):
     if cell.value is None:
         return None
@@ -241,7 +245,9 @@ def _excel_value(cell: Cell):
         return round_display(Decimal(cell.value)) / HUNDRED
     if cell.kind is CellKind.NUMBER:
         return Decimal(cell.value)
-    return str(cell.value) or None
+    # Remarks typed in the chat may hold control characters, which the xlsx format cannot
+    # store (openpyxl raises); they carry no meaning in a report, so they are dropped.
+    return _XLSX_ILLEGAL.sub("", str(cell.value)) or None
 
 
 def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
