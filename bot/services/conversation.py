@@ -20,6 +20,7 @@ the stored state, so a forged or stale button is refused and changes nothing.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -227,6 +228,14 @@ def has_flow(session: Session, chat_id: int) -> bool:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+def printable(text: str) -> str:
+    """Free text to keep (remarks, reasons): stripped, without control characters other
+    than line breaks and tabs — PostgreSQL refuses NUL in text and the xlsx format refuses
+    most of them, and none of them means anything in a remark."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
+                   ).strip()
+
 
 def _unit_view(turn: Turn, clave: str) -> UnitView | None:
     return next((u for u in turn.person.units if u.clave == clave), None)
@@ -438,7 +447,7 @@ def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
     if target is None:
         _clear(session, turn)
         return [Stale()]
-    text = text.strip()
+    text = printable(text)
     if len(text) > MAX_REMARKS:
         return [RemarksTooLong(len(text))]
     try:
@@ -456,7 +465,7 @@ def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
     if target is None or "candidate" not in state:
         _clear(session, turn)
         return [Stale()]
-    reason = text.strip()
+    reason = printable(text)
     if len(reason) > MAX_REMARKS:
         return [RemarksTooLong(len(reason), CORRECT)]
     if not reason:
