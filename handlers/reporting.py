@@ -42,6 +42,7 @@ from handlers.common import (
     answer_callback,
     app_context,
     callback_data,
+    current_person,
     esc,
     keyboard,
     parse_callback,
@@ -341,7 +342,11 @@ async def after_command(update: Update, context: CallbackContext) -> None:
     name = _command_name(update.message.text or "")
     if name in FLOW_COMMANDS:
         return
-    person = await require_person(update, context)
+    person = await current_person(update, context)
+    if person is None:
+        # Only a stranger's "/start <token>" gets past the guard, and the registration
+        # handler has answered it: one line, not that answer plus the stranger's line.
+        return
     if name not in KNOWN_COMMANDS:
         await reply_html(update, context,
                          f"No conozco el comando /{esc(name)}. Escribe /ayuda para ver los tuyos.")
