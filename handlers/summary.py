@@ -203,7 +203,8 @@ async def _show(update: Update, context: CallbackContext, person: PersonView,
         return False
     kind, code, scope = parts[0], parts[1], parts[2]
     numbers = [parts[3]] + ([parts[5]] if kind == "u" else [])
-    if not all(n.isdigit() and len(n) <= 5 for n in numbers):
+    # isascii: "²" and "١" pass isdigit() too, and int("²") raises.
+    if not all(n.isascii() and n.isdigit() and len(n) <= 5 for n in numbers):
         return False
     try:
         period = period_from_code(code)
