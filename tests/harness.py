@@ -57,12 +57,14 @@ class BotHarness:
         self.clock = clock
         self.settings = settings
         self.handler_modules = handler_modules
+        self.rate_limiter = True  # False: no 30 messages/s cap (volume tests)
         self.app: Application | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> Application:
         app = build_application(self.settings, self.db, clock=self.clock,
-                                handler_modules=self.handler_modules)
+                                handler_modules=self.handler_modules,
+                                rate_limiter=self.rate_limiter)
         await app.initialize()
         if app.post_init is not None:  # run_polling would call it; we start the parts by hand
             await app.post_init(app)
@@ -161,6 +163,7 @@ def make_settings(stub: BotApiStub, db: Database, **overrides: Any) -> Settings:
 async def running_bot(db: Database, *, clock: FrozenClock | None = None,
                       settings_overrides: dict[str, Any] | None = None,
                       handler_modules: list[str] | None = None,
+                      rate_limiter: bool = True,
                       **stub_options: Any) -> AsyncIterator[BotHarness]:
     """Start a stub and the real Application on ``db``; see :class:`BotHarness`."""
     clock = clock or FrozenClock(DEFAULT_NOW)
@@ -169,6 +172,7 @@ async def running_bot(db: Database, *, clock: FrozenClock | None = None,
     async with BotApiStub(**stub_options) as stub:
         harness = BotHarness(stub, db, clock, make_settings(stub, db, **(settings_overrides or {})),
                              handler_modules)
+        harness.rate_limiter = rate_limiter
         await harness.start()
         failed = False
         try:
