@@ -23,7 +23,7 @@ Buttons::
     data = callback_data("r", "ok", indicator_id)   # "r:ok:12"; raises if over 64 bytes
     parts = parse_callback(update.callback_query.data, "r")  # ["ok", "12"] or None
     await answer_callback(update)                   # every callback query must be answered
-    await edit_or_keep(query, text, reply_markup)   # edit without "message is not modified"
+    await edit_or_keep(update, text, markup, context)  # edit without "message is not modified"
 
 Validate what a button names on arrival (the unit, indicator and period must be the person's
 and open *now*): callback data can be forged, and old buttons stay pressable forever.
@@ -278,31 +278,68 @@ async def answer_callback(update: Update, text: str | None = None,
         log.info("callback query not answered: %s", error.message)
 
 
-async def remove_buttons(update: Update) -> None:
+SHOWN_KEY = "poa_shown"  # chat_data: message id -> (HTML text, keyboard) we last edited it to
+SHOWN_KEPT = 20
+
+
+def _shown(context: CallbackContext | None, message: Message):
+    """What a message shows now: what we last edited it to, else the query's copy of it.
+
+    Two quick taps on one message arrive with the same copy of it; once the first has edited
+    the message that copy is stale, and repeating the first tap's edit is refused by Telegram
+    ("message is not modified"). A chat's updates are handled in order, so remembering our
+    own last edit of each message of the chat is exact.
+    """
+    chat_data = getattr(context, "chat_data", None) if context is not None else None
+    known = (chat_data or {}).get(SHOWN_KEY, {}).get(message.message_id)
+    if known is not None:
+        return known
+    return (message.text_html if message.text else None), (message.reply_markup or None)
+
+
+def _remember(context: CallbackContext | None, message: Message, text: str | None,
+              markup: InlineKeyboardMarkup | None) -> None:
+    chat_data = getattr(context, "chat_data", None) if context is not None else None
+    if chat_data is None:
+        return
+    shown = chat_data.setdefault(SHOWN_KEY, {})
+    shown[message.message_id] = (text, markup or None)
+    while len(shown) > SHOWN_KEPT:  # dicts keep insertion order: drop the oldest
+        del shown[next(iter(shown))]
+
+
+async def remove_buttons(update: Update, context: CallbackContext | None = None) -> None:
     """Take the keyboard off the message whose button was pressed, if it still has one."""
     query = update.callback_query
     message = query.message if query is not None else None
-    if not isinstance(message, Message) or message.reply_markup is None:
+    if not isinstance(message, Message):
+        return
+    text, markup = _shown(context, message)
+    if markup is None:
         return
     try:
         await query.edit_message_reply_markup(reply_markup=None)
     except BadRequest as error:
         if "not modified" not in error.message:
             raise
+    _remember(context, message, text, None)
 
 
 async def edit_or_keep(update: Update, text: str,
-                       reply_markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the pressed message's text; skip the call when nothing would change."""
+                       reply_markup: InlineKeyboardMarkup | None = None,
+                       context: CallbackContext | None = None) -> None:
+    """Edit the pressed message's text; skip the call when nothing would change (pass the
+    context so that a second quick tap on the same message is recognised too)."""
     query = update.callback_query
     message = query.message if query is not None else None
-    if not isinstance(message, Message):
-        return
-    same_markup = (message.reply_markup or None) == (reply_markup or None)
-    if message.text_html == text and same_markup:
+    if not isinstance(message, Message) or message.text is None:
+        return  # a forged press on a photo or document: there is no text to replace
+    shown_text, shown_markup = _shown(context, message)
+    if shown_text == text and shown_markup == (reply_markup or None):
         return
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
     except BadRequest as error:
         if "not modified" not in error.message:
             raise
+    _remember(context, message, text, reply_markup)

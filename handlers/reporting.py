@@ -325,7 +325,7 @@ async def button(update: Update, context: CallbackContext) -> None:
         return
     await answer_callback(update)
     if parts and parts[0] != "i":  # "Corregir N" buttons stay usable on the summary
-        await remove_buttons(update)
+        await remove_buttons(update, context)
     await show(update, context, screens, person)
 
 

@@ -220,14 +220,14 @@ async def _show(update: Update, context: CallbackContext, person: PersonView,
         if back >= len(overview):
             return False
         await edit_or_keep(update, _page_text(overview, back),
-                           overview_keyboard(period, scope, overview, back))
+                           overview_keyboard(period, scope, overview, back), context)
         return True
     clave, page = parts[4], int(parts[5])
     detail = unit_pages(summary, clave)
     if detail is None or page >= len(detail) or back >= len(overview):
         return False
     await edit_or_keep(update, _page_text(detail, page),
-                       detail_keyboard(period, scope, back, clave, detail, page))
+                       detail_keyboard(period, scope, back, clave, detail, page), context)
     return True
 
 
