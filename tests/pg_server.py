@@ -7,7 +7,8 @@ binaries run as the ``postgres`` OS user, as ``.ci/postgres.sh`` does.
 
 Usage::
 
-    server = PgServer.create()          # None when no PostgreSQL binaries are installed
+    server = PgServer.create()          # None: no PostgreSQL binaries (or, as root, no
+                                        # 'postgres' account to run them as)
     url = server.new_database("poa")    # SQLAlchemy URL of a fresh, empty database
     server.stop(); server.start()       # the outage
     server.destroy()
@@ -63,9 +64,12 @@ class PgServer:
         if bindir is None:
             return None
         as_postgres = os.geteuid() == 0  # initdb refuses to run as root
+        try:
+            user = pwd.getpwnam(PG_USER) if as_postgres else None
+        except KeyError:  # root without a 'postgres' account: nobody to run the server as
+            return None
         directory = Path(tempfile.mkdtemp(prefix="poa-fault-pg-"))
-        if as_postgres:
-            user = pwd.getpwnam(PG_USER)
+        if user is not None:
             os.chown(directory, user.pw_uid, user.pw_gid)
         server = cls(bindir, directory, free_port(), as_postgres)
         server._run("initdb", "-D", str(server.data), "-U", PG_USER, "--auth=trust",

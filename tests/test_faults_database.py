@@ -35,7 +35,8 @@ ANA = 1001
 def pg_server() -> Iterator[PgServer]:
     server = PgServer.create()
     if server is None:
-        pytest.skip("no PostgreSQL binaries installed (CI installs them: .ci/postgres.sh)")
+        pytest.skip("no PostgreSQL binaries installed, or running as root without a 'postgres' "
+                    "account (CI installs both: .ci/postgres.sh)")
     try:
         yield server
     finally:
