@@ -1,4 +1,4 @@
-"""Logging that never prints the bot token.
+"""Logging that never prints the bot token (nor, at -v, what people write).
 
 httpx logs every request URL at INFO, and Bot API URLs contain the token
 (``/bot<token>/sendMessage``); a filter on the root handlers redacts any token-shaped text
@@ -19,6 +19,13 @@ class RedactTokenFilter(logging.Filter):
         redacted = TOKEN_PATTERN.sub("<token>", message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        # Tracebacks are text too, and an exception's message may quote a request URL.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = TOKEN_PATTERN.sub("<token>", record.exc_text)
+        if record.stack_info:
+            record.stack_info = TOKEN_PATTERN.sub("<token>", record.stack_info)
         return True
 
 
@@ -34,3 +41,6 @@ def configure_logging(verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # PTB at DEBUG dumps every update and request: people's figures, remarks and the
+    # invitation tokens of "/start <token>". -v is for our own debugging, not a wiretap.
+    logging.getLogger("telegram").setLevel(logging.INFO)
