@@ -9,6 +9,7 @@ most the reply to the message being handled.
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 from urllib.parse import urlsplit
 
@@ -29,6 +30,17 @@ MISSING_TOKEN = (
 )
 
 
+def webhook_secret(settings) -> str:
+    """The secret Telegram must send in X-Telegram-Bot-Api-Secret-Token with every update.
+
+    Without one, anybody who learns the webhook URL could post forged updates in the name of
+    any user (a gerente, say). So when WEBHOOK_SECRET_TOKEN is not set a random one is made
+    for this run: ``run_webhook`` registers it with Telegram at every start anyway.
+    """
+    secret = settings.webhook_secret_token
+    return secret.get_secret_value() if secret else secrets.token_urlsafe(32)
+
+
 def run(args, settings, db) -> int:
     if not settings.token():
         print(MISSING_TOKEN, file=sys.stderr)
@@ -38,12 +50,10 @@ def run(args, settings, db) -> int:
     where = "Telegram" if api == PUBLIC_BOT_API else f"Bot API at {urlsplit(api).netloc}"
     log.info("POA Bot starting (database %s, %s)", redact_url(db.url), where)
     if settings.webhook_url:
-        secret = settings.webhook_secret_token
         application.run_webhook(
             listen=settings.webhook_listen, port=settings.webhook_port,
             url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=secret.get_secret_value() if secret else None,
+            webhook_url=settings.webhook_url, secret_token=webhook_secret(settings),
             allowed_updates=Update.ALL_TYPES)
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
