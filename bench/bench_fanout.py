@@ -70,6 +70,40 @@ async def fan_out(settings: Settings, db: Database, clock: FrozenClock):
     return result, elapsed, ticks
 
 
+def measure(people: int = 3000, database_url: str | None = None) -> dict:
+    """Remind ``people`` coordinadores once, as figures (``rate`` in messages/s, ``fraction``
+    of Telegram's 30/s, ``lost``/``duplicated`` chats, 429 answers...). For ``bench.run_all``.
+    """
+    workdir = tempfile.mkdtemp(prefix="poa-bench-")
+    url = database_url or f"sqlite:///{workdir}/bench.db"
+    db = Database(url)
+    db.migrate()
+    chats = db.call(seed, people)
+
+    stub = BotApiStub(TOKEN, rate_limit_per_second=TELEGRAM_RATE)
+    handle = stub.run_in_thread()
+    try:
+        settings = Settings(_env_file=None, telegram_bot_token=TOKEN,
+                            telegram_api_base_url=handle.base_url, database_url=url)
+        # 3 April 2023, 09:00 in Matamoros: the second reminder of March's reporting window.
+        clock = FrozenClock(datetime(2023, 4, 3, 9, 0, tzinfo=ZoneInfo("America/Matamoros")))
+        result, elapsed, ticks = asyncio.run(fan_out(settings, db, clock))
+        sent = handle.call(lambda: [m.chat_id for m in stub.sent if m.text is not None])
+        flood = handle.call(lambda: len(stub.flood_rejections))
+        rejections = handle.call(lambda: list(stub.rejections))
+    finally:
+        handle.stop()
+        db.dispose()
+
+    per_chat = Counter(sent)
+    rate = len(sent) / elapsed
+    return {"database": db.engine.dialect.name, "result": result, "ticks": ticks,
+            "elapsed": elapsed, "messages": len(sent), "rate": rate,
+            "fraction": rate / TELEGRAM_RATE, "flood": flood, "rejections": len(rejections),
+            "lost": sum(1 for chat in chats if per_chat[chat] == 0),
+            "duplicated": sum(count - 1 for count in per_chat.values() if count > 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=3000)
@@ -90,39 +124,17 @@ def main() -> int:
 
         bot.app.AIORateLimiter = smooth
 
-    workdir = tempfile.mkdtemp(prefix="poa-bench-")
-    url = args.database_url or f"sqlite:///{workdir}/bench.db"
-    db = Database(url)
-    db.migrate()
-    chats = db.call(seed, args.people)
-
-    stub = BotApiStub(TOKEN, rate_limit_per_second=TELEGRAM_RATE)
-    handle = stub.run_in_thread()
-    try:
-        settings = Settings(_env_file=None, telegram_bot_token=TOKEN,
-                            telegram_api_base_url=handle.base_url, database_url=url)
-        # 3 April 2023, 09:00 in Matamoros: the second reminder of March's reporting window.
-        clock = FrozenClock(datetime(2023, 4, 3, 9, 0, tzinfo=ZoneInfo("America/Matamoros")))
-        result, elapsed, ticks = asyncio.run(fan_out(settings, db, clock))
-        sent = handle.call(lambda: [m.chat_id for m in stub.sent if m.text is not None])
-        flood = handle.call(lambda: len(stub.flood_rejections))
-        rejections = handle.call(lambda: list(stub.rejections))
-    finally:
-        handle.stop()
-        db.dispose()
-
-    per_chat = Counter(sent)
-    lost = sum(1 for chat in chats if per_chat[chat] == 0)
-    duplicated = sum(count - 1 for chat, count in per_chat.items() if count > 1)
-    rate = len(sent) / elapsed
+    figures = measure(args.people, args.database_url)
     limiter = f"smooth {args.smooth}/s" if args.smooth else "bot.app's AIORateLimiter"
-    print(f"people: {args.people}  database: {db.engine.dialect.name}  limiter: {limiter}")
+    result = figures["result"]
+    print(f"people: {args.people}  database: {figures['database']}  limiter: {limiter}")
     print(f"planned: {result.planned}  sent: {result.sent}  failed: {result.failed}  "
-          f"rejected: {result.rejected}  ticks until nothing was due: {ticks}")
-    print(f"elapsed: {elapsed:.1f} s  messages: {len(sent)}  rate: {rate:.2f}/s  "
-          f"= {rate / TELEGRAM_RATE:.3f} of {TELEGRAM_RATE}/s")
-    print(f"429 answers: {flood}  lost: {lost}  duplicated: {duplicated}  "
-          f"stub rejections: {len(rejections)}")
+          f"rejected: {result.rejected}  ticks until nothing was due: {figures['ticks']}")
+    print(f"elapsed: {figures['elapsed']:.1f} s  messages: {figures['messages']}  "
+          f"rate: {figures['rate']:.2f}/s  = {figures['fraction']:.3f} of {TELEGRAM_RATE}/s")
+    print(f"429 answers: {figures['flood']}  lost: {figures['lost']}  "
+          f"duplicated: {figures['duplicated']}  stub rejections: {figures['rejections']}")
+    lost, duplicated, rejections = figures["lost"], figures["duplicated"], figures["rejections"]
     return 0 if lost == 0 and duplicated == 0 and not rejections else 1
 
 

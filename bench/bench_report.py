@@ -115,10 +115,35 @@ def scratch_database(server_url: str | None) -> Iterator[str]:
 
 async def bench(args) -> None:
     with scratch_database(args.database_url) as url:
-        await _bench(args, url)
+        results = await _bench(args, url)
+    print_results(args, url, results)
 
 
-async def _bench(args, url: str) -> None:
+def measure(people: int = 20, indicators: int = 15, database_url: str | None = None,
+            rate_limiter: bool = False, db_workers: int = 4,
+            echo_concurrency: int = 256) -> dict[str, dict[str, float]]:
+    """One run, as figures: ``{"bot"|"echo": {"messages", "seconds", "rate", "p50", "p95"}}``
+    (rates in messages/s, latencies in seconds). For ``bench.run_all``."""
+    args = argparse.Namespace(people=people, indicators=indicators, database_url=database_url,
+                              rate_limiter=rate_limiter, db_workers=db_workers,
+                              echo_concurrency=echo_concurrency)
+
+    async def run() -> dict:
+        with scratch_database(database_url) as url:
+            return await _bench(args, url)
+
+    results = asyncio.run(run())
+    keys = {"POA Bot (report)": "bot", "PTB echo bot": "echo"}
+    return {keys[name]: figures(elapsed, latencies)
+            for name, (elapsed, latencies) in results.items()}
+
+
+def figures(elapsed: float, latencies: list[float]) -> dict[str, float]:
+    return {"messages": len(latencies), "seconds": elapsed, "rate": len(latencies) / elapsed,
+            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
+
+
+async def _bench(args, url: str) -> dict[str, tuple[float, list[float]]]:
     handle = BotApiStub(token=TOKEN).run_in_thread()
     stub = handle.stub
     db = Database(url, workers=args.db_workers)
@@ -177,6 +202,10 @@ async def _bench(args, url: str) -> None:
         db.dispose()
 
     assert not stub.rejections, stub.rejections
+    return results
+
+
+def print_results(args, url: str, results: dict[str, tuple[float, list[float]]]) -> None:
     print(f"\n{args.people} people × {args.indicators * 2} messages each; database "
           f"{'SQLite' if url.startswith('sqlite') else 'PostgreSQL'}; rate limiter "
           f"{'on' if args.rate_limiter else 'off'}; echo concurrency {args.echo_concurrency}")
