@@ -2,8 +2,10 @@
 
 PTB's ``run_polling``/``run_webhook`` stop cleanly on SIGINT and SIGTERM (systemd's stop):
 the update being handled finishes, the last fetched updates are confirmed to Telegram, and
-the process exits 0. Conversation state lives in the database, so even ``kill -9`` loses at
-most the reply to the message being handled.
+the process exits 0. Conversation state lives in the database and every step is one
+transaction, so ``kill -9`` never loses a confirmed value nor applies one twice; what it can
+lose is the reply being sent, or a message Telegram already handed over but the bot had not
+yet handled (the person sends it again; ``/reportar`` says where they were).
 """
 
 from __future__ import annotations
