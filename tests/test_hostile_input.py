@@ -66,7 +66,7 @@ STRANGERS = (7001, 7002)
 COORDINADORES = {ANA: ("303",), BETO: ("305", "306")}
 ACTORS = (ANA, BETO, GERENTE, *STRANGERS)
 
-EXAMPLES = int(os.environ.get("POA_HOSTILE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("POA_HOSTILE_EXAMPLES", "80"))
 EXPLORE = os.environ.get("POA_HOSTILE_RANDOM") == "1"
 SHRINK = os.environ.get("POA_HOSTILE_SHRINK") == "1"
 
