@@ -38,13 +38,14 @@ overlapping P, per-indicator year sums with ``SUM … GROUP BY``, the last value
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from bot.domain.attainment import (
@@ -54,7 +55,6 @@ from bot.domain.attainment import (
     STATUS_ORDER,
     Bands,
     Status,
-    aggregate_values,
     completeness,
     cumulative_progress,
     expected_progress,
@@ -76,7 +76,7 @@ from storage.models import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: ten thousand lines in a state-wide summary
 class IndicatorLine:
     """One indicator in the summary. Percentages in percent points, unrounded."""
 
@@ -180,12 +180,19 @@ class Summary:
         return not self.units
 
 
-class _StoredValue(NamedTuple):  # a tuple: tens of thousands are built per year summary
-    period: str
-    value: Decimal
-    meta: Decimal
-    observaciones: str
-    late: bool
+class _Reported(NamedTuple):
+    """What one indicator reported for the periods of its line, aggregated in SQL."""
+
+    mask: int  # bit i set: the line's i-th period (``_Plan.slots[i]``) has a value
+    total: Decimal  # Σ of those values
+    meta_total: Decimal  # Σ of the metas they were reported against
+    last_value: Decimal  # the value of the latest of them
+    last_meta: Decimal  # and its meta
+    late: bool  # any of them arrived late
+    remark: str | None  # remarks of the latest of them with any
+
+
+_NOTHING_REPORTED = _Reported(0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), False, None)
 
 
 def build_summary(session: Session, period: Period, *, unit_clave: str | None = None,
@@ -194,8 +201,11 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
     """Summarise ``period`` (its year's catalog), optionally for one unit."""
     today = today or date.today()
     bands = bands or DEFAULT_BANDS
+    # The calendar work is done once per frequency, not once per indicator.
+    plans = {frequency: _plan(frequency, period, today, deadline_day)
+             for frequency in Frequency}
     catalog = _catalog(session, period.year, unit_clave)
-    values = _values_overlapping(session, period, unit_clave)
+    reported = _reported_in_period(session, period, plans.values(), unit_clave)
     year_sums = _year_sums(session, period, unit_clave)
     last_values = _last_values(session, period, unit_clave)
     responsible = _responsible(session, unit_clave)
@@ -203,16 +213,17 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
 
     by_unit: dict[int, list[IndicatorLine]] = defaultdict(list)
     unit_names: dict[int, tuple[str, str]] = {}
-    plans: dict[str, _Plan] = {}  # by frecuencia: the calendar work is done once per kind
-    for indicator, clave, nombre in catalog:
-        if indicator.frecuencia not in plans:
-            plans[indicator.frecuencia] = _plan(Frequency.parse(indicator.frecuencia), period,
-                                                today, deadline_day)
-        unit_names[indicator.unit_id] = (clave, nombre)
-        by_unit[indicator.unit_id].append(_line(
-            indicator, clave, plans[indicator.frecuencia], values.get(indicator.id, {}),
-            year_sums.get(indicator.id, Decimal(0)), last_values.get(indicator.id),
-            expected, bands))
+    plan_of: dict[str, _Plan] = {}  # by the stored frecuencia text
+    for row in catalog:
+        plan = plan_of.get(row.frecuencia)
+        if plan is None:
+            plan = plan_of[row.frecuencia] = plans[Frequency.parse(row.frecuencia)]
+        indicator_id, unit_id = row[0], row[1]
+        if unit_id not in unit_names:
+            unit_names[unit_id] = (row.clave, row.unit_nombre)
+        by_unit[unit_id].append(_line(
+            row, plan, reported.get((indicator_id, plan.kind), _NOTHING_REPORTED),
+            year_sums.get(indicator_id, _ZERO), last_values.get(indicator_id), expected, bands))
 
     units: list[UnitSummary] = []
     missing: list[MissingReport] = []
@@ -247,6 +258,9 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
         missing=missing)
 
 
+_ZERO = Decimal(0)
+
+
 def _unit_due(unit: UnitSummary) -> bool:
     return any(line.due for line in unit.lines)
 
@@ -269,13 +283,55 @@ class _Slot:
     overdue: bool  # due and past its deadline day
 
 
+class _MaskFacts(NamedTuple):
+    """What follows from which of a line's periods have a value (``_Reported.mask``)."""
+
+    missing_periods: tuple[str, ...]  # due periods without a value
+    missing_count: int
+    late_by_absence: bool  # one of those is past its deadline day
+    last_counted_reported: bool  # the last period due or reported has a value
+    last_slot_reported: bool  # the line's last period has a value
+    last_reported_index: int  # ``Period.index`` of the latest period with a value (0: none)
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """What a line of a given frequency covers; the same for every indicator of it."""
+    """What a line of a given frequency covers; the same for every indicator of it.
+
+    Bit ``i`` of a mask stands for ``slots[i]``; the facts of each mask seen are
+    computed once (a summary of thousands of lines meets a handful of masks).
+    """
 
     frequency: Frequency
     shown: str
     slots: tuple[_Slot, ...]
+    # Derived from the above, kept as plain attributes for the per-line loop.
+    kind: str
+    frecuencia: str
+    per_year: int
+    due_mask: int
+    due_periods: tuple[str, ...]
+    facts: dict[int, _MaskFacts] = field(default_factory=dict, compare=False)
+
+    def facts_of(self, mask: int) -> _MaskFacts:
+        facts = self.facts.get(mask)
+        if facts is None:
+            facts = self.facts[mask] = self._facts(mask)
+        return facts
+
+    def _facts(self, mask: int) -> _MaskFacts:
+        slots = self.slots
+        missing = [slot for i, slot in enumerate(slots) if slot.due and not mask >> i & 1]
+        counted = self.due_mask | mask
+        return _MaskFacts(
+            missing_periods=tuple(slot.code for slot in missing),
+            missing_count=len(missing),
+            late_by_absence=any(slot.overdue for slot in missing),
+            # With nothing due or reported the line counts all its periods; the last of
+            # them then has no value.
+            last_counted_reported=bool(counted) and bool(mask >> (counted.bit_length() - 1) & 1),
+            last_slot_reported=bool(mask >> (len(slots) - 1) & 1),
+            last_reported_index=slots[mask.bit_length() - 1].index if mask else 0)
 
 
 def _plan(frequency: Frequency, asked: Period, today: date, deadline_day: int) -> _Plan:
@@ -284,51 +340,52 @@ def _plan(frequency: Frequency, asked: Period, today: date, deadline_day: int) -
     for p in own:
         due = p.end <= asked.end and is_due(p, today)
         slots.append(_Slot(p.code, p.index, due, due and is_overdue(p, today, deadline_day)))
-    return _Plan(frequency, shown.code, tuple(slots))
+    return _Plan(frequency, shown.code, tuple(slots), kind=frequency.kind,
+                 frecuencia=frequency.value, per_year=frequency.periods_per_year,
+                 due_mask=sum(1 << i for i, slot in enumerate(slots) if slot.due),
+                 due_periods=tuple(slot.code for slot in slots if slot.due))
 
 
-def _line(indicator: Indicator, unit_clave: str, plan: _Plan,
-          stored: dict[str, _StoredValue], year_sum: Decimal, last_value: Decimal | None,
-          expected: Decimal, bands: Bands) -> IndicatorLine:
-    per_year = plan.frequency.periods_per_year
-    slots = plan.slots
-    due = [slot for slot in slots if slot.due]
-    reported = [slot for slot in slots if slot.code in stored]
-    missing = [slot for slot in due if slot.code not in stored]
-    counted = [slot for slot in slots if slot.due or slot.code in stored] or list(slots)
+def _line(row, plan: _Plan, reported: _Reported, year_sum: Decimal,
+          last_value: Decimal | None, expected: Decimal, bands: Bands) -> IndicatorLine:
+    """One line from the catalog row and its figures aggregated in SQL.
 
-    def meta_of(slot: _Slot) -> Decimal:
-        return stored[slot.code].meta if slot.code in stored else indicator.meta
-
-    value = aggregate_values([stored[slot.code].value for slot in reported],
-                             indicator.aggregation)
-    if indicator.aggregation == AGGREGATE_LAST:
-        meta = meta_of(counted[-1])
+    Same rules as summing the line's stored periods one by one: a period without a value
+    counts the indicator's meta, one with a value the meta it was reported against.
+    """
+    (indicator_id, _unit_id, accion, nombre, unidad_medida, _frecuencia, aggregation,
+     position, indicator_meta, unit_clave, _unit_nombre) = row
+    per_year = plan.per_year
+    mask = reported.mask
+    facts = plan.facts_of(mask)
+    last_slot_meta = reported.last_meta if facts.last_slot_reported else indicator_meta
+    if aggregation == AGGREGATE_LAST:
+        value = reported.last_value if mask else None
+        meta = reported.last_meta if facts.last_counted_reported else indicator_meta
         attainment = None if value is None else percent_attainment(
-            value, meta_of(reported[-1]), per_year, reported[-1].index)
+            value, reported.last_meta, per_year, facts.last_reported_index)
         cumulative = cumulative_progress(
             [] if last_value is None else [last_value], meta, per_year, AGGREGATE_LAST)
+        annual_target = None
     else:
-        meta = sum((meta_of(slot) for slot in counted), Decimal(0))
+        value = reported.total if mask else None
+        unreported = facts.missing_count if plan.due_mask | mask else len(plan.slots)
+        meta = reported.meta_total + indicator_meta * unreported
         attainment = None if value is None else period_attainment(value, meta)
-        cumulative = cumulative_progress([year_sum], meta_of(slots[-1]), per_year,
-                                         AGGREGATE_SUM)
-    remarks = [stored[s.code].observaciones for s in reported if stored[s.code].observaciones]
-    late = (any(stored[slot.code].late for slot in reported)
-            or any(slot.overdue for slot in missing))
+        cumulative = cumulative_progress([year_sum], last_slot_meta, per_year, AGGREGATE_SUM)
+        annual_target = last_slot_meta * per_year
+    missing_periods = facts.missing_periods
+    due = plan.due_mask != 0
     return IndicatorLine(
-        indicator_id=indicator.id, unit_clave=unit_clave, accion=indicator.accion,
-        nombre=indicator.nombre, unidad_medida=indicator.unidad_medida,
-        frecuencia=plan.frequency.value, aggregation=indicator.aggregation,
-        position=indicator.position, period=plan.shown, meta=meta, value=value,
-        observaciones=remarks[-1] if remarks else "", attainment=attainment,
-        cumulative=cumulative, expected=expected,
-        annual_target=(None if indicator.aggregation == AGGREGATE_LAST
-                       else meta_of(slots[-1]) * per_year),
-        status=line_status(value, attainment, due=bool(due), complete=not missing,
+        indicator_id=indicator_id, unit_clave=unit_clave, accion=accion, nombre=nombre,
+        unidad_medida=unidad_medida, frecuencia=plan.frecuencia, aggregation=aggregation,
+        position=position, period=plan.shown, meta=meta, value=value,
+        observaciones=reported.remark or "", attainment=attainment,
+        cumulative=cumulative, expected=expected, annual_target=annual_target,
+        status=line_status(value, attainment, due=due, complete=not missing_periods,
                            bands=bands),
-        due=bool(due), late=late, due_periods=tuple(slot.code for slot in due),
-        missing_periods=tuple(slot.code for slot in missing))
+        due=due, late=reported.late or facts.late_by_absence,
+        due_periods=plan.due_periods, missing_periods=missing_periods)
 
 
 # --- queries (a fixed number, whatever the catalog size) -----------------------------------
@@ -343,30 +400,67 @@ def _scoped(statement, year: int, unit_clave: str | None):
 
 
 def _catalog(session: Session, year: int, unit_clave: str | None):
-    statement = (select(Indicator, Unit.clave, Unit.nombre)
+    # Plain rows of the columns a line needs: no ORM objects for thousands of indicators.
+    statement = (select(Indicator.id, Indicator.unit_id, Indicator.accion, Indicator.nombre,
+                        Indicator.unidad_medida, Indicator.frecuencia, Indicator.aggregation,
+                        Indicator.position, Indicator.meta, Unit.clave,
+                        Unit.nombre.label("unit_nombre"))
                  .join(Unit, Unit.id == Indicator.unit_id)
                  .where(Indicator.year == year)
                  .order_by(Unit.clave, Indicator.position, Indicator.id))
     if unit_clave is not None:
         statement = statement.where(Unit.clave == unit_clave)
-    return session.exec(statement).all()
+    return session.connection().execute(statement).all()
 
 
-def _values_overlapping(session: Session, period: Period,
-                        unit_clave: str | None) -> dict[int, dict[str, _StoredValue]]:
-    statement = _scoped(
-        select(ReportedValue.indicator_id, ReportedValue.period, ReportedValue.value,
-               ReportedValue.meta, ReportedValue.observaciones, ReportedValue.late)
-        .join(Indicator, Indicator.id == ReportedValue.indicator_id)
-        .where(ReportedValue.period_start <= period.end,
-               ReportedValue.period_end >= period.start),
-        period.year, unit_clave)
-    result: dict[int, dict[str, _StoredValue]] = defaultdict(dict)
-    # Core execution: plain rows, without the ORM's per-row loading (tens of thousands).
-    for indicator_id, code, value, meta, remarks, late in session.connection().execute(
-            statement):
-        result[indicator_id][code] = _StoredValue(code, value, meta, remarks or "", bool(late))
-    return result
+def _reported_in_period(session: Session, period: Period, plans: Iterable[_Plan],
+                        unit_clave: str | None) -> dict[tuple[int, str], _Reported]:
+    """Per indicator and kind of period, its values for the asked period's lines, aggregated.
+
+    Only rows whose code is one of a line's periods count (a monthly value of a quarterly
+    indicator is not one of its periods); each code says its kind and its bit in the line's
+    mask. The latest value (and the latest remark) is found by its code, the greatest of
+    its kind (codes of one kind sort in time order: 2023-02 < 2023-10, 2023-Q1 < 2023-Q2),
+    and read back through the (indicator_id, period) unique index: no sorting of the rows.
+    The year asked then gives one row per indicator instead of twelve.
+    """
+    kind_of, bit_of = {}, {}
+    for plan in plans:
+        for i, slot in enumerate(plan.slots):
+            kind_of[slot.code], bit_of[slot.code] = plan.kind, 1 << i
+    value = ReportedValue
+    has_remark = and_(value.observaciones.is_not(None), value.observaciones != "")
+    rows = _scoped(
+        select(value.indicator_id, value.period, value.value, value.meta,
+               case(kind_of, value=value.period).label("kind"),
+               case(bit_of, value=value.period).label("bit"),
+               case((value.late, 1), else_=0).label("late"),
+               case((has_remark, value.period)).label("remark_period"))
+        .join(Indicator, Indicator.id == value.indicator_id)
+        .where(value.period.in_(sorted(kind_of))),
+        period.year, unit_clave).subquery()
+    # Grouped on the subquery's columns: PostgreSQL cannot match a GROUP BY on a CASE
+    # with bound parameters to the same CASE in the select list.
+    lines = (select(rows.c.indicator_id, rows.c.kind, func.sum(rows.c.bit).label("mask"),
+                    func.sum(rows.c.value).label("total"),
+                    func.sum(rows.c.meta).label("meta_total"),
+                    func.max(rows.c.late).label("late"),
+                    func.max(rows.c.period).label("latest"),
+                    func.max(rows.c.remark_period).label("remark_period"))
+             .group_by(rows.c.indicator_id, rows.c.kind).subquery())
+    latest, remarked = aliased(ReportedValue), aliased(ReportedValue)
+    statement = (
+        select(lines.c.indicator_id, lines.c.kind, lines.c.mask, lines.c.total,
+               lines.c.meta_total, latest.value, latest.meta, lines.c.late,
+               remarked.observaciones)
+        .join(latest, and_(latest.indicator_id == lines.c.indicator_id,
+                           latest.period == lines.c.latest))
+        .outerjoin(remarked, and_(remarked.indicator_id == lines.c.indicator_id,
+                                  remarked.period == lines.c.remark_period)))
+    return {(indicator_id, kind): _Reported(int(mask), total, meta_total, last_value,
+                                            last_meta, bool(late), remark)
+            for indicator_id, kind, mask, total, meta_total, last_value, last_meta, late, remark
+            in session.connection().execute(statement)}
 
 
 def _year_sums(session: Session, period: Period, unit_clave: str | None) -> dict[int, Decimal]:
