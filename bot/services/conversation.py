@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session, col, delete
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, delete, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.numbers import NumberError, parse_number
@@ -38,8 +40,9 @@ from bot.services.reporting import (
     IndicatorCard,
     ReportingError,
     SummaryRow,
+    ValueSlot,
 )
-from storage.models import Conversation, Indicator, ProcessedUpdate, Unit
+from storage.models import Conversation, ProcessedUpdate, Unit
 
 REPORT, CORRECT = "r", "c"  # flow names double as callback-data prefixes
 PROCESSED_UPDATES_KEPT = timedelta(days=3)
@@ -182,44 +185,77 @@ class PendingList:
 
 # --- state storage --------------------------------------------------------------------------
 
+# Every step reads and writes its state and claims its update id: these statements are built
+# once (building them per call cost more than running them) and run as plain SQL, outside
+# the ORM's identity map and flush.
+_STATE = Conversation.__table__
+_LOAD_STATE = select(_STATE.c.state).where(_STATE.c.chat_id == bindparam("chat_id"))
+_CLEAR_STATE = _STATE.delete().where(_STATE.c.chat_id == bindparam("chat_id"))
+
+
+def _upsert_state(insert):
+    statement = insert(_STATE).values(chat_id=bindparam("chat_id"), state=bindparam("state"),
+                                      updated_at=bindparam("updated_at"))
+    return statement.on_conflict_do_update(
+        index_elements=[_STATE.c.chat_id],
+        set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at})
+
+
+def _claim(insert):
+    table = ProcessedUpdate.__table__
+    # RETURNING says whether the row went in (psycopg reported a rowcount of -1 for it).
+    return insert(table).values(
+        update_id=bindparam("update_id"), processed_at=bindparam("processed_at"),
+    ).on_conflict_do_nothing().returning(table.c.update_id)
+
+
+# ON CONFLICT is spelled by each dialect's own INSERT (SQLite and PostgreSQL both have it).
+_SAVE_STATE = {"postgresql": _upsert_state(postgresql.insert),
+               "sqlite": _upsert_state(sqlite.insert)}
+_CLAIM_UPDATE = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def load_state(session: Session, chat_id: int) -> dict:
-    row = session.get(Conversation, chat_id)
-    if row is None:
+    text = session.connection().execute(_LOAD_STATE, {"chat_id": chat_id}).scalar()
+    if text is None:
         return {}
     try:
-        state = json.loads(row.state or "{}")
+        state = json.loads(text or "{}")
     except ValueError:
         return {}
     return state if isinstance(state, dict) else {}
 
 
 def save_state(session: Session, chat_id: int, state: dict, now: datetime) -> None:
-    row = session.get(Conversation, chat_id)
     text = json.dumps(state, sort_keys=True, separators=(",", ":"))
-    if row is None:
-        session.add(Conversation(chat_id=chat_id, state=text, updated_at=now))
-    else:
-        row.state, row.updated_at = text, now
-        session.add(row)
+    session.connection().execute(_SAVE_STATE[_dialect(session)],
+                                 {"chat_id": chat_id, "state": text, "updated_at": now})
 
 
 def clear_state(session: Session, chat_id: int) -> None:
-    row = session.get(Conversation, chat_id)
-    if row is not None:
-        session.delete(row)
+    session.connection().execute(_CLEAR_STATE, {"chat_id": chat_id})
 
 
 def claim_update(session: Session, update_id: int | None, now: datetime) -> bool:
-    """Record the update as applied (in the step's transaction); False if it already was."""
+    """Record the update as applied (in the step's transaction); False if it already was.
+
+    One ``INSERT … ON CONFLICT DO NOTHING`` instead of a look-up and an ORM flush. It is the
+    step's first statement, so on SQLite the write lock is taken here and every read of the
+    step happens inside the write transaction; on PostgreSQL a concurrent copy of the same
+    update waits for this one's outcome."""
     if update_id is None:
         return True
-    if session.get(ProcessedUpdate, update_id) is not None:
+    claimed = session.connection().execute(_CLAIM_UPDATE[_dialect(session)],
+                                           {"update_id": update_id, "processed_at": now})
+    if claimed.first() is None:
         return False
-    session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
     if update_id % 200 == 0:  # now and then, forget ids Telegram can no longer re-deliver
         session.exec(delete(ProcessedUpdate).where(
             col(ProcessedUpdate.processed_at) < now - PROCESSED_UPDATES_KEPT))
-    session.flush()
     return True
 
 
@@ -250,34 +286,28 @@ def _clear(session: Session, turn: Turn) -> None:
     clear_state(session, turn.chat_id)
 
 
-@dataclass(frozen=True)
-class _Target:
-    indicator: Indicator
-    unit: Unit
-    period: Period
-
-
-def _target(session: Session, turn: Turn, indicator_id, period_code) -> _Target | None:
-    """The indicator/period a state or a button names, if it is the person's and due."""
+def _slot(session: Session, turn: Turn, indicator_id, period_code) -> ValueSlot | None:
+    """The indicator/period a state or a button names, if it is the person's and due, with
+    its stored and earlier values (one query, read once per step)."""
     try:
         indicator_id = int(indicator_id)
     except (TypeError, ValueError):
         return None
     period = reporting.parse_period_code(str(period_code))
-    found = reporting.indicator_for_person(session, turn.person.id, indicator_id)
-    if period is None or found is None or not reporting.due_in(found[0], period):
+    if period is None:
         return None
-    return _Target(found[0], found[1], period)
+    return reporting.load_slot(session, turn.person.id, indicator_id, period)
 
 
-def _card(session: Session, target: _Target) -> IndicatorCard:
-    return reporting.indicator_card(session, target.indicator, target.unit, target.period)
-
-
-def _position(session: Session, target: _Target) -> tuple[int, int]:
-    indicators = reporting.unit_indicators(session, target.unit.clave, target.period)
+def _position(session: Session, slot: ValueSlot) -> tuple[int, int]:
+    indicators = reporting.unit_indicators(session, slot.unit.clave, slot.period)
     ids = [i.id for i in indicators]
-    return (ids.index(target.indicator.id) + 1 if target.indicator.id in ids else 1), len(ids)
+    return (ids.index(slot.indicator.id) + 1 if slot.indicator.id in ids else 1), len(ids)
+
+
+def _ask_again(session: Session, slot: ValueSlot, flow: str) -> AskValue:
+    position, total = _position(session, slot)
+    return AskValue(slot.card(), position, total, correcting=flow == CORRECT, again=True)
 
 
 # --- starting ---------------------------------------------------------------------------------
@@ -328,23 +358,27 @@ def _choose_period(session: Session, turn: Turn, flow: str, unit: UnitView) -> l
     return [ChoosePeriod(flow, unit, tuple(periods))]
 
 
-def _ask_next(session: Session, turn: Turn, unit: UnitView, period: Period) -> list:
-    """The next pending indicator of the unit for the period, or the summary when done."""
-    try:
-        reporting.ensure_open(session, period, unit.clave, turn.now, turn.calendar)
-    except ReportingError as error:
-        _clear(session, turn)
-        return [Refused(str(error))]
-    indicator, position, total = reporting.next_pending(session, turn.person.id, unit.clave,
-                                                        period)
+def _ask_next(session: Session, turn: Turn, unit: UnitView, period: Period, *,
+              open_checked: bool = False) -> list:
+    """The next pending indicator of the unit for the period, or the summary when done.
+    ``open_checked``: this step has already checked that the period is open for the unit."""
+    if not open_checked:
+        try:
+            reporting.ensure_open(session, period, unit.clave, turn.now, turn.calendar)
+        except ReportingError as error:
+            _clear(session, turn)
+            return [Refused(str(error))]
+    indicator, position, total = reporting.next_pending(session, unit.clave, period)
     if indicator is None:
         _clear(session, turn)
         rows = reporting.summary_rows(session, unit.clave, period)
         return [Summary(unit, period, tuple(rows))]
-    target = _Target(indicator, session.get(Unit, indicator.unit_id), period)
+    # The unit is in the session already when a value was just saved: no query.
+    slot = reporting.pending_slot(session, indicator, session.get(Unit, indicator.unit_id),
+                                  period)
     _set(session, turn, flow=REPORT, step="value", unit=unit.clave, period=period.code,
          indicator=indicator.id)
-    return [AskValue(_card(session, target), position, total, correcting=False)]
+    return [AskValue(slot.card(), position, total, correcting=False)]
 
 
 def _choose_indicator(session: Session, turn: Turn, unit: UnitView, period: Period) -> list:
@@ -357,20 +391,17 @@ def _choose_indicator(session: Session, turn: Turn, unit: UnitView, period: Peri
 
 
 def _pick_for_correction(session: Session, turn: Turn, indicator_id, period_code) -> list:
-    target = _target(session, turn, indicator_id, period_code)
-    if target is None:
-        return [Stale()]
-    if reporting.stored_value(session, target.indicator.id, target.period) is None:
+    slot = _slot(session, turn, indicator_id, period_code)
+    if slot is None or slot.stored is None:
         return [Stale()]
     try:
-        reporting.ensure_open(session, target.period, target.unit.clave, turn.now,
-                              turn.calendar)
+        reporting.ensure_open(session, slot.period, slot.unit.clave, turn.now, turn.calendar)
     except ReportingError as error:
         return [Refused(str(error))]
-    _set(session, turn, flow=CORRECT, step="value", unit=target.unit.clave,
-         period=target.period.code, indicator=target.indicator.id)
-    position, total = _position(session, target)
-    return [AskValue(_card(session, target), position, total, correcting=True)]
+    _set(session, turn, flow=CORRECT, step="value", unit=slot.unit.clave,
+         period=slot.period.code, indicator=slot.indicator.id)
+    position, total = _position(session, slot)
+    return [AskValue(slot.card(), position, total, correcting=True)]
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -393,76 +424,73 @@ def on_text(session: Session, turn: Turn, text: str) -> list:
     return [NoFlow()]
 
 
-def _state_target(session: Session, turn: Turn, state: dict) -> _Target | None:
-    return _target(session, turn, state.get("indicator"), state.get("period"))
+def _state_slot(session: Session, turn: Turn, state: dict) -> ValueSlot | None:
+    return _slot(session, turn, state.get("indicator"), state.get("period"))
 
 
 def _on_value(session: Session, turn: Turn, state: dict, text: str) -> list:
-    target = _state_target(session, turn, state)
-    if target is None:
+    slot = _state_slot(session, turn, state)
+    if slot is None:
         _clear(session, turn)
         return [Stale()]
     flow = state["flow"]
-    card = _card(session, target)
-    position, total = _position(session, target)
-    again = AskValue(card, position, total, correcting=flow == CORRECT, again=True)
+    card = slot.card()
     try:
         parsed = parse_number(text)
     except NumberError as error:
-        return [Refused(str(error)), again]
+        return [Refused(str(error)), _ask_again(session, slot, flow)]
     if parsed.percent and not card.percent:
         return [Refused(f"Este indicador se mide en {card.unidad_medida or 'unidades'}, no en "
-                        "porcentaje: escribe la cantidad, sin el signo %."), again]
-    check = check_plausibility(parsed.value, card.meta,
-                               reporting.history_values(session, card.id, target.period),
+                        "porcentaje: escribe la cantidad, sin el signo %."),
+                _ask_again(session, slot, flow)]
+    check = check_plausibility(parsed.value, card.meta, slot.history_values(),
                                percent=card.percent)
     if not check.ok:
         _set(session, turn, **{**state, "step": "confirm", "candidate": str(parsed.value)})
         return [AskConfirm(flow, card, parsed.value, check)]
-    return _accept(session, turn, state, target, parsed.value)
+    return _accept(session, turn, state, slot, parsed.value)
 
 
-def _accept(session: Session, turn: Turn, state: dict, target: _Target,
+def _accept(session: Session, turn: Turn, state: dict, slot: ValueSlot,
             value: Decimal) -> list:
     """A value the person confirmed: saved now (report) or once the reason is given."""
     if state["flow"] == CORRECT:
-        old = reporting.stored_value(session, target.indicator.id, target.period)
         _set(session, turn, **{**state, "step": "reason", "candidate": str(value)})
-        return [AskReason(_card(session, target), old.value if old else None, value)]
+        old = slot.stored.value if slot.stored else None
+        return [AskReason(slot.card(), old, value)]
     try:
-        row = reporting.save_value(session, indicator=target.indicator,
-                                   unit_clave=target.unit.clave, period=target.period,
-                                   value=value, person_id=turn.person.id, now=turn.now,
-                                   calendar=turn.calendar)
+        row = reporting.save_value(session, slot, value, person_id=turn.person.id,
+                                   now=turn.now, calendar=turn.calendar)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
     state = {k: v for k, v in state.items() if k != "candidate"}
     _set(session, turn, **{**state, "step": "remarks"})
-    return [AskRemarks(_card(session, target), value, row.late)]
+    return [AskRemarks(slot.card(), value, row.late)]
 
 
 def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
-    target = _state_target(session, turn, state)
-    if target is None:
+    slot = _state_slot(session, turn, state)
+    if slot is None:
         _clear(session, turn)
         return [Stale()]
     text = printable(text)
     if len(text) > MAX_REMARKS:
         return [RemarksTooLong(len(text))]
     try:
-        reporting.save_remarks(session, indicator=target.indicator, unit_clave=target.unit.clave,
-                               period=target.period, text=text, person_id=turn.person.id,
-                               now=turn.now, calendar=turn.calendar)
+        reporting.save_remarks(session, slot, text, person_id=turn.person.id, now=turn.now,
+                               calendar=turn.calendar)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
-    return _ask_next(session, turn, _unit_view(turn, target.unit.clave), target.period)
+    # save_remarks has just checked that the period is open for the unit.
+    return _ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period,
+                     open_checked=True)
 
 
 def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
-    target = _state_target(session, turn, state)
-    if target is None or "candidate" not in state:
+    slot = _state_slot(session, turn, state)
+    if slot is None or "candidate" not in state:
         _clear(session, turn)
         return [Stale()]
     reason = printable(text)
@@ -470,18 +498,16 @@ def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
         return [RemarksTooLong(len(reason), CORRECT)]
     if not reason:
         return [Refused("Escribe brevemente por qué cambia el valor.")]
-    old = reporting.stored_value(session, target.indicator.id, target.period)
-    old_value = old.value if old else None
+    old_value = slot.stored.value if slot.stored else None
     new = Decimal(state["candidate"])
     try:
-        reporting.save_value(session, indicator=target.indicator, unit_clave=target.unit.clave,
-                             period=target.period, value=new, person_id=turn.person.id,
-                             now=turn.now, calendar=turn.calendar, reason=reason)
+        reporting.save_value(session, slot, new, person_id=turn.person.id, now=turn.now,
+                             calendar=turn.calendar, reason=reason)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
     _clear(session, turn)
-    return [Corrected(_card(session, target), old_value, new, reason)]
+    return [Corrected(slot.card(), old_value, new, reason)]
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -506,19 +532,17 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
         if (state.get("flow") != flow or state.get("step") != expected_step
                 or str(state.get("indicator")) != args[0]):
             return [Stale()]
-        target = _state_target(session, turn, state)
-        if target is None:
+        slot = _state_slot(session, turn, state)
+        if slot is None:
             _clear(session, turn)
             return [Stale()]
         if action == "ok":
-            return _accept(session, turn, state, target, Decimal(state["candidate"]))
+            return _accept(session, turn, state, slot, Decimal(state["candidate"]))
         if action == "fix":
             state = {k: v for k, v in state.items() if k != "candidate"}
             _set(session, turn, **{**state, "step": "value"})
-            position, total = _position(session, target)
-            return [AskValue(_card(session, target), position, total,
-                             correcting=flow == CORRECT, again=True)]
-        return _ask_next(session, turn, _unit_view(turn, target.unit.clave), target.period)
+            return [_ask_again(session, slot, flow)]
+        return _ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period)
     return [Stale()]
 
 
@@ -532,7 +556,7 @@ def _on_period(session: Session, turn: Turn, flow: str, clave: str, code: str) -
             session, turn.person.id, clave, turn.now, turn.calendar)]
         if period not in allowed:
             return [Stale()]
-        return _ask_next(session, turn, unit, period)
+        return _ask_next(session, turn, unit, period, open_checked=True)  # allowed: open
     if period not in reporting.correctable_periods_for_unit(session, clave, turn.now,
                                                             turn.calendar):
         return [Stale()]
@@ -579,18 +603,17 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
         rows = [r for r in reporting.summary_rows(session, unit.clave, period)
                 if r.value is not None]
         return [ChooseIndicator(unit, period, tuple(rows))]
-    target = _state_target(session, turn, state)
-    if target is None:
+    slot = _state_slot(session, turn, state)
+    if slot is None:
         _clear(session, turn)
         return []
-    card = _card(session, target)
-    position, total = _position(session, target)
+    card = slot.card()
+    position, total = _position(session, slot)
     if step == "value":
         return [AskValue(card, position, total, correcting=flow == CORRECT)]
     if step == "confirm":
         value = Decimal(state["candidate"])
-        check = check_plausibility(value, card.meta,
-                                   reporting.history_values(session, card.id, target.period),
+        check = check_plausibility(value, card.meta, slot.history_values(),
                                    percent=card.percent)
         return [AskConfirm(flow, card, value, check)]
     if step == "remarks":

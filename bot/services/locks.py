@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
@@ -28,10 +29,15 @@ ACTION_REOPEN = "reopen"
 log = logging.getLogger(__name__)
 
 
+# Asked on every report step: built once (building it per call cost more than running it).
+_OVERRIDES = select(PeriodLock.unit_clave, PeriodLock.closed).where(
+    col(PeriodLock.period) == bindparam("period"))
+
+
 def lock_overrides(session: Session, period: Period) -> dict[str, bool]:
     """The explicit decisions for ``period``: ``{unit_clave or '*': closed}``."""
-    rows = session.exec(select(PeriodLock).where(PeriodLock.period == period.code)).all()
-    return {row.unit_clave: row.closed for row in rows}
+    rows = session.exec(_OVERRIDES, params={"period": period.code}).all()
+    return dict(rows)
 
 
 def _open_given(overrides: dict[str, bool], period: Period, unit_clave: str,

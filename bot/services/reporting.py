@@ -8,10 +8,11 @@ conversation that began before a period closed cannot slip a value in after.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
@@ -72,6 +73,34 @@ class SummaryRow:
     late: bool
 
 
+# --- statements of every report step -------------------------------------------------------
+# Built once with bind parameters: building a SQLAlchemy expression (and its cache key) on
+# every call cost more than running it on the database.
+
+_UNIT_PROGRESS = (
+    select(Indicator, ReportedValue.id).join(Unit, col(Unit.id) == col(Indicator.unit_id))
+    .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
+                                   col(ReportedValue.period) == bindparam("code")))
+    .where(col(Unit.clave) == bindparam("clave"), col(Indicator.year) == bindparam("year"),
+           col(Indicator.frecuencia) == bindparam("frecuencia"))
+    .order_by(Indicator.position, Indicator.id))
+
+_INDICATOR_FOR_PERSON = (
+    select(Indicator, Unit).join(Unit, col(Unit.id) == col(Indicator.unit_id))
+    .join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
+    .where(col(Indicator.id) == bindparam("indicator_id"),
+           col(PersonUnit.person_id) == bindparam("person_id")))
+
+# The value stored for a period and those of periods that ended before it began, latest
+# first (the stored one, if any, sorts first: it ends last).
+_VALUES_AROUND = (
+    select(ReportedValue)
+    .where(col(ReportedValue.indicator_id) == bindparam("indicator_id"),
+           or_(col(ReportedValue.period) == bindparam("code"),
+               col(ReportedValue.period_end) < bindparam("start")))
+    .order_by(col(ReportedValue.period_end).desc()).limit(HISTORY_LENGTH + 1))
+
+
 # --- access ---------------------------------------------------------------------------------
 
 def unit_for_person(session: Session, person_id: int, unit_clave: str) -> Unit | None:
@@ -84,10 +113,8 @@ def unit_for_person(session: Session, person_id: int, unit_clave: str) -> Unit |
 def indicator_for_person(session: Session, person_id: int,
                          indicator_id: int) -> tuple[Indicator, Unit] | None:
     """The indicator and its unit if it belongs to one of the person's units, else None."""
-    row = session.exec(select(Indicator, Unit).join(Unit, col(Unit.id) == col(Indicator.unit_id))
-                       .join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
-                       .where(Indicator.id == indicator_id, PersonUnit.person_id == person_id)
-                       ).first()
+    row = session.exec(_INDICATOR_FOR_PERSON, params={
+        "indicator_id": indicator_id, "person_id": person_id}).first()
     return (row[0], row[1]) if row else None
 
 
@@ -139,11 +166,15 @@ def correctable_periods_for_unit(session: Session, unit_clave: str, now: datetim
     return result
 
 
-def next_pending(session: Session, person_id: int, unit_clave: str,
+def next_pending(session: Session, unit_clave: str,
                  period: Period) -> tuple[Indicator | None, int, int]:
-    """(first pending indicator or None, its 1-based position, total due) for the unit."""
-    missing = pending.pending_indicators(session, person_id, period, unit_clave)
-    total = len(unit_indicators(session, unit_clave, period))
+    """(first pending indicator or None, its 1-based position, total due) for the unit, in
+    one query. The caller has checked that the unit is the person's."""
+    rows = session.exec(_UNIT_PROGRESS, params={
+        "clave": unit_clave, "year": period.year, "frecuencia": period.frequency.value,
+        "code": period.code}).all()
+    missing = [indicator for indicator, value_id in rows if value_id is None]
+    total = len(rows)
     if not missing:
         return None, total, total
     return missing[0], total - len(missing) + 1, total
@@ -180,30 +211,64 @@ def stored_value(session: Session, indicator_id: int, period: Period) -> Reporte
                                                     ReportedValue.period == period.code)).first()
 
 
-def history(session: Session, indicator_id: int, period: Period) -> list[ReportedValue]:
-    """Values of the indicator for periods that ended before ``period`` began, latest first."""
-    return list(session.exec(
-        select(ReportedValue).where(ReportedValue.indicator_id == indicator_id,
-                                    ReportedValue.period_end < period.start)
-        .order_by(col(ReportedValue.period_end).desc()).limit(HISTORY_LENGTH)).all())
+def _values_around(session: Session, indicator_id: int,
+                   period: Period) -> tuple[ReportedValue | None, list[ReportedValue]]:
+    """(value stored for ``period`` or None, values of earlier periods latest first)."""
+    rows = session.exec(_VALUES_AROUND, params={
+        "indicator_id": indicator_id, "code": period.code, "start": period.start}).all()
+    stored = rows[0] if rows and rows[0].period == period.code else None
+    earlier = rows[1:] if stored is not None else rows
+    return stored, list(earlier[:HISTORY_LENGTH])
+
+
+@dataclass
+class ValueSlot:
+    """One indicator's value for one period, as read once at the start of a step: the
+    indicator, its unit, the stored value (None while pending) and the values of earlier
+    periods, latest first. The step builds the card, the plausibility history and the save
+    from it instead of asking the database again for each."""
+
+    indicator: Indicator
+    unit: Unit
+    period: Period
+    stored: ReportedValue | None
+    earlier: list[ReportedValue] = field(default_factory=list)
+
+    def card(self) -> IndicatorCard:
+        indicator, stored = self.indicator, self.stored
+        return IndicatorCard(
+            id=indicator.id, unit_clave=self.unit.clave, unit_nombre=self.unit.nombre,
+            nombre=indicator.nombre, descripcion=indicator.descripcion, meta=indicator.meta,
+            unidad_medida=indicator.unidad_medida, percent=is_percent(indicator),
+            period_code=self.period.code,
+            previous=(self.earlier[0].period, self.earlier[0].value) if self.earlier else None,
+            current=stored.value if stored else None,
+            observaciones=stored.observaciones if stored else "")
+
+    def history_values(self) -> list[Decimal]:
+        return [v.value for v in self.earlier]
+
+
+def load_slot(session: Session, person_id: int, indicator_id: int,
+              period: Period) -> ValueSlot | None:
+    """The slot if the indicator belongs to one of the person's units and is due in
+    ``period``, else None (forged or stale data)."""
+    found = session.exec(_INDICATOR_FOR_PERSON, params={
+        "indicator_id": indicator_id, "person_id": person_id}).first()
+    if found is None or not due_in(found[0], period):
+        return None
+    return ValueSlot(found[0], found[1], period, *_values_around(session, indicator_id, period))
+
+
+def pending_slot(session: Session, indicator: Indicator, unit: Unit,
+                 period: Period) -> ValueSlot:
+    """The slot of an indicator already known to be the person's and due (the next one)."""
+    return ValueSlot(indicator, unit, period, *_values_around(session, indicator.id, period))
 
 
 def indicator_card(session: Session, indicator: Indicator, unit: Unit,
                    period: Period) -> IndicatorCard:
-    earlier = history(session, indicator.id, period)
-    stored = stored_value(session, indicator.id, period)
-    return IndicatorCard(
-        id=indicator.id, unit_clave=unit.clave, unit_nombre=unit.nombre,
-        nombre=indicator.nombre, descripcion=indicator.descripcion, meta=indicator.meta,
-        unidad_medida=indicator.unidad_medida, percent=is_percent(indicator),
-        period_code=period.code,
-        previous=(earlier[0].period, earlier[0].value) if earlier else None,
-        current=stored.value if stored else None,
-        observaciones=stored.observaciones if stored else "")
-
-
-def history_values(session: Session, indicator_id: int, period: Period) -> list[Decimal]:
-    return [v.value for v in history(session, indicator_id, period)]
+    return pending_slot(session, indicator, unit, period).card()
 
 
 # --- saving ---------------------------------------------------------------------------------
@@ -216,12 +281,12 @@ def ensure_open(session: Session, period: Period, unit_clave: str, now: datetime
             "si necesitas capturar o corregir, pide a tu gerente que lo reabra (/reabrir).")
 
 
-def save_value(session: Session, *, indicator: Indicator, unit_clave: str, period: Period,
-               value: Decimal, person_id: int, now: datetime, calendar: ReportingCalendar,
-               reason: str = "", source: str = SOURCE_TELEGRAM) -> ReportedValue:
-    """Store (or change) the value of ``indicator`` for ``period`` and log the revision."""
-    ensure_open(session, period, unit_clave, now, calendar)
-    row = stored_value(session, indicator.id, period)
+def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: int,
+               now: datetime, calendar: ReportingCalendar, reason: str = "",
+               source: str = SOURCE_TELEGRAM) -> ReportedValue:
+    """Store (or change) the slot's value and log the revision; ``slot.stored`` follows."""
+    ensure_open(session, slot.period, slot.unit.clave, now, calendar)
+    indicator, period, row = slot.indicator, slot.period, slot.stored
     old_value = row.value if row else None
     if row is None:
         row = ReportedValue(indicator_id=indicator.id, period=period.code, year=period.year,
@@ -235,27 +300,26 @@ def save_value(session: Session, *, indicator: Indicator, unit_clave: str, perio
     session.add(Revision(indicator_id=indicator.id, period=period.code, old_value=old_value,
                          new_value=value, old_observaciones=None, new_observaciones=None,
                          person_id=person_id, at=now, reason=reason, source=source))
-    session.flush()
+    slot.stored = row
     return row
 
 
-def save_remarks(session: Session, *, indicator: Indicator, unit_clave: str, period: Period,
-                 text: str, person_id: int, now: datetime, calendar: ReportingCalendar,
+def save_remarks(session: Session, slot: ValueSlot, text: str, *, person_id: int,
+                 now: datetime, calendar: ReportingCalendar,
                  source: str = SOURCE_TELEGRAM) -> ReportedValue:
     """Set the observaciones of an already stored value (logged as a revision)."""
     if len(text) > MAX_REMARKS:
         raise ReportingError("too_long", f"máximo {MAX_REMARKS} caracteres")
-    ensure_open(session, period, unit_clave, now, calendar)
-    row = stored_value(session, indicator.id, period)
+    ensure_open(session, slot.period, slot.unit.clave, now, calendar)
+    row = slot.stored
     if row is None:
         raise ReportingError("no_value", "Ese indicador aún no tiene valor en este periodo.")
     if row.observaciones != text:
-        session.add(Revision(indicator_id=indicator.id, period=period.code,
+        session.add(Revision(indicator_id=slot.indicator.id, period=slot.period.code,
                              old_value=row.value, new_value=row.value,
                              old_observaciones=row.observaciones, new_observaciones=text,
                              person_id=person_id, at=now, reason="observaciones",
                              source=source))
         row.observaciones = text
         session.add(row)
-    session.flush()
     return row
