@@ -14,6 +14,7 @@ Callback data (≤ 64 bytes): ``rs:p:<period>:<scope>:<page>`` for an overview p
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +27,7 @@ from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.resumen_args import ArgumentsError, SummaryArgs, parse_summary_args
 from bot.services.registration import PersonView
 from bot.services.summary import Summary, build_summary
-from bot.services.summary_pages import Page, overview_pages, restrict_summary, unit_pages
+from bot.services.summary_pages import Overview, Page, restrict_summary, unit_pages
 from handlers.common import (
     STALE_BUTTON_TEXT,
     answer_callback,
@@ -112,7 +113,7 @@ def _nav_row(pages: int, page: int, data_for) -> list[tuple[str, str]]:
     return row
 
 
-def overview_keyboard(period: Period, scope: str, pages: list[Page], page: int):
+def overview_keyboard(period: Period, scope: str, pages: Sequence[Page], page: int):
     rows: list[list[tuple[str, str]]] = []
     buttons = []
     for clave in dict.fromkeys(pages[page].unit_claves):
@@ -130,7 +131,7 @@ def overview_keyboard(period: Period, scope: str, pages: list[Page], page: int):
     return keyboard(rows) if rows else None
 
 
-def detail_keyboard(period: Period, scope: str, back: int, clave: str, pages: list[Page],
+def detail_keyboard(period: Period, scope: str, back: int, clave: str, pages: Sequence[Page],
                     page: int):
     nav = _nav_row(len(pages), page,
                    lambda p: callback_data(PREFIX, "u", period.code, scope, back, clave, p))
@@ -139,7 +140,7 @@ def detail_keyboard(period: Period, scope: str, back: int, clave: str, pages: li
     return keyboard(rows)
 
 
-def _page_text(pages: list[Page], page: int) -> str:
+def _page_text(pages: Sequence[Page], page: int) -> str:
     text = pages[page].text
     if len(pages) > 1:
         first, _, rest = text.partition("\n")
@@ -164,7 +165,8 @@ async def resumen(update: Update, context: CallbackContext) -> None:
         await reply_html(update, context, scope.message)
         return
     summary = await ctx.db.run(load_summary, person, summary_request(context, args.period, scope))
-    pages = overview_pages(summary, scope=scope_title(scope))
+    # Only the page shown is written (a state-wide summary has hundreds).
+    pages = Overview(summary, scope=scope_title(scope))
     await reply_html(update, context, _page_text(pages, 0),
                      reply_markup=overview_keyboard(args.period, scope, pages, 0))
 
@@ -215,7 +217,7 @@ async def _show(update: Update, context: CallbackContext, person: PersonView,
         return False
     summary = await ctx.db.run(load_summary, person, summary_request(context, period, scope))
     back = int(parts[3])
-    overview = overview_pages(summary, scope=scope_title(scope))
+    overview = Overview(summary, scope=scope_title(scope))
     if kind == "p":
         if back >= len(overview):
             return False

@@ -30,9 +30,12 @@ How a line is formed for an asked period P (``2023-03``, ``2023-Q1``, ``2023-S1`
   with all their due lines reported ÷ units with something due. **Timeliness**: lines
   reported completely and with no late value ÷ lines due.
 
-SQL: five set-based statements whatever the number of indicators (catalog, the values
-overlapping P, per-indicator year sums with ``SUM … GROUP BY``, the last value of each
-``'last'`` indicator with ``ROW_NUMBER()``, and the units' coordinadores).
+SQL: five set-based statements whatever the number of indicators (catalog, each line's
+values of P aggregated per indicator, per-indicator year sums with ``SUM … GROUP BY``, the
+last value of each ``'last'`` indicator with ``ROW_NUMBER()``, and the units'
+coordinadores). Python receives one row per indicator, never one per value: the state-wide
+catalog (10,000 indicators, 120,000 values a year) asked for the year would otherwise build
+a hundred thousand Decimals to add them up.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ import html
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from bot.domain.attainment import STATUS_ORDER, Status
-from bot.domain.numbers import format_number, format_percent
+from bot.domain.numbers import MAX_DECIMALS, format_number, format_percent, round_display
 from bot.services.summary import (
     Completeness,
     IndicatorLine,
@@ -95,11 +95,71 @@ def band_labels(summary: Summary) -> dict[Status, str]:
     }
 
 
-def _figure(value: Decimal | None, unidad_medida: str) -> str:
-    if value is None:
-        return "—"
-    text = format_number(value)
-    return f"{text}%" if unidad_medida.strip() == "%" else text
+class Figures:
+    """``format_number`` / ``format_percent`` remembered for one rendering.
+
+    A state-wide summary formats 50,000 figures through Babel, many of them equal (the
+    expected % of every line, the metas); each distinct one is formatted once. A
+    percentage shows two decimals, so it is remembered by its displayed value. Equal
+    Decimals format alike; the sign is part of the key only because ``-0`` equals ``0``.
+    """
+
+    __slots__ = ("_numbers", "_percents")
+
+    def __init__(self) -> None:
+        self._numbers: dict[tuple[bool, Decimal], str] = {}
+        self._percents: dict[tuple[bool, Decimal], str] = {}
+
+    def number(self, value: Decimal) -> str:
+        key = (value.is_signed(), value)
+        text = self._numbers.get(key)
+        if text is None:
+            text = self._numbers[key] = format_number(value)
+        return text
+
+    def percent(self, value: Decimal | None) -> str:
+        if value is None:
+            return format_percent(None)
+        shown = round_display(value)
+        key = (shown.is_signed(), shown)
+        text = self._percents.get(key)
+        if text is None:
+            text = self._percents[key] = format_percent(shown)
+        return text
+
+    def figure(self, value: Decimal | None, unidad_medida: str) -> str:
+        if value is None:
+            return "—"
+        text = self.number(value)
+        return f"{text}%" if unidad_medida.strip() == "%" else text
+
+
+def figure_width(value: Decimal, decimals: int | None = None) -> int:
+    """``len(format_number(value, decimals))`` without formatting.
+
+    es-MX prints an optional ``-``, the integer digits grouped by three with ``,``, then
+    ``.`` and the decimals; the decimals and the rounding follow ``format_number``
+    (tests check the two agree).
+    """
+    if decimals is None:
+        decimals = 0 if value == value.to_integral_value() else min(
+            MAX_DECIMALS, max(0, -value.normalize().as_tuple().exponent))
+    rounded = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    digits = len(str(int(abs(rounded))))
+    width = digits + (digits - 1) // 3 + (decimals + 1 if decimals else 0)
+    return width + 1 if rounded.is_signed() else width
+
+
+class FigureWidths(Figures):
+    """Figures as placeholders of their printed length: for measuring a text, not showing it."""
+
+    __slots__ = ()
+
+    def number(self, value: Decimal) -> str:
+        return "#" * figure_width(value)
+
+    def percent(self, value: Decimal | None) -> str:
+        return format_percent(None) if value is None else "#" * (figure_width(value, 2) + 1)
 
 
 def _period_note(line: IndicatorLine, summary: Summary) -> str:
@@ -139,20 +199,25 @@ def unit_title(unit: UnitSummary) -> str:
     return f"<b>{esc(unit.clave)} · {esc(_short(unit.nombre, NAME_WIDTH))}</b> {mark}{late}"
 
 
-def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = False) -> str:
-    """Two lines: mark and name; value vs meta, attainment, cumulative vs expected."""
+def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = False,
+                   figures: Figures | None = None) -> str:
+    """Two lines: mark and name; value vs meta, attainment, cumulative vs expected.
+
+    ``figures``: share one :class:`Figures` across the lines of a rendering.
+    """
+    fmt = figures or Figures()
     width = DETAIL_NAME_WIDTH if detail else NAME_WIDTH
     name = (f"{line.status.light} {esc(_short(line.nombre, width))}"
             f"{_period_note(line, summary)}")
-    meta = _figure(line.meta, line.unidad_medida)
+    meta = fmt.figure(line.meta, line.unidad_medida)
     if line.value is None:
-        figures = f"   {line.status.label.lower()} · meta {meta}"
+        numbers = f"   {line.status.label.lower()} · meta {meta}"
     else:
-        figures = (f"   {_figure(line.value, line.unidad_medida)} de {meta} · "
-                   f"{format_percent(line.attainment)}")
-    figures += (f" · acum. {format_percent(line.cumulative)} "
-                f"(esp. {format_percent(line.expected)})")
-    text = f"{name}\n{figures}"
+        numbers = (f"   {fmt.figure(line.value, line.unidad_medida)} de {meta} · "
+                   f"{fmt.percent(line.attainment)}")
+    numbers += (f" · acum. {fmt.percent(line.cumulative)} "
+                f"(esp. {fmt.percent(line.expected)})")
+    text = f"{name}\n{numbers}"
     if detail:
         extra = [f"   Estado: {esc(line.status.label)}"]
         if line.missing_periods:
@@ -173,6 +238,9 @@ class Page:
     unit_claves: tuple[str, ...]  # units that appear on this page, in order
 
 
+CONTINUED = " (continúa)"
+
+
 def paginate(head: str, blocks: Sequence[tuple[str, str, Sequence[str]]], *,
              limit: int = PAGE_LIMIT, continued_head: str | None = None) -> list[Page]:
     """Pack ``(clave, title, item texts)`` blocks into pages of at most ``limit`` characters.
@@ -183,51 +251,141 @@ def paginate(head: str, blocks: Sequence[tuple[str, str, Sequence[str]]], *,
     the others.
     """
     continued_head = continued_head if continued_head is not None else head.split("\n")[0]
-    pages: list[Page] = []
-    text, claves = head, []
+    plan = _plan_pages(len(head), len(continued_head),
+                       [(len(title), [len(item) for item in items]) for _, title, items in blocks],
+                       limit)
+    return [_assemble(head if number == 0 else continued_head, segments,
+                      lambda b: (blocks[b][0], blocks[b][1]),
+                      lambda b, start, end: blocks[b][2][start:end])
+            for number, segments in enumerate(plan)]
 
-    def flush() -> None:
-        nonlocal text, claves
-        pages.append(Page(text, tuple(claves)))
-        text, claves = continued_head, []
 
-    for clave, title, items in blocks:
-        block = "\n".join([title, *items])
-        if len(text) + 2 + len(block) > limit and claves:
-            flush()
-        if len(text) + 2 + len(block) <= limit:
-            text += "\n\n" + block
-            claves.append(clave)
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """The part of one block on one page."""
+
+    block: int
+    start: int  # first item of the block on the page
+    end: int  # past its last item on the page
+    continued: bool  # the block began on an earlier page: title marked "(continúa)"
+
+
+def _plan_pages(head_len: int, continued_len: int,
+                blocks: Sequence[tuple[int, Sequence[int]]], limit: int) -> list[list[_Segment]]:
+    """:func:`paginate`'s packing, over lengths only: ``(title length, item lengths)``.
+
+    Deciding the pages needs no text, so a long summary can be planned whole and only
+    the page shown be written.
+    """
+    pages: list[list[_Segment]] = []
+    size, segments = head_len, []
+    for index, (title_len, item_lens) in enumerate(blocks):
+        block_len = title_len + sum(item_lens) + len(item_lens)  # "\n".join([title, *items])
+        if size + 2 + block_len > limit and segments:
+            pages.append(segments)
+            size, segments = continued_len, []
+        if size + 2 + block_len <= limit:
+            size += 2 + block_len
+            segments.append(_Segment(index, 0, len(item_lens), False))
             continue
         # One unit larger than a page: split it between its indicators.
-        current_title = title
-        text += "\n\n" + current_title
-        claves.append(clave)
-        for piece in items:  # each item is a few hundred characters at most (names cut)
-            if len(text) + 1 + len(piece) > limit:
-                flush()
-                current_title = f"{title} (continúa)"
-                text += "\n\n" + current_title
-                claves.append(clave)
-            text += "\n" + piece
-    if claves or not pages:
-        pages.append(Page(text, tuple(claves)))
+        size += 2 + title_len
+        start, continued = 0, False
+        for position, item_len in enumerate(item_lens):
+            if size + 1 + item_len > limit:
+                segments.append(_Segment(index, start, position, continued))
+                pages.append(segments)
+                segments, start, continued = [], position, True
+                size = continued_len + 2 + title_len + len(CONTINUED)
+            size += 1 + item_len
+        segments.append(_Segment(index, start, len(item_lens), continued))
+    if segments or not pages:
+        pages.append(segments)
     return pages
+
+
+def _assemble(head: str, segments: Sequence[_Segment], block_of, items_of) -> Page:
+    """A page's text from its plan: ``block_of(b)`` → (clave, title), ``items_of(b, i, j)``."""
+    parts, claves = [head], []
+    for segment in segments:
+        clave, title = block_of(segment.block)
+        parts.append("\n\n" + title + (CONTINUED if segment.continued else ""))
+        parts.extend("\n" + item for item in items_of(segment.block, segment.start, segment.end))
+        claves.append(clave)
+    return Page("".join(parts), tuple(claves))
+
+
+class Overview(Sequence[Page]):
+    """The overview's pages (header, then every unit with its indicators), each written
+    only when asked for.
+
+    A state-wide catalog fills hundreds of pages and the chat shows one. The pages are
+    planned over each indicator's text measured with :class:`FigureWidths` (the text with
+    every figure replaced by as many characters as it would print, no Babel formatting),
+    so the plan is the one the full texts give, and only the page asked for is formatted.
+    """
+
+    def __init__(self, summary: Summary, *, scope: str | None = None,
+                 limit: int = PAGE_LIMIT) -> None:
+        self._summary = summary
+        self._head = "\n".join(header_lines(summary, scope))
+        self._continued = _continued_head(summary, scope)
+        self._figures = Figures()
+        self._pages: dict[int, Page] = {}
+        if summary.is_empty:
+            self._pages[0] = Page(self._head + "\n\nNo hay indicadores en este periodo.", ())
+            self._plan: list[list[_Segment]] = [[]]
+            return
+        self._titles = [unit_title(unit) for unit in summary.units]
+        widths = FigureWidths()
+        self._plan = _plan_pages(
+            len(self._head), len(self._continued),
+            [(len(title), [len(indicator_text(line, summary, figures=widths))
+                           for line in unit.lines])
+             for title, unit in zip(self._titles, summary.units, strict=True)],
+            limit)
+
+    def __len__(self) -> int:
+        return len(self._plan)
+
+    def __getitem__(self, number):
+        if isinstance(number, slice):
+            return [self[n] for n in range(*number.indices(len(self)))]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(number)
+        page = self._pages.get(number)
+        if page is None:
+            page = self._pages[number] = self._write(number)
+        return page
+
+    def _write(self, number: int) -> Page:
+        units = self._summary.units
+        return _assemble(
+            self._head if number == 0 else self._continued, self._plan[number],
+            lambda b: (units[b].clave, self._titles[b]),
+            lambda b, start, end: [indicator_text(line, self._summary, figures=self._figures)
+                                   for line in units[b].lines[start:end]])
 
 
 def overview_pages(summary: Summary, *, scope: str | None = None,
                    limit: int = PAGE_LIMIT) -> list[Page]:
-    """The summary: header, then every unit with its indicators."""
+    """Every page of the overview, written in full (:class:`Overview` plans the same pages
+    and writes only the ones asked for)."""
     head = "\n".join(header_lines(summary, scope))
     if summary.is_empty:
         return [Page(head + "\n\nNo hay indicadores en este periodo.", ())]
+    figures = Figures()
     blocks = [(unit.clave, unit_title(unit),
-               [indicator_text(line, summary) for line in unit.lines])
+               [indicator_text(line, summary, figures=figures) for line in unit.lines])
               for unit in summary.units]
+    return paginate(head, blocks, limit=limit, continued_head=_continued_head(summary, scope))
+
+
+def _continued_head(summary: Summary, scope: str | None) -> str:
     title = f"<b>Resumen POA · {esc(summary.period.label)}</b>"
-    if scope:
-        title += f" · {esc(scope)}"
-    return paginate(head, blocks, limit=limit, continued_head=title)
+    return f"{title} · {esc(scope)}" if scope else title
 
 
 def unit_pages(summary: Summary, clave: str, *, limit: int = PAGE_LIMIT) -> list[Page] | None:
@@ -243,7 +401,8 @@ def unit_pages(summary: Summary, clave: str, *, limit: int = PAGE_LIMIT) -> list
         ("✅ Todo reportado" if unit.all_reported else "⏳ Faltan reportes")
         + (" · ⏰ con reportes fuera de tiempo" if unit.late else ""),
     ])
-    items = [indicator_text(line, summary, detail=True) for line in unit.lines]
+    figures = Figures()
+    items = [indicator_text(line, summary, detail=True, figures=figures) for line in unit.lines]
     # Each indicator is its own block so pages break between indicators.
     blocks = [(unit.clave, item, ()) for item in items]
     return paginate(head, blocks, limit=limit,
