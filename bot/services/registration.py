@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
 from storage.models import (
@@ -90,13 +90,28 @@ def person_view(session: Session, person: Person) -> PersonView:
                       units=tuple(UnitView(u.clave, u.nombre) for u in units))
 
 
+# Asked for every update (the stranger guard): one statement with the units, built once,
+# plain columns (building it per call and loading ORM objects cost more than running it).
+_PERSON_WITH_UNITS = (
+    select(Person.id, Person.telegram_user_id, Person.chat_id, Person.name, Person.role,
+           Person.active, Unit.clave, Unit.nombre)
+    .outerjoin(PersonUnit, col(PersonUnit.person_id) == col(Person.id))
+    .outerjoin(Unit, col(Unit.id) == col(PersonUnit.unit_id))
+    .where(col(Person.telegram_user_id) == bindparam("telegram_user_id"))
+    .order_by(Unit.clave))
+
+
 def find_person(session: Session, telegram_user_id: int) -> PersonView | None:
     """The active person bound to this Telegram user, or None (a stranger)."""
-    person = session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)
-                          ).first()
-    if person is None or not person.active:
+    rows = session.connection().execute(_PERSON_WITH_UNITS,
+                                        {"telegram_user_id": telegram_user_id}).all()
+    if not rows or not rows[0].active:
         return None
-    return person_view(session, person)
+    first = rows[0]
+    return PersonView(id=first.id, telegram_user_id=first.telegram_user_id,
+                      chat_id=first.chat_id, name=first.name, role=first.role,
+                      units=tuple(UnitView(r.clave, r.nombre) for r in rows
+                                  if r.clave is not None))
 
 
 def _units(session: Session, claves: list[str]) -> list[Unit]:
