@@ -110,14 +110,6 @@ def unit_for_person(session: Session, person_id: int, unit_clave: str) -> Unit |
                         ).first()
 
 
-def indicator_for_person(session: Session, person_id: int,
-                         indicator_id: int) -> tuple[Indicator, Unit] | None:
-    """The indicator and its unit if it belongs to one of the person's units, else None."""
-    row = session.exec(_INDICATOR_FOR_PERSON, params={
-        "indicator_id": indicator_id, "person_id": person_id}).first()
-    return (row[0], row[1]) if row else None
-
-
 def due_in(indicator: Indicator, period: Period) -> bool:
     """Whether the indicator is measured for this period (its year and frequency)."""
     return indicator.year == period.year and indicator.frecuencia == period.frequency.value
@@ -206,11 +198,6 @@ def summary_rows(session: Session, unit_clave: str, period: Period) -> list[Summ
 
 # --- the card -------------------------------------------------------------------------------
 
-def stored_value(session: Session, indicator_id: int, period: Period) -> ReportedValue | None:
-    return session.exec(select(ReportedValue).where(ReportedValue.indicator_id == indicator_id,
-                                                    ReportedValue.period == period.code)).first()
-
-
 def _values_around(session: Session, indicator_id: int,
                    period: Period) -> tuple[ReportedValue | None, list[ReportedValue]]:
     """(value stored for ``period`` or None, values of earlier periods latest first)."""
@@ -264,11 +251,6 @@ def pending_slot(session: Session, indicator: Indicator, unit: Unit,
                  period: Period) -> ValueSlot:
     """The slot of an indicator already known to be the person's and due (the next one)."""
     return ValueSlot(indicator, unit, period, *_values_around(session, indicator.id, period))
-
-
-def indicator_card(session: Session, indicator: Indicator, unit: Unit,
-                   period: Period) -> IndicatorCard:
-    return pending_slot(session, indicator, unit, period).card()
 
 
 # --- saving ---------------------------------------------------------------------------------
