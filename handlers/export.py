@@ -21,15 +21,7 @@ from bot.services.charts import render_progress_charts
 from bot.services.export import NothingToExport, build_report
 from bot.services.summary_pages import esc
 from handlers.common import app_context, reply_chat_id, reply_html, require_person
-from handlers.summary import (
-    ALL,
-    ScopeRefused,
-    load_summary,
-    local_today,
-    scope_for,
-    summary_request,
-    unit_claves,
-)
+from handlers.summary import ALL, local_today, summary_for_command
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +57,10 @@ async def exportar(update: Update, context: CallbackContext) -> None:
 
 
 async def grafica(update: Update, context: CallbackContext) -> None:
-    person = await require_person(update, context)
-    ctx = app_context(context)
-    all_claves = await ctx.db.run(unit_claves)
-    try:
-        args = parse_summary_args(context.args or [], today=local_today(context),
-                                  command="grafica", known_units=all_claves)
-    except ArgumentsError as error:
-        await reply_html(update, context, str(error))
+    reply = await summary_for_command(update, context, command="grafica")
+    if reply is None:
         return
-    scope = scope_for(person, args, all_claves)
-    if isinstance(scope, ScopeRefused):
-        await reply_html(update, context, scope.message)
-        return
-    summary = await ctx.db.run(load_summary, person, summary_request(context, args.period, scope))
+    scope, summary = reply.scope, reply.summary
     if summary.is_empty:
         await reply_html(update, context,
                          f"No hay indicadores del POA {summary.period.year} para graficar.")

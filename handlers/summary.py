@@ -150,21 +150,42 @@ def _page_text(pages: Sequence[Page], page: int) -> str:
 
 # --- /resumen --------------------------------------------------------------------------------
 
-async def resumen(update: Update, context: CallbackContext) -> None:
+@dataclass(frozen=True)
+class SummaryReply:
+    args: SummaryArgs
+    scope: str
+    summary: Summary
+
+
+async def summary_for_command(update: Update, context: CallbackContext,
+                              command: str = "resumen") -> SummaryReply | None:
+    """Parse ``[periodo] [unidad]``, check the person may see that scope, build the summary.
+
+    Shared by /resumen and /grafica. On a bad argument or a refused scope the person has been
+    answered and None is returned.
+    """
     person = await require_person(update, context)
     ctx = app_context(context)
     all_claves = await ctx.db.run(unit_claves)
     try:
         args = parse_summary_args(context.args or [], today=local_today(context),
-                                  known_units=all_claves)
+                                  command=command, known_units=all_claves)
     except ArgumentsError as error:
         await reply_html(update, context, str(error))
-        return
+        return None
     scope = scope_for(person, args, all_claves)
     if isinstance(scope, ScopeRefused):
         await reply_html(update, context, scope.message)
-        return
+        return None
     summary = await ctx.db.run(load_summary, person, summary_request(context, args.period, scope))
+    return SummaryReply(args, scope, summary)
+
+
+async def resumen(update: Update, context: CallbackContext) -> None:
+    reply = await summary_for_command(update, context)
+    if reply is None:
+        return
+    args, scope, summary = reply.args, reply.scope, reply.summary
     # Only the page shown is written (a state-wide summary has hundreds).
     pages = Overview(summary, scope=scope_title(scope))
     await reply_html(update, context, _page_text(pages, 0),
