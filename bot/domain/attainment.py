@@ -30,13 +30,13 @@ Rules (the POA workbook's own arithmetic, see ``/work/shared/poa/README.md``):
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from bot.domain.calendar import deadline_for as reporting_deadline
 from bot.domain.periods import Period
 
 HUNDRED = Decimal(100)
@@ -208,13 +208,6 @@ def _ratio(part: int, whole: int) -> Decimal | None:
     if whole == 0:
         return None
     return Decimal(part) / Decimal(whole)
-
-
-def reporting_deadline(period: Period, deadline_day: int) -> date:
-    """Last on-time day for ``period``: ``deadline_day`` of the month after it ends."""
-    year, month = (period.end.year + 1, 1) if period.end.month == 12 else (
-        period.end.year, period.end.month + 1)
-    return date(year, month, min(deadline_day, calendar.monthrange(year, month)[1]))
 
 
 def is_due(period: Period, today: date) -> bool:

@@ -83,6 +83,12 @@ def _clamp_day(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, _cal.monthrange(year, month)[1]))
 
 
+def deadline_for(period: Period, deadline_day: int) -> date:
+    """Last on-time day for ``period``: ``deadline_day`` of the month after it ends."""
+    year, month = _month_after(period.end)
+    return _clamp_day(year, month, deadline_day)
+
+
 @dataclass(frozen=True)
 class ReportingCalendar:
     """The calendar as configured. Build it with :meth:`from_settings`."""
@@ -130,8 +136,7 @@ class ReportingCalendar:
         return self.start_of_day(self.window_opens(period))
 
     def deadline(self, period: Period) -> date:
-        year, month = _month_after(period.end)
-        return _clamp_day(year, month, self.deadline_day)
+        return deadline_for(period, self.deadline_day)
 
     def late_from(self, period: Period) -> datetime:
         """First instant at which a value is late: 00:00 after the deadline day."""
