@@ -108,24 +108,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=3000)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--smooth", type=float, default=None, metavar="RATE",
-                        help="use AIORateLimiter(overall_max_rate=1, overall_time_period=1/RATE) "
-                             "instead of bot.app's (a bucket of one: no bursts)")
     args = parser.parse_args()
-    if args.smooth:
-
-        from telegram.ext import AIORateLimiter
-
-        import bot.app
-
-        def smooth(**kwargs):
-            return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / args.smooth,
-                                  **kwargs)
-
-        bot.app.AIORateLimiter = smooth
 
     figures = measure(args.people, args.database_url)
-    limiter = f"smooth {args.smooth}/s" if args.smooth else "bot.app's AIORateLimiter"
+    limiter = "bot.app's rate limiter"
     result = figures["result"]
     print(f"people: {args.people}  database: {figures['database']}  limiter: {limiter}")
     print(f"planned: {result.planned}  sent: {result.sent}  failed: {result.failed}  "
