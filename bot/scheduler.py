@@ -63,6 +63,7 @@ class Renderer(Protocol):
 class FanOutResult:
     planned: int = 0
     sent: int = 0
+    sent_to: list[str] = field(default_factory=list)  # names, in the order sent
     already_done: int = 0  # claimed by an earlier/parallel send in between
     unreachable: list[str] = field(default_factory=list)  # names (403)
     rejected: int = 0  # 400: not retried
@@ -189,6 +190,7 @@ class ReminderScheduler:
         newly = await self.db.run(reminders.finish, delivery, claimed, outcome, self.clock())
         if outcome == reminders.SENT:
             result.sent += 1
+            result.sent_to.append(delivery.name)
         elif outcome == reminders.UNREACHABLE:
             result.unreachable.append(delivery.name)
             if newly:

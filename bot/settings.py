@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain.calendar import BusinessDays
 
 PUBLIC_BOT_API = "https://api.telegram.org/bot"
 
@@ -33,6 +36,11 @@ class Settings(BaseSettings):
     poa_reminder_time: time = time(9, 0)
     poa_escalation_day: int | None = Field(default=None, ge=1, le=28)
     poa_grace_days: int = Field(default=0, ge=0, le=60)
+    # Deadlines, reminders and the escalation move off weekends and holidays to the next
+    # business day (bot/domain/calendar.py BusinessDays).
+    poa_business_days: bool = True
+    poa_holidays_country: str = "MX"  # official holidays (``holidays`` package); "" for none
+    poa_extra_holidays: Annotated[list[date], NoDecode] = []  # local days off
 
     # Traffic-light bands: attainment at or above GREEN is on target, at or above YELLOW is
     # close, below is behind (percent of the meta).
@@ -50,6 +58,21 @@ class Settings(BaseSettings):
         if any(not 1 <= day <= 28 for day in days):
             raise ValueError("POA_REMINDER_DAYS: días del 1 al 28")
         return days
+
+    @field_validator("poa_extra_holidays", mode="before")
+    @classmethod
+    def _split_dates(cls, value):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("poa_holidays_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and value not in holidays.list_supported_countries():
+            raise ValueError(f"POA_HOLIDAYS_COUNTRY desconocido: {value} (p. ej. MX)")
+        return value
 
     @field_validator("poa_timezone")
     @classmethod
@@ -69,6 +92,12 @@ class Settings(BaseSettings):
     @cached_property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.poa_timezone)
+
+    @cached_property
+    def business_days(self) -> BusinessDays:
+        return BusinessDays(country=self.poa_holidays_country or None,
+                            extra=frozenset(self.poa_extra_holidays),
+                            shift=self.poa_business_days)
 
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None

@@ -184,7 +184,9 @@ def calendar_text(calendar: ReportingCalendar, settings, now: datetime) -> str:
              else f"se aceptan valores tardíos {plural(calendar.grace_days, 'día', 'días')} "
                   "más")
     lines = [f"<b>Calendario de captura</b> ({esc(settings.poa_timezone)})",
-             f"Plazo: día {calendar.deadline_day} del mes siguiente al periodo; {grace}.",
+             f"Plazo: día {calendar.deadline_day} del mes siguiente al periodo"
+             + (" (si cae en fin de semana o día festivo, el siguiente día hábil)"
+                if calendar.business_days.shift else "") + f"; {grace}.",
              f"Recordatorios: días {days} a las {calendar.reminder_time:%H:%M}; aviso a gerencia "
              f"el día {calendar.escalation_day}.",
              "", "<b>Próximos envíos</b>"]
@@ -194,13 +196,14 @@ def calendar_text(calendar: ReportingCalendar, settings, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def overview_text(overview: list[reminders.OpenPeriod]) -> str:
+def overview_text(overview: list[reminders.OpenPeriod], today: date) -> str:
     if not overview:
         return "<b>Periodos abiertos</b>\nNo hay periodos abiertos para captura en este momento."
     lines = ["<b>Periodos abiertos y pendientes</b>"]
     for item in overview:
         note = " (reabierto)" if item.reopened else ""
-        lines.append(f"\n<b>{esc(item.period.label)}</b>{note} — vence el "
+        verb = "vence" if item.deadline >= today else "venció"
+        lines.append(f"\n<b>{esc(item.period.label)}</b>{note} — {verb} el "
                      f"{long_date(item.deadline)}")
         if not item.missing:
             lines.append("  ✅ Todo reportado.")
@@ -218,7 +221,7 @@ async def recordatorios(update: Update, context: CallbackContext) -> None:
     calendar, now = _calendar(context), ctx.clock()
     overview = await ctx.db.run(reminders.open_overview, now, calendar)
     await reply_html(update, context, calendar_text(calendar, ctx.settings, now) + "\n\n"
-                     + overview_text(overview))
+                     + overview_text(overview, calendar.today(now)))
 
 
 async def recordar(update: Update, context: CallbackContext) -> None:
@@ -240,13 +243,26 @@ async def recordar(update: Update, context: CallbackContext) -> None:
                              f"reabrirlo: <code>/reabrir {esc(period.code)}</code>.")
             return
     result = await scheduler_of(context.application).remind_now(context.bot, period)
-    await reply_html(update, context, manual_result_text(result))
+    overview = await ctx.db.run(reminders.open_overview, ctx.clock(), _calendar(context))
+    unattended = {(u.clave, u.nombre) for item in overview
+                  if period is None or item.period == period
+                  for u in item.missing if not u.responsible}
+    await reply_html(update, context, manual_result_text(result, sorted(unattended)))
 
 
-def manual_result_text(result) -> str:
+def manual_result_text(result, unattended: list[tuple[str, str]] = ()) -> str:
+    """What /recordar did: to whom it sent, who was skipped, and which pending units have
+    nobody to remind."""
+    nobody = ("" if not unattended else
+              "\nSin responsable a quien recordar: "
+              + ", ".join(f"{esc(clave)} {esc(nombre)}" for clave, nombre in unattended)
+              + ". Invita a alguien con /invitar.")
     if result.planned == 0 and result.skipped_today == 0:
+        if unattended:
+            return "No hay a quién enviar recordatorios." + nobody
         return "Nadie tiene indicadores pendientes en los periodos abiertos: no envié nada."
-    lines = [f"Envié {plural(result.sent, 'recordatorio', 'recordatorios')}."]
+    names = f": {esc(', '.join(result.sent_to))}" if result.sent_to else ""
+    lines = [f"Envié {plural(result.sent, 'recordatorio', 'recordatorios')}{names}."]
     if result.skipped_today:
         lines.append(f"{plural(result.skipped_today, 'persona ya había', 'personas ya habían')}"
                      " recibido uno hoy: no se lo repetí.")
@@ -256,7 +272,7 @@ def manual_result_text(result) -> str:
     if result.failed or result.rejected:
         lines.append(f"{plural(result.failed + result.rejected, 'envío falló', 'envíos fallaron')}"
                      "; lo reintentaré en el siguiente minuto.")
-    return "\n".join(lines)
+    return "\n".join(lines) + nobody
 
 
 def _period_and_unit(args: list[str], context: CallbackContext

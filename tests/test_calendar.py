@@ -3,7 +3,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.calendar import ESCALATION, REMINDER, ReportingCalendar, periods_with_deadline_in
+from bot.domain.calendar import (
+    ESCALATION,
+    REMINDER,
+    BusinessDays,
+    ReportingCalendar,
+    periods_with_deadline_in,
+)
 from bot.domain.periods import Period, period_from_code
 from bot.settings import Settings
 
@@ -140,8 +146,9 @@ def test_wall_times_that_skip_or_repeat_on_dst_days():
 
 
 def test_other_timezone_dst_via_settings():
+    # 12 March 2023, the DST change, is a Sunday: counted as a reminder day on purpose.
     settings = Settings(_env_file=None, poa_timezone="America/Chicago", poa_reminder_days="12",
-                        poa_deadline_day=14)
+                        poa_deadline_day=14, poa_business_days=False)
     calendar = ReportingCalendar.from_settings(settings)
     stage = calendar.stages_in_month(2023, 3)[0]
     assert stage.at.astimezone(UTC) == datetime(2023, 3, 12, 14, tzinfo=UTC)
@@ -186,3 +193,67 @@ def test_escalation_on_a_reminder_day_goes_out_with_the_reminder():
     assert [s.name for s in calendar.current_stages(local(2023, 4, 3, 10))] == [
         "reminder-2023-04-03"]
     assert calendar.current_stages(local(1999, 1, 1)) != []
+
+
+# --- business days --------------------------------------------------------------------------
+
+MEXICO = BusinessDays()  # Monday to Friday minus Mexico's official holidays (the default)
+
+# 2026, deadline day 5, reminders 1/3/5, escalation 6: where each falls once weekends and
+# official holidays (1 Jan, 2 Feb, 16 Mar, 1 May, 16 Sep, 16 Nov, 25 Dec) are skipped.
+YEAR_2026 = {
+    # month: (deadline, reminders, escalation)
+    1: (5, (2, 5), 6),  # 1 Jan holiday -> 2 (Fri); 3 Sat -> 5 merged with the 5th
+    2: (5, (3, 5), 6),  # 1 Sun -> 2 Mon holiday (Constitución) -> 3; 3 Tue is the same day
+    3: (5, (2, 3, 5), 6),
+    4: (6, (1, 3, 6), 7),  # 5 Sun: deadline Monday 6, escalation Tuesday 7
+    5: (5, (4, 5), 6),  # 1 May holiday (Fri) -> 4 Mon; 3 Sun -> 4
+    6: (5, (1, 3, 5), 8),  # escalation 6 Sat -> Monday 8
+    7: (6, (1, 3, 6), 7),  # 5 Sun
+    8: (5, (3, 5), 6),  # 1 Sat and 3 Mon
+    9: (7, (1, 3, 7), 8),  # 5 Sat: deadline Monday 7
+    10: (5, (1, 5), 6),  # 3 Sat -> 5
+    11: (5, (2, 3, 5), 6),  # 1 Sun -> 2
+    12: (7, (1, 3, 7), 8),  # 5 Sat
+}
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_deadlines_reminders_and_escalation_move_to_business_days_across_a_year(month):
+    calendar = cal(business_days=MEXICO)
+    deadline, reminders, escalation = YEAR_2026[month]
+    stages = calendar.stages_in_month(2026, month)
+    assert [s.at.day for s in stages if s.kind == REMINDER] == list(reminders)
+    assert [s.at.day for s in stages if s.kind == ESCALATION] == [escalation]
+    assert all(s.at.weekday() < 5 and s.at.hour == 9 for s in stages)
+    assert stages[-1].kind == ESCALATION
+    reminders_only = [s for s in stages if s.kind == REMINDER]
+    assert reminders_only[-1].is_last_reminder
+    previous_month = Period.month(2026 if month > 1 else 2025, month - 1 if month > 1 else 12)
+    assert calendar.deadline(previous_month) == date(2026, month, deadline)
+    # The whole (moved) deadline day is on time; the next midnight is late.
+    assert not calendar.is_late(previous_month, local(2026, month, deadline, 23, 59))
+    assert calendar.is_late(previous_month, local(2026, month, deadline) + timedelta(days=1))
+
+
+def test_every_day_of_a_year_is_classified_and_moves_at_most_to_the_next_business_day():
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        moved = MEXICO.on_or_after(day)
+        assert MEXICO.is_business_day(moved) and moved >= day
+        assert all(not MEXICO.is_business_day(day + timedelta(days=n))
+                   for n in range((moved - day).days))
+        day += timedelta(days=1)
+
+
+def test_local_holidays_and_switching_the_rule_off_come_from_settings():
+    settings = Settings(_env_file=None, poa_extra_holidays="2026-10-05, 2026-10-06")
+    calendar = ReportingCalendar.from_settings(settings)
+    assert calendar.deadline(Period.month(2026, 9)) == date(2026, 10, 7)
+    plain = ReportingCalendar.from_settings(Settings(_env_file=None, poa_business_days=False))
+    assert plain.deadline(Period.month(2026, 8)) == date(2026, 9, 5)  # a Saturday, kept
+    no_holidays = ReportingCalendar.from_settings(
+        Settings(_env_file=None, poa_holidays_country=""))
+    assert no_holidays.stages_in_month(2026, 5)[0].at.day == 1  # 1 May counts as a workday
+    with pytest.raises(ValueError, match="POA_HOLIDAYS_COUNTRY"):
+        Settings(_env_file=None, poa_holidays_country="XX")

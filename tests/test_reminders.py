@@ -89,12 +89,16 @@ async def test_reminder_day_reminds_exactly_the_pending_once(db):
 
 async def test_nothing_before_the_reminder_time_then_the_reminder(db):
     await db.run(add_sample_catalog, 2023)
-    async with running_bot(db, clock=local(2023, 4, 1, 8, 59), handler_modules=MODULES) as bot:
+    # 1 April 2023 is a Saturday: the reminder of the 1st moves to Monday the 3rd.
+    async with running_bot(db, clock=local(2023, 4, 1, 9, 0), handler_modules=MODULES) as bot:
         await people(bot)
         await tick(bot)  # March's escalation (about February) is still the current stage
         assert bot.stub.messages_to(ANA) == []
         assert "febrero 2023" in bot.texts_to(GERENTE)[0]
-        bot.clock.set(datetime(2023, 4, 1, 9, 0, tzinfo=TZ))
+        bot.clock.set(datetime(2023, 4, 3, 8, 59, tzinfo=TZ))
+        await tick(bot)
+        assert bot.stub.messages_to(ANA) == []
+        bot.clock.set(datetime(2023, 4, 3, 9, 0, tzinfo=TZ))
         await tick(bot)
         assert len(bot.stub.messages_to(ANA)) == 1
         assert len(bot.texts_to(GERENTE)) == 1  # gerentes get no reminders
@@ -114,7 +118,9 @@ async def test_reminder_time_is_local_across_the_dst_change(db):
     # Matamoros moves to UTC-5 on Sunday 12 March 2023: 09:00 is 15:00 UTC on the 11th and
     # 14:00 UTC on the 12th.
     await db.run(add_sample_catalog, 2023)
-    settings = {"poa_reminder_days": "11,12", "poa_deadline_day": 14}
+    # 11 and 12 March 2023 are a weekend: counted as reminder days here on purpose.
+    settings = {"poa_reminder_days": "11,12", "poa_deadline_day": 14,
+                "poa_business_days": False}
     clock = FrozenClock(datetime(2023, 3, 11, 14, 59, tzinfo=UTC))
     async with running_bot(db, clock=clock, settings_overrides=settings,
                            handler_modules=MODULES) as bot:
@@ -239,7 +245,7 @@ async def test_blocked_coordinator_is_marked_reported_and_others_still_reminded(
         assert "Ana: bloqueó el bot" in bot.texts_to(GERENTE)[1]
         # Next month she unblocked: the reminder reaches her and the mark is cleared.
         bot.stub.unblock_chat(ANA)
-        bot.clock.set(datetime(2023, 5, 1, 9, 0, tzinfo=TZ))
+        bot.clock.set(datetime(2023, 5, 2, 9, 0, tzinfo=TZ))  # 1 May is Labour Day
         await tick(bot)
         assert "abril 2023" in bot.texts_to(ANA)[0]
         ana = await db.run(lambda s: s.get(Person, ana.id))

@@ -33,7 +33,9 @@ async def test_recordar_sends_now_but_never_twice_a_day(db):
     async with running_bot(db, clock=local(2023, 4, 2, 10, 0), handler_modules=MODULES) as bot:
         await setup(bot)
         reply = await bot.say(GERENTE, "/recordar", lambda m: "Envié" in (m.text or ""))
-        assert "Envié 2 recordatorios" in reply.text
+        assert "Envié 2 recordatorios: " in reply.text
+        assert "Ana" in reply.text and "Beto" in reply.text  # to whom, by name
+        assert "Sin responsable" not in reply.text
         assert len(bot.stub.messages_to(ANA)) == 1 and len(bot.stub.messages_to(BETO)) == 1
         assert "El plazo vence el miércoles 5 de abril" in bot.texts_to(ANA)[0]
 
@@ -135,3 +137,28 @@ async def test_reminder_button_starts_reporting_that_unit_and_period(db):
         # The report flow asks for 306's first indicator of March straight away.
         assert "RECONEXION DE SERVICIO DE AGUA <PROGRAMADO> & MAS" in reply.text
         assert "marzo 2023" in reply.text
+
+
+async def test_recordar_names_pending_units_with_nobody_to_remind(db):
+    await db.run(add_sample_catalog, 2023)
+    async with running_bot(db, clock=local(2023, 4, 4, 10, 0), handler_modules=MODULES) as bot:
+        await bot.register_coordinador(ANA, ["303"], name="Ana")
+        await bot.register_gerente(GERENTE, name="Gerente")
+        reply = await bot.say(GERENTE, "/recordar", lambda m: "Envié" in (m.text or ""))
+        assert "Envié 1 recordatorio: Ana." in reply.text
+        # 305 and 306 owe values and nobody answers for them: said, not silently skipped.
+        assert "Sin responsable a quien recordar: 305 CONTRATACION, 306 " in reply.text
+
+
+async def test_recordatorios_never_calls_a_past_deadline_upcoming(db):
+    await db.run(add_sample_catalog, 2023)
+    async with running_bot(db, clock=local(2023, 4, 12, 10, 0), handler_modules=MODULES) as bot:
+        await setup(bot)
+        await bot.say(GERENTE, "/reabrir 2023-03", lambda m: "reabierto" in (m.text or ""))
+        text = (await bot.say(GERENTE, "/recordatorios")).text
+        assert "marzo 2023 (reabierto) — venció el miércoles 5 de abril" in text
+        assert "vence el miércoles 5 de abril" not in text
+        # Upcoming sends are all after now: May's reminders (1 May is a holiday: the 2nd).
+        upcoming = text.split("Próximos envíos", 1)[1].split("Periodos abiertos", 1)[0]
+        assert "martes 2 de mayo, 09:00 — recordatorio" in upcoming
+        assert "abril" not in upcoming

@@ -13,10 +13,18 @@ Definitions (all dates and times in ``POA_TIMEZONE``):
   gerente's ``/reabrir``. Late values accepted during a grace period are marked late.
 * **Reminders** fall on each of ``POA_REMINDER_DAYS`` of that month at ``POA_REMINDER_TIME``,
   as long as the period is still open then; the **escalation** falls on ``POA_ESCALATION_DAY``
-  at the same time. Every period ending in a month (the month, and the quarter/half/year that
-  ends with it) shares the same stage times, so the stages of all periods form one sequence
-  in time: ..., escalation(March), reminder 1 April, reminder 3 April, reminder 5 April,
-  escalation(April), reminder 1 May, ...
+  at the same time.
+* **Business days** (:class:`BusinessDays`): a deadline, reminder or escalation day that falls
+  on a Saturday, a Sunday or a holiday moves to the next business day (Monday 6 if the 5th is a
+  Saturday). The escalation never comes before the business day after the (moved) deadline,
+  and two reminders moved onto one day are sent once. Holidays are the country's official
+  ones (``POA_HOLIDAYS_COUNTRY``, Mexico by default, from the ``holidays`` package: the days
+  of the Ley Federal del Trabajo, art. 74) plus ``POA_EXTRA_HOLIDAYS``.
+
+Every period ending in a month (the month, and the quarter/half/year that ends with it)
+shares the same stage times, so the stages of all periods form one sequence in time: ...,
+escalation(March), reminder 1 April, reminder 3 April, reminder 5 April, escalation(April),
+reminder 1 May, ...
 
 Local wall times are turned into instants with :mod:`zoneinfo`, so 09:00 stays 09:00 across
 daylight-saving changes. A wall time that does not exist on a spring-forward day (02:30) is
@@ -27,9 +35,12 @@ read with the offset in force before the change, i.e. it lands an hour later on 
 from __future__ import annotations
 
 import calendar as _cal
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import holidays as _holidays
 
 from bot.domain.periods import Period
 
@@ -83,10 +94,49 @@ def _clamp_day(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, _cal.monthrange(year, month)[1]))
 
 
-def deadline_for(period: Period, deadline_day: int) -> date:
-    """Last on-time day for ``period``: ``deadline_day`` of the month after it ends."""
+@functools.cache
+def _official_holidays(country: str, year: int) -> frozenset[date]:
+    return frozenset(_holidays.country_holidays(country, years=year).keys())
+
+
+@dataclass(frozen=True)
+class BusinessDays:
+    """Which days people work: Monday to Friday, minus official and local holidays.
+
+    ``shift=False`` counts every day (a calendar built by hand in tests, or an office that
+    wants the configured days exactly)."""
+
+    country: str | None = "MX"
+    extra: frozenset[date] = field(default_factory=frozenset)
+    shift: bool = True
+
+    def is_business_day(self, day: date) -> bool:
+        if not self.shift:
+            return True
+        if day.weekday() >= 5 or day in self.extra:
+            return False
+        return not (self.country and day in _official_holidays(self.country, day.year))
+
+    def on_or_after(self, day: date) -> date:
+        """``day`` itself if people work then, else the next day they do."""
+        while not self.is_business_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def after(self, day: date) -> date:
+        """The first business day strictly after ``day``."""
+        return self.on_or_after(day + timedelta(days=1))
+
+
+EVERY_DAY = BusinessDays(country=None, shift=False)
+
+
+def deadline_for(period: Period, deadline_day: int,
+                 business_days: BusinessDays = EVERY_DAY) -> date:
+    """Last on-time day for ``period``: ``deadline_day`` of the month after it ends, moved to
+    the next business day when it is not one."""
     year, month = _month_after(period.end)
-    return _clamp_day(year, month, deadline_day)
+    return business_days.on_or_after(_clamp_day(year, month, deadline_day))
 
 
 @dataclass(frozen=True)
@@ -99,6 +149,7 @@ class ReportingCalendar:
     reminder_time: time = time(9, 0)
     escalation_day: int = 6
     grace_days: int = 0
+    business_days: BusinessDays = EVERY_DAY
 
     @classmethod
     def from_settings(cls, settings) -> ReportingCalendar:
@@ -107,7 +158,8 @@ class ReportingCalendar:
                    reminder_days=tuple(sorted(settings.poa_reminder_days)),
                    reminder_time=settings.poa_reminder_time.replace(tzinfo=None),
                    escalation_day=settings.poa_escalation_day,
-                   grace_days=settings.poa_grace_days)
+                   grace_days=settings.poa_grace_days,
+                   business_days=settings.business_days)
 
     # --- conversions ----------------------------------------------------------------------
     def local(self, at: datetime) -> datetime:
@@ -136,7 +188,7 @@ class ReportingCalendar:
         return self.start_of_day(self.window_opens(period))
 
     def deadline(self, period: Period) -> date:
-        return deadline_for(period, self.deadline_day)
+        return deadline_for(period, self.deadline_day, self.business_days)
 
     def late_from(self, period: Period) -> datetime:
         """First instant at which a value is late: 00:00 after the deadline day."""
@@ -161,8 +213,7 @@ class ReportingCalendar:
         return [s.at for s in self.stages_of(period) if s.kind == REMINDER]
 
     def escalation_at(self, period: Period) -> datetime:
-        year, month = _month_after(period.end)
-        return self.at_wall_time(_clamp_day(year, month, self.escalation_day), self.reminder_time)
+        return next(s.at for s in self.stages_of(period) if s.kind == ESCALATION)
 
     def stages_of(self, period: Period) -> list[Stage]:
         year, month = _month_after(period.end)
@@ -172,16 +223,24 @@ class ReportingCalendar:
     def stages_in_month(self, year: int, month: int) -> list[Stage]:
         """Reminders (only those before the periods close) and the escalation of the periods
         whose deadline falls in ``year``-``month``, in time order."""
-        closes = self.start_of_day(_clamp_day(year, month, self.deadline_day)
-                                   + timedelta(days=1 + self.grace_days))
-        reminder_at = sorted({self.at_wall_time(_clamp_day(year, month, d), self.reminder_time)
+        work = self.business_days
+        configured_deadline = _clamp_day(year, month, self.deadline_day)
+        deadline = work.on_or_after(configured_deadline)
+        closes = self.start_of_day(deadline + timedelta(days=1 + self.grace_days))
+        # A set: two reminder days moved onto the same Monday are one reminder.
+        reminder_at = sorted({self.at_wall_time(work.on_or_after(_clamp_day(year, month, d)),
+                                                self.reminder_time)
                               for d in self.reminder_days})
         reminder_at = [at for at in reminder_at if at < closes]
         stages = [Stage(at, REMINDER, year, month, is_last_reminder=(i == len(reminder_at) - 1))
                   for i, at in enumerate(reminder_at)]
-        escalation = self.at_wall_time(_clamp_day(year, month, self.escalation_day),
-                                       self.reminder_time)
-        stages.append(Stage(escalation, ESCALATION, year, month))
+        configured_escalation = _clamp_day(year, month, self.escalation_day)
+        escalation_day = work.on_or_after(configured_escalation)
+        if configured_escalation > configured_deadline and escalation_day <= deadline:
+            # Meant for after the deadline, which moved onto or past it: the next working day.
+            escalation_day = work.after(deadline)
+        stages.append(Stage(self.at_wall_time(escalation_day, self.reminder_time), ESCALATION,
+                            year, month))
         return sorted(stages)
 
     def _stages_around(self, at: datetime) -> list[Stage]:
