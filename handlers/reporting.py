@@ -50,6 +50,7 @@ from handlers.common import (
     reply_html,
     require_person,
 )
+from handlers.reminders import long_date
 
 log = logging.getLogger(__name__)
 
@@ -222,10 +223,7 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                 return "Listo, terminé la captura. Lo que ya confirmaste quedó guardado.", None
             return "No había ninguna captura en curso.", None
         case conv.NoFlow():
-            if person.is_coordinador:
-                return ("No estoy esperando ningún dato ahora. Usa /reportar para capturar tus "
-                        "indicadores o /ayuda para ver qué puedo hacer."), None
-            return "No estoy esperando ningún dato ahora. Usa /ayuda para ver tus comandos.", None
+            return _status_text(screen), None
         case conv.NotForRole(command=command):
             return (f"/{command} es para coordinadores. Usa /ayuda para ver tus comandos."), None
         case conv.PendingList(units=units):
@@ -233,6 +231,32 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
         case conv.Duplicate():
             return None
     raise TypeError(f"unknown screen {screen!r}")
+
+
+def _status_text(screen: conv.NoFlow) -> str:
+    """Free text outside a flow: what the person still owes and until when."""
+    head = (f"No guardé «{esc(screen.ignored_figure)}»: no te estaba pidiendo ningún valor.\n"
+            if screen.ignored_figure else "")
+    if screen.pending is None:
+        return head + "No estoy esperando ningún dato ahora. Usa /ayuda para ver tus comandos."
+    return head + _owed_text(screen)
+
+
+def _owed_text(screen: conv.NoFlow) -> str:
+    owed = [(entry.unit, period, names) for entry in screen.pending.units
+            for period, names in entry.periods]
+    if not owed:
+        return "Estás al día: no tienes indicadores pendientes en periodos abiertos. ✅"
+    count = sum(len(names) for _u, _p, names in owed)
+    lines = [f"Te {'falta' if count == 1 else 'faltan'} "
+             f"{count} indicador{'' if count == 1 else 'es'}:"]
+    lines += [f"• {esc(unit.clave)} {esc(unit.nombre)} · {period.label}: {len(names)}"
+              for unit, period, names in owed]
+    until = long_date(screen.accepted_until)
+    lines.append(f"El plazo ya venció; se reciben hasta el {until} y quedan como tardíos."
+                 if screen.late else f"Se reciben hasta el {until}.")
+    lines.append("Escribe /reportar para capturarlos.")
+    return "\n".join(lines)
 
 
 def _pending_text(units: tuple[conv.PendingUnit, ...]) -> str:

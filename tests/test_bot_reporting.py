@@ -171,12 +171,12 @@ async def test_forged_and_stale_buttons_change_nothing(db):
             forged)
         assert not bot.stub.unanswered_callback_queries()
         # Still waiting for the remarks of the first indicator, as before.
-        reply = await bot.say(ANA, "Sin novedad")
+        reply = await bot.say(ANA, "Se cerró la caja el día 31")
         assert "Indicador 2 de 3" in reply.text
         del card, saved
     stored = await values_of(db)
     assert set(stored) == {ids["303"][0]}
-    assert stored[ids["303"][0]][1] == "Sin novedad"
+    assert stored[ids["303"][0]][1] == "Se cerró la caja el día 31"
 
 
 async def test_command_in_the_middle_is_answered_then_the_question_comes_back(db):
@@ -199,7 +199,8 @@ async def test_command_in_the_middle_is_answered_then_the_question_comes_back(db
         cancelled = await bot.say(ANA, "/cancelar")
         assert "quedó guardado" in cancelled.text
         idle = await bot.say(ANA, "12345")
-        assert "No estoy esperando" in idle.text
+        assert "No guardé «12345»" in idle.text  # never mistaken for a saved value
+        assert "Te faltan 2 indicadores" in idle.text and "Escribe /reportar" in idle.text
         bot.stub.press_button(ANA, button_data(saved, "Sin observaciones"))
         await bot.idle()
         answer = [c.params for c in bot.stub.calls if c.method == "answerCallbackQuery"][-1]

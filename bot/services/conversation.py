@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam
@@ -33,6 +33,7 @@ from bot.domain.calendar import ReportingCalendar
 from bot.domain.numbers import NumberError, parse_number
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility, check_plausibility
+from bot.domain.remarks import means_no_remarks
 from bot.services import reporting
 from bot.services.registration import PersonView, UnitView
 from bot.services.reporting import (
@@ -159,7 +160,13 @@ class Resume:
 
 @dataclass(frozen=True)
 class NoFlow:
-    """Text arrived while no question was asked."""
+    """Text arrived while no question was asked ("ya quedó?", "¿cómo vamos?"): answered with
+    the person's status instead of a shrug."""
+
+    pending: PendingList | None = None  # coordinadores: what they still owe
+    accepted_until: date | None = None  # last day the earliest pending period takes values
+    late: bool = False  # that period's deadline has passed (grace days or a reopening)
+    ignored_figure: str = ""  # the text, when it looked like a value: say it was not saved
 
 
 @dataclass(frozen=True)
@@ -421,7 +428,24 @@ def on_text(session: Session, turn: Turn, text: str) -> list:
     if step in ("unit", "period", "indicator"):
         return [Refused("Elige una opción con los botones de arriba."),
                 *current_question(session, turn, state)]
-    return [NoFlow()]
+    figure = text.strip() if any(ch.isdigit() for ch in text) else ""
+    return [status(session, turn, figure[:40])]
+
+
+def status(session: Session, turn: Turn, ignored_figure: str = "") -> NoFlow:
+    """Where the person stands: what is pending and until when (coordinadores)."""
+    if not turn.person.is_coordinador:
+        return NoFlow(ignored_figure=ignored_figure)
+    pending = pending_list(session, turn)[0]
+    periods = [period for unit in pending.units for period, _names in unit.periods]
+    if not periods:
+        return NoFlow(pending, ignored_figure=ignored_figure)
+    calendar = turn.calendar
+    first = min(periods, key=calendar.deadline)
+    late = calendar.is_late(first, turn.now)
+    until = (calendar.closes_at(first) - timedelta(days=1)).date() if late else (
+        calendar.deadline(first))
+    return NoFlow(pending, until, late, ignored_figure)
 
 
 def _state_slot(session: Session, turn: Turn, state: dict) -> ValueSlot | None:
@@ -477,6 +501,8 @@ def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
     text = printable(text)
     if len(text) > MAX_REMARKS:
         return [RemarksTooLong(len(text))]
+    if means_no_remarks(text):  # "no", "ninguna", "👍": not a remark for the workbook
+        text = ""
     try:
         reporting.save_remarks(session, slot, text, person_id=turn.person.id, now=turn.now,
                                calendar=turn.calendar)
