@@ -31,7 +31,9 @@ from bot.domain.periods import Period
 from bot.domain.plausibility import (
     FAR_FROM_HISTORY,
     FAR_FROM_META,
+    FRACTION,
     OVER_100_PERCENT,
+    PERIOD_SHARE,
     ZERO,
 )
 from bot.services import conversation as conv
@@ -61,9 +63,10 @@ BUTTONS_PER_ROW = 4
 # --- rendering ------------------------------------------------------------------------------
 
 def fmt(value: Decimal | None, percent: bool = False) -> str:
+    """A figure as stored (every decimal it has, up to the 3 a value may carry), es-MX."""
     if value is None:
         return "—"
-    return format_percent(value) if percent else format_number(value)
+    return f"{format_number(value)}%" if percent else format_number(value)
 
 
 def with_unit(value: Decimal | None, card_or_row) -> str:
@@ -80,12 +83,31 @@ def period_label(code_or_period) -> str:
     return period.label if period else str(code_or_period)
 
 
+def _rules(card):
+    period = conv.reporting.parse_period_code(card.period_code)
+    return None if period is None else conv.figure_rules(card, period)
+
+
+def _cumulative_hint(card) -> str:
+    """What to type on a share-of-year % indicator (the cumulative %), or ''."""
+    rules = _rules(card)
+    if rules is None or not rules.share_of_year:
+        return ""
+    label = period_label(card.period_code)
+    return (f"Escribe el % acumulado a {label} (lo avanzado en el año hasta el cierre de "
+            f"{label}, no solo lo de este periodo); la meta a {label} es "
+            f"{format_percent(rules.meta_to_period)}.")
+
+
 def _card_text(screen: conv.AskValue) -> str:
     card = screen.card
     label = period_label(card.period_code)
     if screen.again:
-        return (f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
-                f"(meta {with_unit(card.meta, card)}):")
+        problem = f"{esc(screen.problem)}\n" if screen.problem else ""
+        hint = _cumulative_hint(card)
+        return problem + (f"{hint}\n" if hint else "") + (
+            f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
+            f"(meta {with_unit(card.meta, card)}):")
     lines = [
         f"<b>Indicador {screen.position} de {screen.total}</b> · {esc(card.unit_clave)} "
         f"{esc(card.unit_nombre)} · {label}",
@@ -99,9 +121,12 @@ def _card_text(screen: conv.AskValue) -> str:
         lines.append(f"Valor anterior ({period_label(code)}): {with_unit(value, card)}")
     else:
         lines.append("Sin valor anterior registrado.")
+    hint = _cumulative_hint(card)
     if screen.correcting:
         lines.append(f"Valor actual: <b>{with_unit(card.current, card)}</b>")
-        lines.append(f"Escribe el valor correcto para {label}:")
+        lines.append(hint or f"Escribe el valor correcto para {label}:")
+    elif hint:
+        lines.append(hint)
     else:
         example = "p. ej. 8.33%" if card.percent else "p. ej. 1,250"
         lines.append(f"Escribe el valor de {label} ({example}):")
@@ -113,16 +138,41 @@ REASON_TEXT = {
     FAR_FROM_HISTORY: "es muy distinto de lo que sueles reportar ({usual})",
     ZERO: "es cero",
     OVER_100_PERCENT: "pasa de 100%",
+    FRACTION: "tiene decimales, y aquí se cuentan {unit} enteros",
+    PERIOD_SHARE: ("parece el avance de un solo periodo (la meta de cada periodo es {meta}), "
+                   "pero aquí va el % acumulado a {label}, cuya meta es {meta_to_period}"),
 }
 
 
 def _confirm_text(screen: conv.AskConfirm) -> str:
     card = screen.card
-    reasons = [REASON_TEXT[r].format(meta=with_unit(card.meta, card),
-                                     usual=with_unit(screen.check.usual, card))
-               for r in screen.check.reasons]
-    return (f"Escribiste <b>{with_unit(screen.value, card)}</b> para <b>{esc(card.nombre)}</b>, "
-            f"y {' y '.join(reasons)}.\n¿Es correcto?")
+    rules = _rules(card)
+    label = period_label(card.period_code)
+    reasons = [REASON_TEXT[r].format(
+        meta=with_unit(card.meta, card), usual=with_unit(screen.check.usual, card),
+        unit=esc(card.unidad_medida.lower() or "unidades"), label=label,
+        meta_to_period=fmt(rules.meta_to_period if rules else None, True))
+        for r in screen.check.reasons]
+    note = f"\n<i>{esc(screen.note)}</i>" if screen.note else ""
+    text = (f"Escribiste <b>{with_unit(screen.value, card)}</b> para <b>{esc(card.nombre)}</b>, "
+            f"y {' y '.join(reasons)}.{note}")
+    if PERIOD_SHARE in screen.check.reasons:
+        shown = with_unit(screen.value, card)
+        text += (f"\n• Si {shown} es lo acumulado en el año a {label}, toca «Sí, es correcto»."
+                 f"\n• Si {shown} es solo lo de {label}, toca «Corregir» y escribe el "
+                 "acumulado: lo que llevabas")
+        text += (f" ({with_unit(card.previous[1], card)} a {period_label(card.previous[0])})"
+                 if card.previous else "") + " más lo de este periodo."
+    return text + "\n¿Es correcto?"
+
+
+def _choice_text(screen: conv.ChooseReading) -> str:
+    card = screen.card
+    options = " o ".join(f"<b>{with_unit(v, card)}</b>" for v in screen.readings)
+    return (f"Escribiste «{esc(screen.typed)}» para <b>{esc(card.nombre)}</b> "
+            f"(meta {with_unit(card.meta, card)}). ¿Quisiste decir {options}?\n"
+            "Toca la cifra correcta o escribe el valor de nuevo (para miles usa coma: 3,040; "
+            "para decimales, punto: 3.04).")
 
 
 def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
@@ -174,14 +224,19 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                     "valores capturados."), None
         case conv.AskValue(card=card):
             return _card_text(screen), None
+        case conv.ChooseReading(flow=flow, card=card, readings=readings):
+            return _choice_text(screen), keyboard([[
+                (fmt(v, card.percent), callback_data(flow, "rd", card.id, v))
+                for v in readings]])
         case conv.AskConfirm(flow=flow, card=card):
             return _confirm_text(screen), keyboard([[
                 ("Sí, es correcto", callback_data(flow, "ok", card.id)),
                 ("Corregir", callback_data(flow, "fix", card.id))]])
-        case conv.AskRemarks(card=card, value=value, late=late):
+        case conv.AskRemarks(card=card, value=value, late=late, note=note):
             text = (f"✅ Guardé <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
                     f"({period_label(card.period_code)})"
                     + (", fuera de plazo." if late else ".")
+                    + (f" <i>{esc(note)}</i>" if note else "")
                     + f"\n¿Observaciones? Escríbelas (hasta {format_number(MAX_REMARKS)} "
                     "caracteres) o toca «Sin observaciones».")
             return text, keyboard([[("Sin observaciones", callback_data("r", "nr", card.id))]])
@@ -199,9 +254,10 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             buttons = [(str(n), callback_data("c", "i", row.indicator_id, period.code))
                        for n, row in enumerate(rows, 1)]
             return "\n".join(lines), keyboard(_rows_of_buttons(buttons))
-        case conv.AskReason(card=card, old=old, new=new):
+        case conv.AskReason(card=card, old=old, new=new, note=note):
             return (f"Cambiarás <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
                     f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
+                    + (f"<i>{esc(note)}</i>\n" if note else "") +
                     "¿Por qué cambia? Escribe el motivo; queda en el historial."), None
         case conv.Corrected(card=card, old=old, new=new, reason=reason):
             return (f"✅ Corregido: <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
