@@ -94,9 +94,8 @@ def _cumulative_hint(card) -> str:
     if rules is None or not rules.share_of_year:
         return ""
     label = period_label(card.period_code)
-    return (f"Escribe el % acumulado a {label} (lo avanzado en el año hasta el cierre de "
-            f"{label}, no solo lo de este periodo); la meta a {label} es "
-            f"{format_percent(rules.meta_to_period)}.")
+    return (f"Escribe el % acumulado en el año hasta {label}, no solo el del periodo; "
+            f"la meta a {label} es {format_percent(rules.meta_to_period)}.")
 
 
 def _card_text(screen: conv.AskValue) -> str:
@@ -105,9 +104,9 @@ def _card_text(screen: conv.AskValue) -> str:
     if screen.again:
         problem = f"{esc(screen.problem)}\n" if screen.problem else ""
         hint = _cumulative_hint(card)
-        return problem + (f"{hint}\n" if hint else "") + (
+        return problem + (f"<b>{esc(card.nombre)}</b>: {hint}" if hint else (
             f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
-            f"(meta {with_unit(card.meta, card)}):")
+            f"(meta {with_unit(card.meta, card)}):"))
     lines = [
         f"<b>Indicador {screen.position} de {screen.total}</b> · {esc(card.unit_clave)} "
         f"{esc(card.unit_nombre)} · {label}",
@@ -138,7 +137,7 @@ REASON_TEXT = {
     FAR_FROM_HISTORY: "es muy distinto de lo que sueles reportar ({usual})",
     ZERO: "es cero",
     OVER_100_PERCENT: "pasa de 100%",
-    FRACTION: "tiene decimales, y aquí se cuentan {unit} enteros",
+    FRACTION: "tiene decimales, pero los {unit} se cuentan enteros",
     PERIOD_SHARE: ("parece el avance de un solo periodo (la meta de cada periodo es {meta}), "
                    "pero aquí va el % acumulado a {label}, cuya meta es {meta_to_period}"),
 }
@@ -151,7 +150,7 @@ def _confirm_text(screen: conv.AskConfirm) -> str:
     reasons = [REASON_TEXT[r].format(
         meta=with_unit(card.meta, card), usual=with_unit(screen.check.usual, card),
         unit=esc(card.unidad_medida.lower() or "unidades"), label=label,
-        meta_to_period=fmt(rules.meta_to_period if rules else None, True))
+        meta_to_period=format_percent(rules.meta_to_period if rules else None))
         for r in screen.check.reasons]
     note = f"\n<i>{esc(screen.note)}</i>" if screen.note else ""
     text = (f"Escribiste <b>{with_unit(screen.value, card)}</b> para <b>{esc(card.nombre)}</b>, "
@@ -169,10 +168,11 @@ def _confirm_text(screen: conv.AskConfirm) -> str:
 def _choice_text(screen: conv.ChooseReading) -> str:
     card = screen.card
     options = " o ".join(f"<b>{with_unit(v, card)}</b>" for v in screen.readings)
+    thousands, decimal = (fmt(v) for v in screen.readings)
     return (f"Escribiste «{esc(screen.typed)}» para <b>{esc(card.nombre)}</b> "
             f"(meta {with_unit(card.meta, card)}). ¿Quisiste decir {options}?\n"
-            "Toca la cifra correcta o escribe el valor de nuevo (para miles usa coma: 3,040; "
-            "para decimales, punto: 3.04).")
+            "Toca la cifra correcta o escribe el valor de nuevo (para miles usa coma: "
+            f"{thousands}; para decimales, punto: {decimal}).")
 
 
 def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
