@@ -181,3 +181,27 @@ async def test_share_of_year_card_says_to_type_the_cumulative_and_asks_on_the_mo
         return session.exec(select(ReportedValue).where(
             ReportedValue.indicator_id == inspeccion)).all()
     assert len(await db.run(conversations)) == 2  # September (seeded) and October
+
+
+async def test_correction_chooses_a_reading_and_the_choice_survives_another_command(db):
+    ids = await db.run(add_sample_catalog)
+    recibos = ids["303"][0]
+    async with running_bot(db) as bot:
+        await _start_march(bot, ANA, "303")
+        saved = await bot.say(ANA, "255835")
+        await bot.press(ANA, button_data(saved, "Sin observaciones"))
+        await bot.say(ANA, "/cancelar", lambda m: "terminé" in m.text)
+        pick = await bot.say(ANA, "/corregir")
+        await bot.press(ANA, pick.buttons[0][1])
+        choice = await bot.say(ANA, "255.900")
+        assert choice.buttons == [("255,900", f"c:rd:{recibos}:255900"),
+                                  ("255.9", f"c:rd:{recibos}:255.900")]
+        await bot.say(ANA, "/pendientes")  # the question is asked again after the answer
+        back = await bot.next_message(ANA, lambda m: "Seguimos donde te quedaste" in m.text)
+        assert "¿Quisiste decir 255,900 RECIBOS o 255.9 RECIBOS?" in back.text
+        assert back.buttons == choice.buttons
+        reason = await bot.press(ANA, button_data(back, "255,900"))
+        assert "de 255,835 RECIBOS a 255,900 RECIBOS" in reason.text
+        done = await bot.say(ANA, "Faltaba un lote")
+        assert "Corregido" in done.text and "a 255,900 RECIBOS" in done.text
+    assert (await values_of(db))[recibos][0] == Decimal("255900")
