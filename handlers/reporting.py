@@ -13,7 +13,6 @@ question again so nothing is left hanging.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -26,16 +25,7 @@ from telegram.ext import (
 )
 
 from bot.domain.calendar import ReportingCalendar
-from bot.domain.numbers import format_number, format_percent
-from bot.domain.periods import Period
-from bot.domain.plausibility import (
-    FAR_FROM_HISTORY,
-    FAR_FROM_META,
-    FRACTION,
-    OVER_100_PERCENT,
-    PERIOD_SHARE,
-    ZERO,
-)
+from bot.domain.numbers import format_number
 from bot.services import conversation as conv
 from bot.services.reporting import MAX_REMARKS, SummaryRow
 from handlers import menus
@@ -52,6 +42,14 @@ from handlers.common import (
     reply_html,
     require_person,
 )
+from handlers.figure_texts import (
+    choice_text,
+    confirm_text,
+    cumulative_hint,
+    fmt,
+    period_label,
+    with_unit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,40 +60,6 @@ BUTTONS_PER_ROW = 4
 
 # --- rendering ------------------------------------------------------------------------------
 
-def fmt(value: Decimal | None, percent: bool = False) -> str:
-    """A figure as stored (every decimal it has, up to the 3 a value may carry), es-MX."""
-    if value is None:
-        return "—"
-    return f"{format_number(value)}%" if percent else format_number(value)
-
-
-def with_unit(value: Decimal | None, card_or_row) -> str:
-    percent = card_or_row.percent
-    text = fmt(value, percent)
-    if percent or value is None or not card_or_row.unidad_medida:
-        return text
-    return f"{text} {esc(card_or_row.unidad_medida)}"
-
-
-def period_label(code_or_period) -> str:
-    period = code_or_period if isinstance(code_or_period, Period) else (
-        conv.reporting.parse_period_code(code_or_period))
-    return period.label if period else str(code_or_period)
-
-
-def _rules(card):
-    period = conv.reporting.parse_period_code(card.period_code)
-    return None if period is None else conv.figure_rules(card, period)
-
-
-def _cumulative_hint(card) -> str:
-    """What to type on a share-of-year % indicator (the cumulative %), or ''."""
-    rules = _rules(card)
-    if rules is None or not rules.share_of_year:
-        return ""
-    label = period_label(card.period_code)
-    return (f"Escribe el % acumulado en el año hasta {label}, no solo el del periodo; "
-            f"la meta a {label} es {format_percent(rules.meta_to_period)}.")
 
 
 def _card_text(screen: conv.AskValue) -> str:
@@ -103,7 +67,7 @@ def _card_text(screen: conv.AskValue) -> str:
     label = period_label(card.period_code)
     if screen.again:
         problem = f"{esc(screen.problem)}\n" if screen.problem else ""
-        hint = _cumulative_hint(card)
+        hint = cumulative_hint(card)
         return problem + (f"<b>{esc(card.nombre)}</b>: {hint}" if hint else (
             f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
             f"(meta {with_unit(card.meta, card)}):"))
@@ -120,7 +84,7 @@ def _card_text(screen: conv.AskValue) -> str:
         lines.append(f"Valor anterior ({period_label(code)}): {with_unit(value, card)}")
     else:
         lines.append("Sin valor anterior registrado.")
-    hint = _cumulative_hint(card)
+    hint = cumulative_hint(card)
     if screen.correcting:
         lines.append(f"Valor actual: <b>{with_unit(card.current, card)}</b>")
         lines.append(hint or f"Escribe el valor correcto para {label}:")
@@ -132,47 +96,6 @@ def _card_text(screen: conv.AskValue) -> str:
     return "\n".join(lines)
 
 
-REASON_TEXT = {
-    FAR_FROM_META: "está muy lejos de la meta ({meta})",
-    FAR_FROM_HISTORY: "es muy distinto de lo que sueles reportar ({usual})",
-    ZERO: "es cero",
-    OVER_100_PERCENT: "pasa de 100%",
-    FRACTION: "tiene decimales, pero los {unit} se cuentan enteros",
-    PERIOD_SHARE: ("parece el avance de un solo periodo (la meta de cada periodo es {meta}), "
-                   "pero aquí va el % acumulado a {label}, cuya meta es {meta_to_period}"),
-}
-
-
-def _confirm_text(screen: conv.AskConfirm) -> str:
-    card = screen.card
-    rules = _rules(card)
-    label = period_label(card.period_code)
-    reasons = [REASON_TEXT[r].format(
-        meta=with_unit(card.meta, card), usual=with_unit(screen.check.usual, card),
-        unit=esc(card.unidad_medida.lower() or "unidades"), label=label,
-        meta_to_period=format_percent(rules.meta_to_period if rules else None))
-        for r in screen.check.reasons]
-    note = f"\n<i>{esc(screen.note)}</i>" if screen.note else ""
-    text = (f"Escribiste <b>{with_unit(screen.value, card)}</b> para <b>{esc(card.nombre)}</b>, "
-            f"y {' y '.join(reasons)}.{note}")
-    if PERIOD_SHARE in screen.check.reasons:
-        shown = with_unit(screen.value, card)
-        text += (f"\n• Si {shown} es lo acumulado en el año a {label}, toca «Sí, es correcto»."
-                 f"\n• Si {shown} es solo lo de {label}, toca «Corregir» y escribe el "
-                 "acumulado: lo que llevabas")
-        text += (f" ({with_unit(card.previous[1], card)} a {period_label(card.previous[0])})"
-                 if card.previous else "") + " más lo de este periodo."
-    return text + "\n¿Es correcto?"
-
-
-def _choice_text(screen: conv.ChooseReading) -> str:
-    card = screen.card
-    options = " o ".join(f"<b>{with_unit(v, card)}</b>" for v in screen.readings)
-    thousands, decimal = (fmt(v) for v in screen.readings)
-    return (f"Escribiste «{esc(screen.typed)}» para <b>{esc(card.nombre)}</b> "
-            f"(meta {with_unit(card.meta, card)}). ¿Quisiste decir {options}?\n"
-            "Toca la cifra correcta o escribe el valor de nuevo (para miles usa coma: "
-            f"{thousands}; para decimales, punto: {decimal}).")
 
 
 def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
@@ -225,11 +148,11 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
         case conv.AskValue(card=card):
             return _card_text(screen), None
         case conv.ChooseReading(flow=flow, card=card, readings=readings):
-            return _choice_text(screen), keyboard([[
+            return choice_text(screen), keyboard([[
                 (fmt(v, card.percent), callback_data(flow, "rd", card.id, v))
                 for v in readings]])
         case conv.AskConfirm(flow=flow, card=card):
-            return _confirm_text(screen), keyboard([[
+            return confirm_text(screen), keyboard([[
                 ("Sí, es correcto", callback_data(flow, "ok", card.id)),
                 ("Corregir", callback_data(flow, "fix", card.id))]])
         case conv.AskRemarks(card=card, value=value, late=late, note=note):

@@ -67,6 +67,11 @@ class FigureRules:
     unidad_medida: str
     period: Period
 
+    @classmethod
+    def for_card(cls, card, period: Period) -> FigureRules:
+        """From anything with ``percent``, ``meta`` and ``unidad_medida`` (an IndicatorCard)."""
+        return cls(card.percent, card.meta, card.unidad_medida, period)
+
     @property
     def counts(self) -> bool:
         """Counts things (unit not %, whole-number meta): its value is never a fraction."""

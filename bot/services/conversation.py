@@ -325,10 +325,6 @@ def _ask_again(session: Session, slot: ValueSlot, flow: str, problem: str = "") 
                     problem=problem)
 
 
-def figure_rules(card: IndicatorCard, period: Period) -> FigureRules:
-    return FigureRules(card.percent, card.meta, card.unidad_medida, period)
-
-
 def _base(state: dict) -> dict:
     """The state without what belongs to one answer (candidate value, readings)."""
     return {k: v for k, v in state.items() if k not in ("candidate", "readings", "typed",
@@ -460,7 +456,7 @@ def _on_value(session: Session, turn: Turn, state: dict, text: str) -> list:
         _clear(session, turn)
         return [Stale()]
     card, state = slot.card(), _base(state)
-    figure = read_figure(text, figure_rules(card, slot.period))
+    figure = read_figure(text, FigureRules.for_card(card, slot.period))
     if isinstance(figure, Refusal):  # one message: what was wrong, and the question again
         return [_ask_again(session, slot, state["flow"], figure.message)]
     if isinstance(figure, Choice):
@@ -474,7 +470,8 @@ def _judge(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: De
            note: str = "", chosen: bool = False) -> list:
     """Ask before saving an implausible value; accept a plausible one."""
     card = slot.card()
-    check = figure_rules(card, slot.period).check(value, slot.history_values(), chosen=chosen)
+    check = FigureRules.for_card(card, slot.period).check(value, slot.history_values(),
+                                                          chosen=chosen)
     if not check.ok:
         _set(session, turn, **{**state, "step": "confirm", "candidate": str(value),
                                **({"chosen": True} if chosen else {})})
@@ -662,8 +659,8 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
         return [ChooseReading(flow, card, str(state.get("typed", "")), readings)]
     if step == "confirm":
         value = Decimal(state["candidate"])
-        check = figure_rules(card, slot.period).check(value, slot.history_values(),
-                                                      chosen=bool(state.get("chosen")))
+        check = FigureRules.for_card(card, slot.period).check(
+            value, slot.history_values(), chosen=bool(state.get("chosen")))
         return [AskConfirm(flow, card, value, check)]
     if step == "remarks":
         return [AskRemarks(card, card.current or Decimal(0), False)]
