@@ -580,7 +580,7 @@ def _on_reading(session: Session, turn: Turn, flow: str, state: dict, indicator:
     """A reading picked on a ChooseReading screen; must be one the stored state offers."""
     if (state.get("flow") != flow or state.get("step") != "choose"
             or str(state.get("indicator")) != indicator
-            or value not in (state.get("readings") or [])):
+            or not isinstance(state.get("readings"), list) or value not in state["readings"]):
         return [Stale()]
     slot = _state_slot(session, turn, state)
     if slot is None:
