@@ -13,7 +13,6 @@ question again so nothing is left hanging.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -26,14 +25,7 @@ from telegram.ext import (
 )
 
 from bot.domain.calendar import ReportingCalendar
-from bot.domain.numbers import format_number, format_percent
-from bot.domain.periods import Period
-from bot.domain.plausibility import (
-    FAR_FROM_HISTORY,
-    FAR_FROM_META,
-    OVER_100_PERCENT,
-    ZERO,
-)
+from bot.domain.numbers import format_number
 from bot.services import conversation as conv
 from bot.services.reporting import MAX_REMARKS, SummaryRow
 from handlers import menus
@@ -50,6 +42,14 @@ from handlers.common import (
     reply_html,
     require_person,
 )
+from handlers.figure_texts import (
+    choice_text,
+    confirm_text,
+    cumulative_hint,
+    fmt,
+    period_label,
+    with_unit,
+)
 from handlers.reminders import long_date
 
 log = logging.getLogger(__name__)
@@ -61,32 +61,17 @@ BUTTONS_PER_ROW = 4
 
 # --- rendering ------------------------------------------------------------------------------
 
-def fmt(value: Decimal | None, percent: bool = False) -> str:
-    if value is None:
-        return "—"
-    return format_percent(value) if percent else format_number(value)
-
-
-def with_unit(value: Decimal | None, card_or_row) -> str:
-    percent = card_or_row.percent
-    text = fmt(value, percent)
-    if percent or value is None or not card_or_row.unidad_medida:
-        return text
-    return f"{text} {esc(card_or_row.unidad_medida)}"
-
-
-def period_label(code_or_period) -> str:
-    period = code_or_period if isinstance(code_or_period, Period) else (
-        conv.reporting.parse_period_code(code_or_period))
-    return period.label if period else str(code_or_period)
 
 
 def _card_text(screen: conv.AskValue) -> str:
     card = screen.card
     label = period_label(card.period_code)
     if screen.again:
-        return (f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
-                f"(meta {with_unit(card.meta, card)}):")
+        problem = f"{esc(screen.problem)}\n" if screen.problem else ""
+        hint = cumulative_hint(card)
+        return problem + (f"<b>{esc(card.nombre)}</b>: {hint}" if hint else (
+            f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
+            f"(meta {with_unit(card.meta, card)}):"))
     lines = [
         f"<b>Indicador {screen.position} de {screen.total}</b> · {esc(card.unit_clave)} "
         f"{esc(card.unit_nombre)} · {label}",
@@ -100,30 +85,18 @@ def _card_text(screen: conv.AskValue) -> str:
         lines.append(f"Valor anterior ({period_label(code)}): {with_unit(value, card)}")
     else:
         lines.append("Sin valor anterior registrado.")
+    hint = cumulative_hint(card)
     if screen.correcting:
         lines.append(f"Valor actual: <b>{with_unit(card.current, card)}</b>")
-        lines.append(f"Escribe el valor correcto para {label}:")
+        lines.append(hint or f"Escribe el valor correcto para {label}:")
+    elif hint:
+        lines.append(hint)
     else:
         example = "p. ej. 8.33%" if card.percent else "p. ej. 1,250"
         lines.append(f"Escribe el valor de {label} ({example}):")
     return "\n".join(lines)
 
 
-REASON_TEXT = {
-    FAR_FROM_META: "está muy lejos de la meta ({meta})",
-    FAR_FROM_HISTORY: "es muy distinto de lo que sueles reportar ({usual})",
-    ZERO: "es cero",
-    OVER_100_PERCENT: "pasa de 100%",
-}
-
-
-def _confirm_text(screen: conv.AskConfirm) -> str:
-    card = screen.card
-    reasons = [REASON_TEXT[r].format(meta=with_unit(card.meta, card),
-                                     usual=with_unit(screen.check.usual, card))
-               for r in screen.check.reasons]
-    return (f"Escribiste <b>{with_unit(screen.value, card)}</b> para <b>{esc(card.nombre)}</b>, "
-            f"y {' y '.join(reasons)}.\n¿Es correcto?")
 
 
 def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
@@ -175,14 +148,19 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                     "valores capturados."), None
         case conv.AskValue(card=card):
             return _card_text(screen), None
+        case conv.ChooseReading(flow=flow, card=card, readings=readings):
+            return choice_text(screen), keyboard([[
+                (fmt(v, card.percent), callback_data(flow, "rd", card.id, v))
+                for v in readings]])
         case conv.AskConfirm(flow=flow, card=card):
-            return _confirm_text(screen), keyboard([[
+            return confirm_text(screen), keyboard([[
                 ("Sí, es correcto", callback_data(flow, "ok", card.id)),
                 ("Corregir", callback_data(flow, "fix", card.id))]])
-        case conv.AskRemarks(card=card, value=value, late=late):
+        case conv.AskRemarks(card=card, value=value, late=late, note=note):
             text = (f"✅ Guardé <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
                     f"({period_label(card.period_code)})"
                     + (", fuera de plazo." if late else ".")
+                    + (f" <i>{esc(note)}</i>" if note else "")
                     + f"\n¿Observaciones? Escríbelas (hasta {format_number(MAX_REMARKS)} "
                     "caracteres) o toca «Sin observaciones».")
             return text, keyboard([[("Sin observaciones", callback_data("r", "nr", card.id))]])
@@ -200,9 +178,10 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             buttons = [(str(n), callback_data("c", "i", row.indicator_id, period.code))
                        for n, row in enumerate(rows, 1)]
             return "\n".join(lines), keyboard(_rows_of_buttons(buttons))
-        case conv.AskReason(card=card, old=old, new=new):
+        case conv.AskReason(card=card, old=old, new=new, note=note):
             return (f"Cambiarás <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
                     f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
+                    + (f"<i>{esc(note)}</i>\n" if note else "") +
                     "¿Por qué cambia? Escribe el motivo; queda en el historial."), None
         case conv.Corrected(card=card, old=old, new=new, reason=reason):
             return (f"✅ Corregido: <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "

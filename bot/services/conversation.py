@@ -30,10 +30,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
 from bot.domain.calendar import ReportingCalendar
-from bot.domain.numbers import NumberError, parse_number
 from bot.domain.periods import Period
-from bot.domain.plausibility import Plausibility, check_plausibility
+from bot.domain.plausibility import Plausibility
 from bot.domain.remarks import means_no_remarks
+from bot.domain.typed_figures import Choice, FigureRules, Refusal, read_figure
 from bot.services import reporting
 from bot.services.registration import PersonView, UnitView
 from bot.services.reporting import (
@@ -86,6 +86,17 @@ class AskValue:
     total: int
     correcting: bool
     again: bool = False  # asked again after a refusal: a short prompt is enough
+    problem: str = ""  # why the last answer was refused (Spanish), shown with the prompt
+
+
+@dataclass(frozen=True)
+class ChooseReading:
+    """The text reads two ways (``3.040``: 3,040 or 3.04): the person picks one."""
+
+    flow: str
+    card: IndicatorCard
+    typed: str
+    readings: tuple[Decimal, ...]
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,7 @@ class AskConfirm:
     card: IndicatorCard
     value: Decimal
     check: Plausibility
+    note: str = ""  # how the text was read, when not obvious (typed_figures.Reading.note)
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class AskRemarks:
     card: IndicatorCard
     value: Decimal
     late: bool
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,7 @@ class AskReason:
     card: IndicatorCard
     old: Decimal | None
     new: Decimal
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -312,9 +326,16 @@ def _position(session: Session, slot: ValueSlot) -> tuple[int, int]:
     return (ids.index(slot.indicator.id) + 1 if slot.indicator.id in ids else 1), len(ids)
 
 
-def _ask_again(session: Session, slot: ValueSlot, flow: str) -> AskValue:
+def _ask_again(session: Session, slot: ValueSlot, flow: str, problem: str = "") -> AskValue:
     position, total = _position(session, slot)
-    return AskValue(slot.card(), position, total, correcting=flow == CORRECT, again=True)
+    return AskValue(slot.card(), position, total, correcting=flow == CORRECT, again=True,
+                    problem=problem)
+
+
+def _base(state: dict) -> dict:
+    """The state without what belongs to one answer (candidate value, readings)."""
+    return {k: v for k, v in state.items() if k not in ("candidate", "readings", "typed",
+                                                          "chosen")}
 
 
 # --- starting ---------------------------------------------------------------------------------
@@ -325,7 +346,8 @@ def start_report(session: Session, turn: Turn) -> list:
     if not turn.person.is_coordinador:
         return [NotForRole("reportar")]
     state = load_state(session, turn.chat_id)
-    if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "remarks"):
+    if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "choose",
+                                                             "remarks"):
         return [Resume(), *current_question(session, turn, state)]
     return _begin(session, turn, REPORT)
 
@@ -419,7 +441,7 @@ def on_text(session: Session, turn: Turn, text: str) -> list:
         return [Duplicate()]
     state = load_state(session, turn.chat_id)
     step = state.get("step")
-    if step in ("value", "confirm"):
+    if step in ("value", "confirm", "choose"):
         return _on_value(session, turn, state, text)
     if step == "remarks":
         return _on_remarks(session, turn, state, text)
@@ -457,40 +479,46 @@ def _on_value(session: Session, turn: Turn, state: dict, text: str) -> list:
     if slot is None:
         _clear(session, turn)
         return [Stale()]
-    flow = state["flow"]
+    card, state = slot.card(), _base(state)
+    figure = read_figure(text, FigureRules.for_card(card, slot.period))
+    if isinstance(figure, Refusal):  # one message: what was wrong, and the question again
+        return [_ask_again(session, slot, state["flow"], figure.message)]
+    if isinstance(figure, Choice):
+        _set(session, turn, **{**state, "step": "choose", "typed": figure.typed,
+                               "readings": [str(v) for v in figure.readings]})
+        return [ChooseReading(state["flow"], card, figure.typed, figure.readings)]
+    return _judge(session, turn, state, slot, figure.value, note=figure.note)
+
+
+def _judge(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: Decimal, *,
+           note: str = "", chosen: bool = False) -> list:
+    """Ask before saving an implausible value; accept a plausible one."""
     card = slot.card()
-    try:
-        parsed = parse_number(text)
-    except NumberError as error:
-        return [Refused(str(error)), _ask_again(session, slot, flow)]
-    if parsed.percent and not card.percent:
-        return [Refused(f"Este indicador se mide en {card.unidad_medida or 'unidades'}, no en "
-                        "porcentaje: escribe la cantidad, sin el signo %."),
-                _ask_again(session, slot, flow)]
-    check = check_plausibility(parsed.value, card.meta, slot.history_values(),
-                               percent=card.percent)
+    check = FigureRules.for_card(card, slot.period).check(value, slot.history_values(),
+                                                          chosen=chosen)
     if not check.ok:
-        _set(session, turn, **{**state, "step": "confirm", "candidate": str(parsed.value)})
-        return [AskConfirm(flow, card, parsed.value, check)]
-    return _accept(session, turn, state, slot, parsed.value)
+        _set(session, turn, **{**state, "step": "confirm", "candidate": str(value),
+                               **({"chosen": True} if chosen else {})})
+        return [AskConfirm(state["flow"], card, value, check, note)]
+    return _accept(session, turn, state, slot, value, note)
 
 
 def _accept(session: Session, turn: Turn, state: dict, slot: ValueSlot,
-            value: Decimal) -> list:
+            value: Decimal, note: str = "") -> list:
     """A value the person confirmed: saved now (report) or once the reason is given."""
+    state = _base(state)
     if state["flow"] == CORRECT:
         _set(session, turn, **{**state, "step": "reason", "candidate": str(value)})
         old = slot.stored.value if slot.stored else None
-        return [AskReason(slot.card(), old, value)]
+        return [AskReason(slot.card(), old, value, note)]
     try:
         row = reporting.save_value(session, slot, value, person_id=turn.person.id,
                                    now=turn.now, calendar=turn.calendar)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
-    state = {k: v for k, v in state.items() if k != "candidate"}
     _set(session, turn, **{**state, "step": "remarks"})
-    return [AskRemarks(slot.card(), value, row.late)]
+    return [AskRemarks(slot.card(), value, row.late, note)]
 
 
 def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
@@ -553,6 +581,8 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
         return _on_period(session, turn, flow, *args)
     if flow == CORRECT and action == "i" and len(args) == 2:
         return _pick_for_correction(session, turn, *args)
+    if action == "rd" and len(args) == 2:
+        return _on_reading(session, turn, flow, state, *args)
     if action in ("ok", "fix", "nr") and len(args) == 1:
         expected_step = "remarks" if action == "nr" else "confirm"
         if (state.get("flow") != flow or state.get("step") != expected_step
@@ -565,11 +595,24 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
         if action == "ok":
             return _accept(session, turn, state, slot, Decimal(state["candidate"]))
         if action == "fix":
-            state = {k: v for k, v in state.items() if k != "candidate"}
-            _set(session, turn, **{**state, "step": "value"})
+            _set(session, turn, **{**_base(state), "step": "value"})
             return [_ask_again(session, slot, flow)]
         return _ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period)
     return [Stale()]
+
+
+def _on_reading(session: Session, turn: Turn, flow: str, state: dict, indicator: str,
+                value: str) -> list:
+    """A reading picked on a ChooseReading screen; must be one the stored state offers."""
+    if (state.get("flow") != flow or state.get("step") != "choose"
+            or str(state.get("indicator")) != indicator
+            or not isinstance(state.get("readings"), list) or value not in state["readings"]):
+        return [Stale()]
+    slot = _state_slot(session, turn, state)
+    if slot is None:
+        _clear(session, turn)
+        return [Stale()]
+    return _judge(session, turn, _base(state), slot, Decimal(value), chosen=True)
 
 
 def _on_period(session: Session, turn: Turn, flow: str, clave: str, code: str) -> list:
@@ -637,10 +680,13 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
     position, total = _position(session, slot)
     if step == "value":
         return [AskValue(card, position, total, correcting=flow == CORRECT)]
+    if step == "choose":
+        readings = tuple(Decimal(v) for v in state.get("readings") or [])
+        return [ChooseReading(flow, card, str(state.get("typed", "")), readings)]
     if step == "confirm":
         value = Decimal(state["candidate"])
-        check = check_plausibility(value, card.meta, slot.history_values(),
-                                   percent=card.percent)
+        check = FigureRules.for_card(card, slot.period).check(
+            value, slot.history_values(), chosen=bool(state.get("chosen")))
         return [AskConfirm(flow, card, value, check)]
     if step == "remarks":
         return [AskRemarks(card, card.current or Decimal(0), False)]
