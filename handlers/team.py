@@ -44,6 +44,7 @@ from bot.services.team import Member, TeamError, TeamOverview
 from handlers import menus
 from handlers.common import (
     GUARD_GROUP,
+    MAX_MESSAGE,
     STALE_BUTTON_TEXT,
     answer_callback,
     app_context,
@@ -184,6 +185,16 @@ async def equipo(update: Update, context: CallbackContext) -> None:
     await reply_html(update, context, text, markup)
 
 
+async def _show_overview(update: Update, context: CallbackContext) -> None:
+    """The list in place of the pressed message, or as new messages when it outgrew one."""
+    ctx = app_context(context)
+    text, markup = overview_screen(await ctx.db.run(team.team_overview, ctx.clock()), context)
+    if len(text) <= MAX_MESSAGE:
+        await edit_or_keep(update, text, markup, context)
+    else:
+        await reply_html(update, context, text, markup)
+
+
 def _id(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
 
@@ -215,11 +226,10 @@ async def button(update: Update, context: CallbackContext) -> None:
     action, args = parts[0], parts[1:]
     if action == "l" and not args:
         await answer_callback(update)
-        overview = await ctx.db.run(team.team_overview, ctx.clock())
-        await edit_or_keep(update, *overview_screen(overview, context), context)
+        await _show_overview(update, context)
         return
     target = _id(args[0]) if args else None
-    if target is None or len(args) != (2 if action in "+-" else 1):
+    if target is None or len(args) != (2 if action in ("+", "-") else 1):
         await _stale(update)
         return
     if action == "r":
@@ -230,8 +240,7 @@ async def button(update: Update, context: CallbackContext) -> None:
             await answer_callback(update, str(error), show_alert=True)
         else:
             await answer_callback(update, "Invitación revocada: ya no sirve.")
-        overview = await ctx.db.run(team.team_overview, ctx.clock())
-        await edit_or_keep(update, *overview_screen(overview, context), context)
+        await _show_overview(update, context)
         return
     m = await ctx.db.run(team.member, target)
     if m is None:  # a forged id, or a person who never existed

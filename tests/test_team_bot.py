@@ -260,3 +260,21 @@ async def test_last_seen_is_written_at_most_once_an_hour(db):
         clock.set(start + timedelta(minutes=61))
         await bot.say(ANA, "/pendientes")
         assert await seen() == start + timedelta(minutes=61)
+
+
+async def test_a_long_team_list_is_split_and_its_buttons_still_work(db):
+    await db.run(add_sample_catalog, 2023)
+    async with running_bot(db, handler_modules=MODULES) as bot:
+        await bot.register_gerente(GERENTE, name="Gerente")
+        for n in range(45):
+            await bot.register_coordinador(2000 + n, ["303", "305", "306"],
+                                           name=f"Coordinadora con un nombre largo número {n}")
+        first = await bot.say(GERENTE, "/equipo")
+        rest = await bot.next_message(GERENTE, lambda m: bool(m.buttons))
+        assert first.text.startswith("Equipo") and len(first.text) <= 4096
+        assert len(rest.buttons) == 46
+        # "◀ Equipo" from a person's card: too long for one message, so sent anew.
+        card = await edit(bot, data_of(rest, "👤 Gerente"))
+        bot.stub.press_button(GERENTE, data_of(card, "◀ Equipo"))
+        again = await bot.next_message(GERENTE, lambda m: m.text.startswith("Equipo"))
+        assert "303 · FACTURACION" in again.text
