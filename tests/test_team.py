@@ -204,3 +204,19 @@ def test_cli_people(cli, db, people):
     assert len(lines) == 5  # two assignments, deactivate, activate, revoke
     assert "administrador (línea de comandos) · revoke" in lines[0]
     assert lines[-1].endswith("assign · Beto · unidades: 305 → 303, 305")
+
+
+def test_summary_names_no_responsible_for_a_unit_whose_people_are_inactive(db, people):
+    """What /resumen's unit detail and ``poa-bot resumen`` print as "sin coordinador
+    registrado" (bot/services/summary_pages.py, bot/commands/resumen.py)."""
+    from datetime import date
+
+    from bot.services.summary import build_summary
+
+    def responsible(session):
+        summary = build_summary(session, MARCH, today=date(2023, 4, 3))
+        return {u.clave: u.responsible for u in summary.units}
+
+    assert db.call(responsible)["303"] == ["Ana López"]
+    db.call(team.deactivate, people["ana"], actor_id=None, now=NOW)
+    assert db.call(responsible) == {"303": [], "305": ["Beto"], "306": []}
