@@ -54,6 +54,7 @@ HANDLER_MODULES = [
     "handlers.help",
     "handlers.reminders",
     "handlers.summary", "handlers.export",
+    "handlers.team",
 ]
 
 

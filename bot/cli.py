@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", action="append", default=[], help="clave de unidad (repetible)")
     p.add_argument("--name", default="", help="nombre de la persona")
 
+    from bot.commands.people import add_arguments as add_people_arguments
+    add_people_arguments(sub.add_parser("people", help="personas: lista, alta, baja, unidades"))
+
     sub.add_parser("run", help="inicia el bot de Telegram")
     sub.add_parser("doctor", help="revisa configuración, base de datos y conexión con Telegram")
     return parser

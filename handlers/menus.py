@@ -40,6 +40,7 @@ COMMANDS: dict[str, list[Command]] = {
         Command("cerrar", "Cerrar un periodo para captura", "periodo [unidad]"),
         Command("invitar", "Invitar a una persona al bot", "unidad [unidad…] | gerente",
                 "Te doy un enlace de un solo uso para enviárselo."),
+        Command("equipo", "Quién responde por cada unidad; desactivar o reasignar personas"),
         Command("ayuda", "Qué puedo hacer"),
     ],
     ROLE_COORDINADOR: [

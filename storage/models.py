@@ -126,6 +126,9 @@ class Person(SQLModel, table=True):
     active: bool = True
     unreachable_since: datetime | None = _when(nullable=True)  # blocked the bot (403)
     created_at: datetime = _when()
+    # When the person last wrote or pressed something (kept to the hour: written at most
+    # once an hour, see bot.services.team.touch); None: not since the column exists.
+    last_seen_at: datetime | None = _when(nullable=True)
 
 
 class PersonUnit(SQLModel, table=True):
@@ -150,6 +153,19 @@ class Invitation(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
     used_by_id: int | None = Field(default=None, foreign_key="persons.id")
     created_by_id: int | None = Field(default=None, foreign_key="persons.id")
+
+
+class PersonEvent(SQLModel, table=True):
+    """Append-only log of changes to the team: who did what to whom, and when."""
+
+    __tablename__ = "person_events"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when()
+    actor_id: int | None = Field(default=None, foreign_key="persons.id")  # None: command line
+    action: str = Field(max_length=20)  # deactivate | activate | assign | revoke
+    person_id: int | None = Field(default=None, foreign_key="persons.id", index=True)
+    invitation_id: int | None = Field(default=None, foreign_key="invitations.id")
+    detail: str = Field(default="", sa_type=Text)
 
 
 class ReminderLog(SQLModel, table=True):
