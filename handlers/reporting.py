@@ -35,6 +35,7 @@ from bot.domain.plausibility import (
     ZERO,
 )
 from bot.services import conversation as conv
+from bot.services import ownership
 from bot.services.reporting import MAX_REMARKS, SummaryRow
 from handlers import menus
 from handlers.common import (
@@ -125,6 +126,33 @@ def _confirm_text(screen: conv.AskConfirm) -> str:
             f"y {' y '.join(reasons)}.\n¿Es correcto?")
 
 
+def stored_by(owner: ownership.Owner, person) -> str:
+    """«Ana lo capturó el 3/04 a las 10:15» (local time)."""
+    when = f"el {owner.at.day}/{owner.at.month:02d} a las {owner.at:%H:%M}"
+    if owner.person_id is not None and owner.person_id == person.id:
+        return f"Tú lo capturaste {when}"
+    if owner.person_id is not None:
+        return f"{esc(owner.name or 'Otra persona')} lo capturó {when}"
+    if owner.source == "import":
+        return f"Se importó del reporte del POA {when}"
+    return f"Se cargó ({esc(owner.source)}) {when}"
+
+
+def _taken(screen: ownership.Taken, person) -> tuple[str, InlineKeyboardMarkup | None]:
+    card, owner = screen.card, screen.owner
+    head = (f"<b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) ya tiene valor: "
+            f"{stored_by(owner, person)}: <b>{with_unit(owner.value, card)}</b>")
+    if screen.same:
+        return head + ", el mismo valor que escribiste. Queda así.", None
+    mine = with_unit(screen.yours, card)
+    return (f"⚠️ {head}.\nNo guardé tu {mine}. ¿Lo dejas así o lo cambias? Si lo cambias te "
+            "pediré el motivo, que queda en el historial."), keyboard([[
+                (f"Dejar {fmt(owner.value, card.percent)}",
+                 callback_data(screen.flow, "keep", card.id)),
+                (f"Cambiar a {fmt(screen.yours, card.percent)}",
+                 callback_data(screen.flow, "chg", card.id))]])
+
+
 def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
     lines = []
     for number, row in enumerate(rows, 1):
@@ -207,6 +235,11 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             return (f"✅ Corregido: <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
                     f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
                     f"Motivo: <i>{esc(reason)}</i>"), None
+        case ownership.Taken():
+            return _taken(screen, person)
+        case ownership.Kept(card=card, value=value):
+            return (f"Queda <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
+                    f"({period_label(card.period_code)}); no cambié nada."), None
         case conv.Refused(message=message):
             return esc(message), None
         case conv.RemarksTooLong(length=length, flow=flow):

@@ -33,7 +33,7 @@ from bot.domain.calendar import ReportingCalendar
 from bot.domain.numbers import NumberError, parse_number
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility, check_plausibility
-from bot.services import reporting
+from bot.services import ownership, reporting
 from bot.services.registration import PersonView, UnitView
 from bot.services.reporting import (
     MAX_REMARKS,
@@ -41,6 +41,7 @@ from bot.services.reporting import (
     ReportingError,
     SummaryRow,
     ValueSlot,
+    ValueTaken,
 )
 from storage.models import Conversation, ProcessedUpdate, Unit
 
@@ -318,7 +319,8 @@ def start_report(session: Session, turn: Turn) -> list:
     if not turn.person.is_coordinador:
         return [NotForRole("reportar")]
     state = load_state(session, turn.chat_id)
-    if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "remarks"):
+    if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "remarks",
+                                                             "taken", "reason"):
         return [Resume(), *current_question(session, turn, state)]
     return _begin(session, turn, REPORT)
 
@@ -418,7 +420,7 @@ def on_text(session: Session, turn: Turn, text: str) -> list:
         return _on_remarks(session, turn, state, text)
     if step == "reason":
         return _on_reason(session, turn, state, text)
-    if step in ("unit", "period", "indicator"):
+    if step in ("unit", "period", "indicator", "taken"):
         return [Refused("Elige una opción con los botones de arriba."),
                 *current_question(session, turn, state)]
     return [NoFlow()]
@@ -443,6 +445,8 @@ def _on_value(session: Session, turn: Turn, state: dict, text: str) -> list:
         return [Refused(f"Este indicador se mide en {card.unidad_medida or 'unidades'}, no en "
                         "porcentaje: escribe la cantidad, sin el signo %."),
                 _ask_again(session, slot, flow)]
+    if flow == REPORT and slot.stored is not None:  # stored since the question was asked
+        return _taken(session, turn, state, slot, parsed.value)
     check = check_plausibility(parsed.value, card.meta, slot.history_values(),
                                percent=card.percent)
     if not check.ok:
@@ -455,12 +459,15 @@ def _accept(session: Session, turn: Turn, state: dict, slot: ValueSlot,
             value: Decimal) -> list:
     """A value the person confirmed: saved now (report) or once the reason is given."""
     if state["flow"] == CORRECT:
-        _set(session, turn, **{**state, "step": "reason", "candidate": str(value)})
         old = slot.stored.value if slot.stored else None
+        _set(session, turn, **{**state, "step": "reason", "candidate": str(value),
+                               "seen": str(old)})
         return [AskReason(slot.card(), old, value)]
     try:
         row = reporting.save_value(session, slot, value, person_id=turn.person.id,
                                    now=turn.now, calendar=turn.calendar)
+    except ValueTaken:
+        return _taken(session, turn, state, slot, value)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
@@ -500,14 +507,36 @@ def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
         return [Refused("Escribe brevemente por qué cambia el valor.")]
     old_value = slot.stored.value if slot.stored else None
     new = Decimal(state["candidate"])
+    seen = state.get("seen")
     try:
         reporting.save_value(session, slot, new, person_id=turn.person.id, now=turn.now,
-                             calendar=turn.calendar, reason=reason)
+                             calendar=turn.calendar, reason=reason,
+                             expected=Decimal(seen) if seen not in (None, "None") else None)
+    except ValueTaken:  # changed by someone else since the person saw it
+        return _taken(session, turn, state, slot, new)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
+    return _go_on(session, turn, state, slot, Corrected(slot.card(), old_value, new, reason))
+
+
+def _go_on(session: Session, turn: Turn, state: dict, slot: ValueSlot, screen) -> list:
+    """After a screen that settles the slot: the next indicator (report) or the end."""
+    if state["flow"] == REPORT:
+        return [screen, *_ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period)]
     _clear(session, turn)
-    return [Corrected(slot.card(), old_value, new, reason)]
+    return [screen]
+
+
+def _taken(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: Decimal) -> list:
+    """The slot holds a value the person did not see: say whose, keep it, and let them keep
+    it or correct it with a reason (buttons ``keep``/``chg``)."""
+    owner = ownership.owner_of(session, slot.stored, turn.calendar)
+    screen = ownership.Taken(state["flow"], slot.card(), owner, value)
+    if screen.same:
+        return _go_on(session, turn, state, slot, screen)
+    _set(session, turn, **{**state, "step": "taken", "candidate": str(value)})
+    return [screen]
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -527,17 +556,23 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
         return _on_period(session, turn, flow, *args)
     if flow == CORRECT and action == "i" and len(args) == 2:
         return _pick_for_correction(session, turn, *args)
-    if action in ("ok", "fix", "nr") and len(args) == 1:
-        expected_step = "remarks" if action == "nr" else "confirm"
+    if action in ("ok", "fix", "nr", "keep", "chg") and len(args) == 1:
+        expected_step = {"nr": "remarks", "keep": "taken", "chg": "taken"}.get(action, "confirm")
         if (state.get("flow") != flow or state.get("step") != expected_step
                 or str(state.get("indicator")) != args[0]):
             return [Stale()]
         slot = _state_slot(session, turn, state)
-        if slot is None:
+        if slot is None or (expected_step == "taken" and slot.stored is None):
             _clear(session, turn)
             return [Stale()]
         if action == "ok":
             return _accept(session, turn, state, slot, Decimal(state["candidate"]))
+        if action == "keep":
+            return _go_on(session, turn, state, slot,
+                          ownership.Kept(slot.card(), slot.stored.value))
+        if action == "chg":
+            _set(session, turn, **{**state, "step": "reason", "seen": str(slot.stored.value)})
+            return [AskReason(slot.card(), slot.stored.value, Decimal(state["candidate"]))]
         if action == "fix":
             state = {k: v for k, v in state.items() if k != "candidate"}
             _set(session, turn, **{**state, "step": "value"})
@@ -620,6 +655,9 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
         return [AskRemarks(card, card.current or Decimal(0), False)]
     if step == "reason":
         return [AskReason(card, card.current, Decimal(state["candidate"]))]
+    if step == "taken" and slot.stored is not None:
+        owner = ownership.owner_of(session, slot.stored, turn.calendar)
+        return [ownership.Taken(flow, card, owner, Decimal(state["candidate"]))]
     return []
 
 
