@@ -342,6 +342,19 @@ async def other_message(update: Update, context: CallbackContext) -> None:
     await show(update, context, screens, person)
 
 
+FORWARDED_TEXT = ("No leo los mensajes reenviados como cifras ni observaciones: no guardé "
+                  "nada. Escribe tú el valor.")
+
+
+async def forwarded_message(update: Update, context: CallbackContext) -> None:
+    """A forwarded text is someone else's words, not this person's figure: nothing is read
+    from it; the pending question is asked again."""
+    person = await require_person(update, context)
+    await reply_html(update, context, FORWARDED_TEXT)
+    screens = await app_context(context).db.run(conv.remind, _turn(update, context, person))
+    await show(update, context, screens, person)
+
+
 async def button(update: Update, context: CallbackContext) -> None:
     person = await require_person(update, context)
     data = update.callback_query.data
@@ -396,6 +409,8 @@ async def edited_message(update: Update, context: CallbackContext) -> None:
 
 def register(application: Application) -> None:
     new = filters.UpdateType.MESSAGE  # edited messages are answered by edited_message
+    application.add_handler(MessageHandler(new & filters.FORWARDED & filters.TEXT
+                                           & ~filters.COMMAND, forwarded_message))
     application.add_handler(CommandHandler("reportar", reportar, filters=new))
     application.add_handler(CommandHandler("corregir", corregir, filters=new))
     application.add_handler(CommandHandler("cancelar", cancelar, filters=new))

@@ -161,3 +161,32 @@ async def test_a_value_corrected_in_the_chat_survives_the_next_import(db, seed_t
     assert (after.value, after.source) == (corrected, "telegram")
     assert result.values_kept == 1 and result.values_changed == 0
     assert sum("se conserva" in w.message for w in result.warnings) == 1
+
+
+# --- a forwarded message is not a value ------------------------------------------------------
+
+async def test_a_forwarded_message_is_not_read_as_a_value(db):
+    ids = await db.run(add_sample_catalog)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"], name="Ana")
+        choose = await bot.say(ANA, "/reportar")
+        await bot.press(ANA, button_data(choose, "marzo"))
+        origins = [{"type": "user", "date": 1680530000,
+                    "sender_user": {"id": BETO, "is_bot": False, "first_name": "Beto"}},
+                   {"type": "hidden_user", "date": 1680530000, "sender_user_name": "Beto"}]
+        for origin in origins:
+            bot.stub.send_text(ANA, "255,835", forward_origin=origin)
+            refusal = await bot.next_message(ANA)
+            assert "No leo los mensajes reenviados como cifras" in refusal.text
+            assert "no guardé nada" in refusal.text
+            again = await bot.next_message(ANA)
+            assert "Seguimos donde te quedaste" in again.text and "Indicador 1 de 3" in again.text
+            assert await values_of(db) == {}
+        saved = await bot.say(ANA, "255,835")  # typed by her: taken
+        assert "Guardé 255,835" in saved.text
+        # Nor are forwarded remarks kept.
+        bot.stub.send_text(ANA, "Dice Beto que todo bien", forward_origin=origins[1])
+        await bot.next_message(ANA, lambda m: "reenviados" in m.text)
+        await bot.next_message(ANA, lambda m: "¿Observaciones?" in m.text)
+    stored = await values_of(db)
+    assert stored == {ids["303"][0]: (Decimal("255835"), "", "telegram", False)}
