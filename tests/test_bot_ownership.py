@@ -190,3 +190,28 @@ async def test_a_forwarded_message_is_not_read_as_a_value(db):
         await bot.next_message(ANA, lambda m: "¿Observaciones?" in m.text)
     stored = await values_of(db)
     assert stored == {ids["303"][0]: (Decimal("255835"), "", "telegram", False)}
+
+
+async def test_a_correction_of_a_value_someone_changed_meanwhile_asks_again(db):
+    ids = await db.run(add_sample_catalog)
+    recibos = ids["303"][0]
+    async with running_bot(db) as bot:
+        await both_at_the_first_card(bot)
+        await bot.say(ANA, "255,835", lambda m: "Guardé" in m.text)
+        await bot.say(ANA, "/cancelar", lambda m: "terminé" in m.text)
+        await bot.say(BETO, "/cancelar", lambda m: "terminé" in m.text)
+        for user, value in ((ANA, "255,840"), (BETO, "255,850")):
+            pick = await bot.say(user, "/corregir")
+            await bot.press(user, button_data(pick, "1"), lambda m: "Valor actual" in m.text)
+            prompt = await bot.say(user, value)
+            assert "de 255,835 RECIBOS a" in prompt.text  # both saw 255,835
+        await bot.say(BETO, "Recuento", lambda m: "Corregido" in m.text)
+        taken = await bot.say(ANA, "Error de dedo")  # Ana's reason comes second
+        assert "Beto lo capturó" in taken.text and "255,850 RECIBOS" in taken.text
+        assert (await values_of(db))[recibos][0] == Decimal("255850")
+        prompt = await bot.press(ANA, button_data(taken, "Cambiar a 255,840"))
+        assert "de 255,850 RECIBOS a 255,840 RECIBOS" in prompt.text
+        await bot.say(ANA, "Error de dedo de Beto", lambda m: "Corregido" in m.text)
+    assert [(old, new) for old, new, _p, _r in await revisions_of(db, recibos)] == [
+        (None, Decimal("255835")), (Decimal("255835"), Decimal("255850")),
+        (Decimal("255850"), Decimal("255840"))]
