@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from bot.domain.calendar import ReportingCalendar
@@ -79,7 +80,11 @@ def insert_first(session: Session, row: ReportedValue) -> ReportedValue | None:
                                           params).scalar()
     if new_id is None:
         return None
-    return session.get(ReportedValue, new_id)
+    # The row as written, attached to the session without reading it back.
+    row.id = new_id
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def current_row(session: Session, indicator_id: int, period_code: str) -> ReportedValue | None:
