@@ -460,8 +460,8 @@ def _accept(session: Session, turn: Turn, state: dict, slot: ValueSlot,
     """A value the person confirmed: saved now (report) or once the reason is given."""
     if state["flow"] == CORRECT:
         old = slot.stored.value if slot.stored else None
-        _set(session, turn, **{**state, "step": "reason", "candidate": str(value),
-                               "seen": str(old)})
+        seen = {"seen": str(old)} if old is not None else {}  # what they correct from
+        _set(session, turn, **{**state, "step": "reason", "candidate": str(value), **seen})
         return [AskReason(slot.card(), old, value)]
     try:
         row = reporting.save_value(session, slot, value, person_id=turn.person.id,
@@ -511,7 +511,7 @@ def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
     try:
         reporting.save_value(session, slot, new, person_id=turn.person.id, now=turn.now,
                              calendar=turn.calendar, reason=reason,
-                             expected=Decimal(seen) if seen not in (None, "None") else None)
+                             expected=Decimal(seen) if seen else None)
     except ValueTaken:  # changed by someone else since the person saw it
         return _taken(session, turn, state, slot, new)
     except ReportingError as error:
