@@ -8,6 +8,10 @@ Handler groups: group 0 holds the commands, the buttons (``r:â€¦`` report, ``c:â
 and free text; group :data:`REMIND_GROUP` runs after any command (whoever handles it) to
 answer unknown commands and, if the person was in the middle of a report, to ask the pending
 question again so nothing is left hanging.
+
+One file past 400 lines on purpose: :func:`render` is one ``match`` over every screen of the
+conversation (a screen without its text fails loudly), and the screen texts share the
+number/unit helpers above it.
 """
 
 from __future__ import annotations
