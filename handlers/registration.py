@@ -5,17 +5,31 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, CommandHandler
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot.services.registration import (
     CreatedInvitation,
     PersonView,
     RegistrationError,
+    RoleChange,
+    UnitView,
     create_invitation,
     redeem_invitation,
+    redeem_or_ask,
 )
 from handlers import menus
-from handlers.common import app_context, esc, reply_html, require_person
+from handlers.common import (
+    STALE_BUTTON_TEXT,
+    answer_callback,
+    app_context,
+    callback_data,
+    esc,
+    keyboard,
+    parse_callback,
+    remove_buttons,
+    reply_html,
+    require_person,
+)
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
 
 log = logging.getLogger(__name__)
@@ -34,6 +48,28 @@ def greeting(person: PersonView) -> str:
     return f"{hello} {body}\n\nEscribe /ayuda para ver lo que puedo hacer."
 
 
+def what(role: str, units: tuple[UnitView, ...]) -> str:
+    """«<b>gerente</b>» or «<b>coordinador</b> de 303 FACTURACION, 306 …»."""
+    if role == ROLE_GERENTE:
+        return "<b>gerente</b>"
+    return "<b>coordinador</b> de " + ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in units)
+
+
+def change_question(change: RoleChange) -> str:
+    current = change.current
+    lines = [f"Ya estás registrado como {what(current.role, current.units)}.",
+             f"Esta invitación te haría {what(change.role, change.units)}"
+             + (f" y dejarías de ser {current.role}." if change.role != current.role else
+                " en lugar de tus unidades actuales."),
+             "¿Quieres cambiar? Si no, la invitación no se usa."]
+    return "\n".join(lines)
+
+
+# "reg:y:<token>" carries the token the person typed in this chat (32 characters), so the
+# button proves what /start proved: knowing the invitation. Nothing is stored in between.
+REGISTRATION_PREFIX = "reg"
+
+
 async def start(update: Update, context: CallbackContext) -> None:
     ctx = app_context(context)
     token = context.args[0] if context.args else ""
@@ -44,16 +80,54 @@ async def start(update: Update, context: CallbackContext) -> None:
         return
     user = update.effective_user
     try:
-        person, _role_changed = await ctx.db.run(
-            redeem_invitation, token=token, telegram_user_id=user.id,
+        outcome = await ctx.db.run(
+            redeem_or_ask, token=token, telegram_user_id=user.id,
             chat_id=update.effective_chat.id, telegram_name=user.full_name, now=ctx.clock())
     except RegistrationError as error:
         await reply_html(update, context, esc(error))
         return
+    if isinstance(outcome, RoleChange):
+        await reply_html(update, context, change_question(outcome), keyboard([[
+            ("Sí, cambiar", callback_data(REGISTRATION_PREFIX, "y", token)),
+            ("No, conservar mi rol", callback_data(REGISTRATION_PREFIX, "n"))]]))
+        return
+    await _registered(update, context, outcome[0])
+
+
+async def _registered(update: Update, context: CallbackContext, person: PersonView) -> None:
     log.info("person %s registered as %s", person.id, person.role)
     await reply_html(update, context, greeting(person))
     # Set even when the role is unchanged: cheap, and it repairs a menu Telegram lost.
-    await menus.apply_menu(context.bot, update.effective_chat.id, person.role)
+    await menus.apply_menu(context.bot, update.effective_user.id, person.role)
+
+
+async def change_button(update: Update, context: CallbackContext) -> None:
+    """«Sí, cambiar» redeems the invitation; «No, conservar mi rol» leaves it unused."""
+    person = await require_person(update, context)
+    parts = parse_callback(update.callback_query.data, REGISTRATION_PREFIX) or []
+    if parts == ["n"]:
+        await answer_callback(update)
+        await remove_buttons(update, context)
+        await reply_html(update, context, f"Listo: sigues como {what(person.role, person.units)}"
+                         ". No usé la invitación.")
+        return
+    if len(parts) != 2 or parts[0] != "y":
+        await answer_callback(update, STALE_BUTTON_TEXT, show_alert=True)
+        return
+    ctx = app_context(context)
+    user = update.effective_user
+    try:
+        changed, _role_changed = await ctx.db.run(
+            redeem_invitation, token=parts[1], telegram_user_id=user.id,
+            chat_id=user.id, telegram_name=user.full_name, now=ctx.clock())
+    except RegistrationError as error:
+        await answer_callback(update)
+        await remove_buttons(update, context)
+        await reply_html(update, context, esc(error))
+        return
+    await answer_callback(update)
+    await remove_buttons(update, context)
+    await _registered(update, context, changed)
 
 
 def invitation_text(created: CreatedInvitation, bot_username: str | None) -> str:
@@ -98,4 +172,5 @@ async def invitar(update: Update, context: CallbackContext) -> None:
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("invitar", invitar))
+    application.add_handler(CallbackQueryHandler(change_button, pattern=r"^reg:"))
 

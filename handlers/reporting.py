@@ -8,6 +8,10 @@ Handler groups: group 0 holds the commands, the buttons (``r:…`` report, ``c:�
 and free text; group :data:`REMIND_GROUP` runs after any command (whoever handles it) to
 answer unknown commands and, if the person was in the middle of a report, to ask the pending
 question again so nothing is left hanging.
+
+One file past 400 lines on purpose: :func:`render` is one ``match`` over every screen of the
+conversation (a screen without its text fails loudly), and the screen texts share the
+number/unit helpers above it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from telegram.ext import (
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.numbers import format_number
 from bot.services import conversation as conv
+from bot.services import ownership
 from bot.services.reporting import MAX_REMARKS, SummaryRow
 from handlers import menus
 from handlers.common import (
@@ -97,6 +102,33 @@ def _card_text(screen: conv.AskValue) -> str:
     return "\n".join(lines)
 
 
+
+
+def stored_by(owner: ownership.Owner, person) -> str:
+    """«Ana lo capturó el 3/04 a las 10:15» (local time)."""
+    when = f"el {owner.at.day}/{owner.at.month:02d} a las {owner.at:%H:%M}"
+    if owner.person_id is not None and owner.person_id == person.id:
+        return f"Tú lo capturaste {when}"
+    if owner.person_id is not None:
+        return f"{esc(owner.name or 'Otra persona')} lo capturó {when}"
+    if owner.source == "import":
+        return f"Se importó del reporte del POA {when}"
+    return f"Se cargó ({esc(owner.source)}) {when}"
+
+
+def _taken(screen: ownership.Taken, person) -> tuple[str, InlineKeyboardMarkup | None]:
+    card, owner = screen.card, screen.owner
+    head = (f"<b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) ya tiene valor: "
+            f"{stored_by(owner, person)}: <b>{with_unit(owner.value, card)}</b>")
+    if screen.same:
+        return head + ", el mismo valor que escribiste. Queda así.", None
+    mine = with_unit(screen.yours, card)
+    return (f"⚠️ {head}.\nNo guardé tu {mine}. ¿Lo dejas así o lo cambias? Si lo cambias te "
+            "pediré el motivo, que queda en el historial."), keyboard([[
+                (f"Dejar {fmt(owner.value, card.percent)}",
+                 callback_data(screen.flow, "keep", card.id)),
+                (f"Cambiar a {fmt(screen.yours, card.percent)}",
+                 callback_data(screen.flow, "chg", card.id))]])
 
 
 def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
@@ -187,6 +219,11 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             return (f"✅ Corregido: <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
                     f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
                     f"Motivo: <i>{esc(reason)}</i>"), None
+        case ownership.Taken():
+            return _taken(screen, person)
+        case ownership.Kept(card=card, value=value):
+            return (f"Queda <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
+                    f"({period_label(card.period_code)}); no cambié nada."), None
         case conv.Refused(message=message):
             return esc(message), None
         case conv.RemarksTooLong(length=length, flow=flow):
@@ -312,6 +349,19 @@ async def other_message(update: Update, context: CallbackContext) -> None:
     await show(update, context, screens, person)
 
 
+FORWARDED_TEXT = ("No leo los mensajes reenviados como cifras ni observaciones: no guardé "
+                  "nada. Escribe tú el valor.")
+
+
+async def forwarded_message(update: Update, context: CallbackContext) -> None:
+    """A forwarded text is someone else's words, not this person's figure: nothing is read
+    from it; the pending question is asked again."""
+    person = await require_person(update, context)
+    await reply_html(update, context, FORWARDED_TEXT)
+    screens = await app_context(context).db.run(conv.remind, _turn(update, context, person))
+    await show(update, context, screens, person)
+
+
 async def button(update: Update, context: CallbackContext) -> None:
     person = await require_person(update, context)
     data = update.callback_query.data
@@ -366,6 +416,8 @@ async def edited_message(update: Update, context: CallbackContext) -> None:
 
 def register(application: Application) -> None:
     new = filters.UpdateType.MESSAGE  # edited messages are answered by edited_message
+    application.add_handler(MessageHandler(new & filters.FORWARDED & filters.TEXT
+                                           & ~filters.COMMAND, forwarded_message))
     application.add_handler(CommandHandler("reportar", reportar, filters=new))
     application.add_handler(CommandHandler("corregir", corregir, filters=new))
     application.add_handler(CommandHandler("cancelar", cancelar, filters=new))

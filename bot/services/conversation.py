@@ -34,7 +34,7 @@ from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.remarks import means_no_remarks
 from bot.domain.typed_figures import Choice, FigureRules, Refusal, read_figure
-from bot.services import reporting
+from bot.services import ownership, reporting
 from bot.services.registration import PersonView, UnitView
 from bot.services.reporting import (
     MAX_REMARKS,
@@ -42,6 +42,7 @@ from bot.services.reporting import (
     ReportingError,
     SummaryRow,
     ValueSlot,
+    ValueTaken,
 )
 from storage.models import Conversation, ProcessedUpdate, Unit
 
@@ -347,7 +348,7 @@ def start_report(session: Session, turn: Turn) -> list:
         return [NotForRole("reportar")]
     state = load_state(session, turn.chat_id)
     if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "choose",
-                                                             "remarks"):
+                                                             "remarks", "taken", "reason"):
         return [Resume(), *current_question(session, turn, state)]
     return _begin(session, turn, REPORT)
 
@@ -447,7 +448,7 @@ def on_text(session: Session, turn: Turn, text: str) -> list:
         return _on_remarks(session, turn, state, text)
     if step == "reason":
         return _on_reason(session, turn, state, text)
-    if step in ("unit", "period", "indicator"):
+    if step in ("unit", "period", "indicator", "taken"):
         return [Refused("Elige una opción con los botones de arriba."),
                 *current_question(session, turn, state)]
     figure = text.strip() if any(ch.isdigit() for ch in text) else ""
@@ -494,6 +495,8 @@ def _judge(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: De
            note: str = "", chosen: bool = False) -> list:
     """Ask before saving an implausible value; accept a plausible one."""
     card = slot.card()
+    if state["flow"] == REPORT and slot.stored is not None:  # stored since it was asked
+        return _taken(session, turn, state, slot, value)
     check = FigureRules.for_card(card, slot.period).check(value, slot.history_values(),
                                                           chosen=chosen)
     if not check.ok:
@@ -508,12 +511,15 @@ def _accept(session: Session, turn: Turn, state: dict, slot: ValueSlot,
     """A value the person confirmed: saved now (report) or once the reason is given."""
     state = _base(state)
     if state["flow"] == CORRECT:
-        _set(session, turn, **{**state, "step": "reason", "candidate": str(value)})
         old = slot.stored.value if slot.stored else None
+        seen = {"seen": str(old)} if old is not None else {}  # what they correct from
+        _set(session, turn, **{**state, "step": "reason", "candidate": str(value), **seen})
         return [AskReason(slot.card(), old, value, note)]
     try:
         row = reporting.save_value(session, slot, value, person_id=turn.person.id,
                                    now=turn.now, calendar=turn.calendar)
+    except ValueTaken:
+        return _taken(session, turn, state, slot, value)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
@@ -554,14 +560,36 @@ def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
         return [Refused("Escribe brevemente por qué cambia el valor.")]
     old_value = slot.stored.value if slot.stored else None
     new = Decimal(state["candidate"])
+    seen = state.get("seen")
     try:
         reporting.save_value(session, slot, new, person_id=turn.person.id, now=turn.now,
-                             calendar=turn.calendar, reason=reason)
+                             calendar=turn.calendar, reason=reason,
+                             expected=Decimal(seen) if seen else None)
+    except ValueTaken:  # changed by someone else since the person saw it
+        return _taken(session, turn, state, slot, new)
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
+    return _go_on(session, turn, state, slot, Corrected(slot.card(), old_value, new, reason))
+
+
+def _go_on(session: Session, turn: Turn, state: dict, slot: ValueSlot, screen) -> list:
+    """After a screen that settles the slot: the next indicator (report) or the end."""
+    if state["flow"] == REPORT:
+        return [screen, *_ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period)]
     _clear(session, turn)
-    return [Corrected(slot.card(), old_value, new, reason)]
+    return [screen]
+
+
+def _taken(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: Decimal) -> list:
+    """The slot holds a value the person did not see: say whose, keep it, and let them keep
+    it or correct it with a reason (buttons ``keep``/``chg``)."""
+    owner = ownership.owner_of(session, slot.stored, turn.calendar)
+    screen = ownership.Taken(state["flow"], slot.card(), owner, value)
+    if screen.same:
+        return _go_on(session, turn, state, slot, screen)
+    _set(session, turn, **{**state, "step": "taken", "candidate": str(value)})
+    return [screen]
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -583,17 +611,23 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
         return _pick_for_correction(session, turn, *args)
     if action == "rd" and len(args) == 2:
         return _on_reading(session, turn, flow, state, *args)
-    if action in ("ok", "fix", "nr") and len(args) == 1:
-        expected_step = "remarks" if action == "nr" else "confirm"
+    if action in ("ok", "fix", "nr", "keep", "chg") and len(args) == 1:
+        expected_step = {"nr": "remarks", "keep": "taken", "chg": "taken"}.get(action, "confirm")
         if (state.get("flow") != flow or state.get("step") != expected_step
                 or str(state.get("indicator")) != args[0]):
             return [Stale()]
         slot = _state_slot(session, turn, state)
-        if slot is None:
+        if slot is None or (expected_step == "taken" and slot.stored is None):
             _clear(session, turn)
             return [Stale()]
         if action == "ok":
             return _accept(session, turn, state, slot, Decimal(state["candidate"]))
+        if action == "keep":
+            return _go_on(session, turn, state, slot,
+                          ownership.Kept(slot.card(), slot.stored.value))
+        if action == "chg":
+            _set(session, turn, **{**state, "step": "reason", "seen": str(slot.stored.value)})
+            return [AskReason(slot.card(), slot.stored.value, Decimal(state["candidate"]))]
         if action == "fix":
             _set(session, turn, **{**_base(state), "step": "value"})
             return [_ask_again(session, slot, flow)]
@@ -692,6 +726,9 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
         return [AskRemarks(card, card.current or Decimal(0), False)]
     if step == "reason":
         return [AskReason(card, card.current, Decimal(state["candidate"]))]
+    if step == "taken" and slot.stored is not None:
+        owner = ownership.owner_of(session, slot.stored, turn.calendar)
+        return [ownership.Taken(flow, card, owner, Decimal(state["candidate"]))]
     return []
 
 

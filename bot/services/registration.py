@@ -156,13 +156,21 @@ INVALID_INVITATION = ("Esa invitación no es válida. Revisa que el enlace esté
                       "una nueva a tu gerente.")
 
 
-def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, chat_id: int,
-                      telegram_name: str, now: datetime) -> tuple[PersonView, bool]:
-    """Bind the Telegram user to the invitation's role and units.
+@dataclass(frozen=True)
+class RoleChange:
+    """What an invitation would make a registered person who is something else now: asked
+    before anything changes (a gerente opening a coordinador's link would lose the role)."""
 
-    Returns (person, role_changed). A user already registered is updated (role and units are
-    the invitation's): that is how a gerente moves someone to other units.
-    """
+    current: PersonView
+    role: str
+    units: tuple[UnitView, ...]
+    expires_at: datetime
+
+
+def _invitation(session: Session, token: str, telegram_user_id: int,
+                now: datetime) -> Invitation | Person:
+    """The usable invitation, or the person it was already used by when that is this same
+    Telegram user (the same /start again); any other case is refused."""
     invitation = session.exec(select(Invitation).where(
         Invitation.token_hash == hash_token(token))).first()
     if invitation is None:
@@ -173,10 +181,43 @@ def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, ch
                 and used_by.telegram_user_id == telegram_user_id):
             # The same /start again (Telegram re-delivers it after a crash, or a second tap
             # on the link): already done, so answer as the first time and change nothing.
-            return person_view(session, used_by), False
+            return used_by
         raise RegistrationError("used", "Esa invitación ya se usó. Pide una nueva a tu gerente.")
     if invitation.expires_at <= now:
         raise RegistrationError("expired", "Esa invitación venció. Pide una nueva a tu gerente.")
+    return invitation
+
+
+def redeem_or_ask(session: Session, *, token: str, telegram_user_id: int, chat_id: int,
+                  telegram_name: str, now: datetime) -> tuple[PersonView, bool] | RoleChange:
+    """``/start <token>``: redeem it, unless it would change the role or units of someone
+    registered: then nothing is used nor changed and the :class:`RoleChange` is returned, to
+    ask; :func:`redeem_invitation` applies it once the person says yes."""
+    found = _invitation(session, token, telegram_user_id, now)
+    person = session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)
+                          ).first()
+    if isinstance(found, Invitation) and person is not None and person.active:
+        current = person_view(session, person)
+        claves = [c for c in found.unit_claves.split(",") if c]
+        if current.role != found.role or set(current.unit_claves) != set(claves):
+            return RoleChange(current, found.role,
+                              tuple(UnitView(u.clave, u.nombre) for u in _units(session, claves)),
+                              found.expires_at)
+    return redeem_invitation(session, token=token, telegram_user_id=telegram_user_id,
+                             chat_id=chat_id, telegram_name=telegram_name, now=now)
+
+
+def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, chat_id: int,
+                      telegram_name: str, now: datetime) -> tuple[PersonView, bool]:
+    """Bind the Telegram user to the invitation's role and units.
+
+    Returns (person, role_changed). A user already registered is updated (role and units are
+    the invitation's): that is how a gerente moves someone to other units. The bot asks such
+    a person first (:func:`redeem_or_ask`).
+    """
+    invitation = _invitation(session, token, telegram_user_id, now)
+    if isinstance(invitation, Person):
+        return person_view(session, invitation), False
 
     person = session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)
                           ).first()

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, PeriodError, period_from_code
-from bot.services import locks, pending
+from bot.services import locks, ownership, pending
 from storage.models import (
     AGGREGATE_LAST,
     Indicator,
@@ -263,22 +263,48 @@ def ensure_open(session: Session, period: Period, unit_clave: str, now: datetime
             "si necesitas capturar o corregir, pide a tu gerente que lo reabra (/reabrir).")
 
 
+class ValueTaken(ReportingError):
+    """The slot already holds a value this save did not expect (someone else's, or one
+    stored since the person saw the question): nothing was written. ``owner`` says whose."""
+
+    def __init__(self, owner: ownership.Owner):
+        super().__init__("taken", "Ese indicador ya tiene un valor para este periodo.")
+        self.owner = owner
+
+
 def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: int,
                now: datetime, calendar: ReportingCalendar, reason: str = "",
+               expected: Decimal | None = None,
                source: str = SOURCE_TELEGRAM) -> ReportedValue:
-    """Store (or change) the slot's value and log the revision; ``slot.stored`` follows."""
+    """Store (or change) the slot's value and log the revision; ``slot.stored`` follows.
+
+    Nobody's figure is overwritten without knowing it: a first value is inserted only if the
+    slot is still empty (two people at the same instant: one wins, the other gets
+    :class:`ValueTaken` with the winner); changing a stored value needs a ``reason`` and, when
+    ``expected`` is given, that the stored value is still the one the person saw. A changed
+    row takes the ``source``, person and time of the change, so an import never overwrites
+    a figure somebody corrected."""
     ensure_open(session, slot.period, slot.unit.clave, now, calendar)
     indicator, period, row = slot.indicator, slot.period, slot.stored
     old_value = row.value if row else None
     if row is None:
-        row = ReportedValue(indicator_id=indicator.id, period=period.code, year=period.year,
-                            period_start=period.start, period_end=period.end, value=value,
-                            meta=indicator.meta, observaciones="", reported_by_id=person_id,
-                            reported_at=now, source=source,
-                            late=calendar.is_late(period, now))
+        row = ownership.insert_first(session, ReportedValue(
+            indicator_id=indicator.id, period=period.code, year=period.year,
+            period_start=period.start, period_end=period.end, value=value,
+            meta=indicator.meta, observaciones="", reported_by_id=person_id,
+            reported_at=now, source=source, late=calendar.is_late(period, now)))
+        if row is None:
+            slot.stored = ownership.current_row(session, indicator.id, period.code)
+            raise ValueTaken(ownership.owner_of(session, slot.stored, calendar))
     else:
+        # Locked until commit (PostgreSQL): a concurrent correction waits, then sees this one.
+        session.refresh(row, with_for_update=True)
+        if not reason or (expected is not None and row.value != expected):
+            raise ValueTaken(ownership.owner_of(session, row, calendar))
+        old_value = row.value
         row.value, row.reported_by_id, row.reported_at = value, person_id, now
-    session.add(row)
+        row.source = source
+        session.add(row)
     session.add(Revision(indicator_id=indicator.id, period=period.code, old_value=old_value,
                          new_value=value, old_observaciones=None, new_observaciones=None,
                          person_id=person_id, at=now, reason=reason, source=source))

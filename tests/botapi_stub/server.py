@@ -437,13 +437,18 @@ class BotApiStub:
 
     def send_text(self, user_id: int, text: str, *, first_name: str = "Tester",
                   last_name: str | None = None, username: str | None = None,
-                  language_code: str = "es") -> dict[str, Any]:
-        """Queue a private text message from a user; returns the update."""
+                  language_code: str = "es",
+                  forward_origin: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue a private text message from a user; returns the update. ``forward_origin``
+        (a MessageOrigin, e.g. ``{"type": "hidden_user", "date": 0, "sender_user_name":
+        "Ana"}``) makes it a forwarded message."""
         user = self._remember_user(user_id, first_name, last_name, username, language_code)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[user_id]), "from": user,
             "chat": self._chat(user_id), "date": int(time.time()), "text": text,
         }
+        if forward_origin is not None:
+            message["forward_origin"] = forward_origin
         if text.startswith("/"):
             # Telegram marks the leading command; the length stops at the first whitespace.
             command = text.split(maxsplit=1)[0]
