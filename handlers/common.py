@@ -47,7 +47,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.app import BOT_DATA_KEY, AppContext
+from bot.context import BOT_DATA_KEY, AppContext
 from bot.services.registration import PersonView, find_person
 
 log = logging.getLogger(__name__)
