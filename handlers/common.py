@@ -17,6 +17,7 @@ Sending::
     await reply_html(update, context, text, reply_markup=kb)   # splits at 4096 characters
     await send_html(context.bot, chat_id, text)                 # same, to any chat
     esc(user_or_catalog_text)                                   # ALWAYS escape such text
+    esc(shorten(remark))                       # free text inside a list: one short line
 
 Buttons::
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -95,6 +97,19 @@ def app_context(context: CallbackContext) -> AppContext:
 def esc(text: object) -> str:
     """HTML-escape any user-supplied or catalog text before putting it in a message."""
     return html.escape(str(text), quote=False)
+
+
+LIST_TEXT_LIMIT = 80  # a remark in a list: enough to recognise it, short enough to scan
+
+
+def shorten(text: object, limit: int = LIST_TEXT_LIMIT) -> str:
+    """Free text for one line of a list: line breaks and runs of blanks folded into one space,
+    cut to ``limit`` characters ending in «…». Shorten first, then :func:`esc` the result (a
+    cut after escaping could split ``&amp;``)."""
+    folded = " ".join(str(text).split())
+    if len(folded) <= limit:
+        return folded
+    return folded[:limit - 1].rstrip() + "…"
 
 
 async def current_person(update: Update, context: CallbackContext) -> PersonView | None:
@@ -179,46 +194,82 @@ def install_fallbacks(application: Application) -> None:
 
 # --- sending --------------------------------------------------------------------------------
 
+# One piece of an HTML message: a tag, a character reference ("&amp;") or one character.
+_HTML_ATOM = re.compile(r"<[^<>]*>|&#?[0-9A-Za-z]+;|.", re.DOTALL)
+
+
+def _units(text: str) -> int:
+    """Telegram's length: UTF-16 code units (an emoji counts 2)."""
+    return len(text) + sum(ord(c) > 0xFFFF for c in text)
+
+
+def _tag_name(tag: str) -> str:
+    return tag.strip("</>").split(None, 1)[0].lower() if len(tag) > 2 else ""
+
+
 def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split a message at line boundaries into chunks of at most ``limit`` characters.
+    """Split an HTML message into chunks of at most ``limit`` UTF-16 units, each valid HTML.
 
-    Our messages never open a tag on one line and close it on another, so any line boundary
-    is a safe cut. A single line longer than the limit (a pasted novel) is cut at a space or,
-    failing that, anywhere outside an HTML entity or tag.
+    A cut is made at the last line break that fits, else at a space in the chunk's second half,
+    else anywhere — but never inside a tag or a character reference like ``&amp;``. Tags open
+    at the cut are closed at the end of the chunk and opened again at the start of the next,
+    so ``<i>`` around a long remark stays italic across both messages and neither is refused.
+    Nothing is dropped: the break (line break or space) ends its chunk, where Telegram trims it.
     """
+    atoms = _HTML_ATOM.findall(text)
     chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = _safe_cut(line, limit)
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        chunks.append(current)
-    return [c for c in chunks if c.strip()]
+    start, open_tags = 0, ()
+    while start < len(atoms):
+        end, open_after = _fill(atoms, start, open_tags, limit)
+        chunk = ("".join(open_tags) + "".join(atoms[start:end])
+                 + "".join(f"</{_tag_name(t)}>" for t in reversed(open_after)))
+        if any(not a.startswith("<") and not a.isspace() for a in atoms[start:end]):
+            chunks.append(chunk)  # (a chunk of only blanks and tags would be refused as empty)
+        start, open_tags = end, open_after
+    return chunks
 
 
-def _safe_cut(line: str, limit: int) -> int:
-    cut = line.rfind(" ", 0, limit)
-    if cut <= limit // 2:
-        cut = limit
-    # Never cut inside "&amp;"-like entities or "<b>"-like tags.
-    amp, semi = line.rfind("&", 0, cut), line.rfind(";", 0, cut)
-    if amp > semi:
-        cut = amp
-    lt, gt = line.rfind("<", 0, cut), line.rfind(">", 0, cut)
-    if lt > gt:
-        cut = lt
-    return max(cut, 1)
+def _fill(atoms: list[str], start: int, open_tags: tuple[str, ...],
+          limit: int) -> tuple[int, tuple[str, ...]]:
+    """Where the chunk starting at ``atoms[start]`` (inside ``open_tags``) ends, and the tags
+    open there."""
+    stack = list(open_tags)
+    used = _units("".join(stack))
+    closing = sum(len(_tag_name(t)) + 3 for t in stack)
+    newline = space = anywhere = None  # (end index, open tags) of the best cuts so far
+    for index in range(start, len(atoms)):
+        atom = atoms[index]
+        is_tag = atom.startswith("<") and len(atom) > 1
+        if is_tag and atom.startswith("</"):
+            if stack:
+                closing -= len(_tag_name(stack.pop())) + 3
+        elif is_tag:
+            stack.append(atom)
+            closing += len(_tag_name(atom)) + 3
+        used += _units(atom)
+        if used + closing > limit:
+            break
+        cut = (index + 1, tuple(stack))
+        if atom == "\n":
+            newline = cut
+        elif atom == " " and used > limit // 2:
+            space = cut
+        if not (is_tag and not atom.startswith("</")):  # not right after an opening tag
+            anywhere = cut
+    else:
+        return len(atoms), tuple(stack)
+    for best in (newline, space, anywhere):
+        if best is not None:
+            return best
+    return start + 1, _after(atoms[start], open_tags)  # a lone atom wider than the limit
+
+
+def _after(atom: str, open_tags: tuple[str, ...]) -> tuple[str, ...]:
+    if atom.startswith("</"):
+        return open_tags[:-1]
+    if atom.startswith("<") and len(atom) > 1:
+        return (*open_tags, atom)
+    return open_tags
 
 
 async def send_html(bot, chat_id: int, text: str,

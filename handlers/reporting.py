@@ -49,6 +49,7 @@ from handlers.common import (
     remove_buttons,
     reply_html,
     require_person,
+    shorten,
 )
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
         if row.late:
             line += " (fuera de plazo)"
         if row.observaciones:
-            line += f"\n    <i>{esc(row.observaciones)}</i>"
+            line += f"\n    <i>{esc(shorten(row.observaciones))}</i>"
         lines.append(line)
     return lines
 
