@@ -11,6 +11,8 @@ Strangers never reach your handler: :func:`install_stranger_guard` (installed by
 anyone not registered with one polite line — messages, commands and button presses alike — and
 stops the update. Only ``/start <token>`` gets through to the registration handler. So inside
 your handler ``await require_person(...)`` always returns a person (it is cached per update).
+Edited messages never reach your handler either (group :data:`EDITS_GROUP` answers them that
+edits are not read): a command or value runs only when it is first sent.
 
 Sending::
 
@@ -46,7 +48,9 @@ from telegram.ext import (
     CallbackContext,
     CallbackQueryHandler,
     ExtBot,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 
 from bot.context import BOT_DATA_KEY, AppContext
@@ -165,6 +169,13 @@ def is_registration_attempt(update: Update) -> bool:
     return command == "/start" and addressee.lower() in ("", message.get_bot().username.lower())
 
 
+def is_written_to_us(update: Update) -> bool:
+    """Something a person wrote or pressed in the chat (as opposed to news about the chat,
+    such as ``my_chat_member`` when they block the bot)."""
+    return (update.message is not None or update.edited_message is not None
+            or update.callback_query is not None)
+
+
 async def _guard(update: Update, context: CallbackContext) -> None:
     if update.effective_user is None:
         raise ApplicationHandlerStop  # channel posts, polls...: not for this bot
@@ -174,12 +185,27 @@ async def _guard(update: Update, context: CallbackContext) -> None:
     if is_registration_attempt(update):
         return
     if await current_person(update, context) is None:
-        await reject_stranger(update, context)
+        if is_written_to_us(update):  # a stranger who blocks the bot gets nothing
+            await reject_stranger(update, context)
         raise ApplicationHandlerStop
 
 
+EDITS_GROUP = GUARD_GROUP + 1  # after the guard, before every command and answer
+EDITED_TEXT = ("No tomo en cuenta mensajes editados. Si quieres cambiar un valor ya guardado, "
+               "usa /corregir; si no, envíalo de nuevo.")
+
+
+async def _edited(update: Update, context: CallbackContext) -> None:
+    """An edit is never a new command nor a new answer: only new messages run anything."""
+    await reply_html(update, context, EDITED_TEXT)
+    raise ApplicationHandlerStop
+
+
 def install_stranger_guard(application: Application) -> None:
+    """The guard (strangers, groups) and, right after it, the answer to edited messages."""
     application.add_handler(TypeHandler(Update, _guard), group=GUARD_GROUP)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, _edited),
+                            group=EDITS_GROUP)
 
 
 async def _unknown_button(update: Update, context: CallbackContext) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, CommandHandler
+from telegram.ext import Application, CallbackContext, CommandHandler, filters
 
 from bot.services.registration import (
     CreatedInvitation,
@@ -96,6 +96,7 @@ async def invitar(update: Update, context: CallbackContext) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("invitar", invitar))
+    new = filters.UpdateType.MESSAGE  # an edited "/start <token>" must not register anyone
+    application.add_handler(CommandHandler("start", start, filters=new))
+    application.add_handler(CommandHandler("invitar", invitar, filters=new))
 
