@@ -16,6 +16,7 @@ import sys
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import build_application
 from bot.settings import PUBLIC_BOT_API
@@ -30,6 +31,21 @@ MISSING_TOKEN = (
     "TELEGRAM_BOT_TOKEN is not set: put the token @BotFather gave you in the .env file of the "
     "directory you run poa-bot from, or in the service's environment; see .env.example."
 )
+
+
+TOKEN_REJECTED = (
+    "Telegram rechazó el token (TELEGRAM_BOT_TOKEN): revísalo con @BotFather; si lo revocaste, "
+    "pon el nuevo en .env.\n"
+    "Telegram rejected the token (TELEGRAM_BOT_TOKEN): check it with @BotFather; if you revoked "
+    "it, put the new one in .env."
+)
+
+
+def unreachable(where: str) -> str:
+    return (f"No se pudo conectar con {where}: revisa la red, el proxy o TELEGRAM_API_BASE_URL "
+            f"(`poa-bot doctor` lo prueba).\n"
+            f"Could not connect to {where}: check the network, the proxy or "
+            f"TELEGRAM_API_BASE_URL.")
 
 
 def webhook_secret(settings) -> str:
@@ -51,13 +67,21 @@ def run(args, settings, db) -> int:
     api = settings.telegram_api_base_url
     where = "Telegram" if api == PUBLIC_BOT_API else f"Bot API at {urlsplit(api).netloc}"
     log.info("POA Bot starting (database %s, %s)", redact_url(db.url), where)
-    if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen, port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url, secret_token=webhook_secret(settings),
-            allowed_updates=Update.ALL_TYPES)
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if settings.webhook_url:
+            application.run_webhook(
+                listen=settings.webhook_listen, port=settings.webhook_port,
+                url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url, secret_token=webhook_secret(settings),
+                allowed_updates=Update.ALL_TYPES)
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        # Its message quotes the token: say it in our words, never print the exception.
+        print(TOKEN_REJECTED, file=sys.stderr)
+        return 2
+    except NetworkError:  # PTB logged the details (token redacted); one line to act on
+        print(unreachable(where), file=sys.stderr)
+        return 1
     log.info("POA Bot stopped")
     return 0
