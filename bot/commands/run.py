@@ -1,15 +1,17 @@
 """``poa-bot run``: start the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set).
 
-PTB's ``run_polling``/``run_webhook`` stop cleanly on SIGINT and SIGTERM (systemd's stop):
-the update being handled finishes, the last fetched updates are confirmed to Telegram, and
-the process exits 0. Conversation state lives in the database and every step is one
-transaction, so ``kill -9`` never loses a confirmed value nor applies one twice; what it can
-lose is the reply being sent, or a message Telegram already handed over but the bot had not
-yet handled (the person sends it again; ``/reportar`` says where they were).
+PTB's ``run_polling`` and ``bot.webhook.serve_webhook`` stop cleanly on SIGINT and SIGTERM
+(systemd's stop): the update being handled finishes, the last fetched updates are confirmed to
+Telegram (polling) or the queued ones handled (webhook), and the process exits 0.
+Conversation state lives in the database and every step is one transaction, so ``kill -9``
+never loses a confirmed value nor applies one twice; what it can lose is the reply being sent,
+or a message Telegram already handed over but the bot had not yet handled (the person sends it
+again; ``/reportar`` says where they were).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sys
@@ -20,6 +22,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app import build_application
 from bot.settings import PUBLIC_BOT_API
+from bot.webhook import WebhookConfig, serve_webhook
 from storage.db import redact_url
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,13 @@ def webhook_secret(settings) -> str:
     return secret.get_secret_value() if secret else secrets.token_urlsafe(32)
 
 
+def webhook_config(settings) -> WebhookConfig:
+    """Where to listen and what to tell Telegram, from WEBHOOK_* settings."""
+    return WebhookConfig(listen=settings.webhook_listen, port=settings.webhook_port,
+                         url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                         url=settings.webhook_url, secret=webhook_secret(settings))
+
+
 def run(args, settings, db) -> int:
     if not settings.token():
         print(MISSING_TOKEN, file=sys.stderr)
@@ -69,11 +79,7 @@ def run(args, settings, db) -> int:
     log.info("POA Bot starting (database %s, %s)", redact_url(db.url), where)
     try:
         if settings.webhook_url:
-            application.run_webhook(
-                listen=settings.webhook_listen, port=settings.webhook_port,
-                url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url, secret_token=webhook_secret(settings),
-                allowed_updates=Update.ALL_TYPES)
+            asyncio.run(serve_webhook(application, webhook_config(settings)))
         else:
             application.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
