@@ -56,7 +56,7 @@ def webhook_secret(settings) -> str:
 
     Without one, anybody who learns the webhook URL could post forged updates in the name of
     any user (a gerente, say). So when WEBHOOK_SECRET_TOKEN is not set a random one is made
-    for this run: ``run_webhook`` registers it with Telegram at every start anyway.
+    for this run: ``serve_webhook`` registers it with Telegram at every start anyway.
     """
     secret = settings.webhook_secret_token
     return secret.get_secret_value() if secret else secrets.token_urlsafe(32)
