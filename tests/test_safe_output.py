@@ -14,7 +14,8 @@ import html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.common import LIST_TEXT_LIMIT, esc, shorten, split_html
+from handlers.common import LIST_TEXT_LIMIT, esc, shorten
+from handlers.html_chunks import split_html
 from tests.botapi_stub.server import parse_html, utf16_len
 from tests.harness import add_sample_catalog, running_bot
 
