@@ -9,8 +9,8 @@
   :class:`~telegram.ext.JobQueue` (reminders);
 * :class:`~bot.update_processor.PerChatUpdateProcessor`: a person's updates in order,
   different people concurrently;
-* an :class:`AppContext` (settings, database, clock) in ``application.bot_data`` — handlers get
-  it with ``handlers.common.app_context(context)``;
+* an :class:`~bot.context.AppContext` (settings, database, clock) in ``application.bot_data``
+  — handlers get it with ``handlers.common.app_context(context)``;
 * the unregistered-stranger guard (``handlers.common``), then every module of
   :data:`HANDLER_MODULES` (each exposes ``register(application)``), then the fallbacks
   (a button nobody claims is answered as stale) and an error handler.
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -37,14 +36,15 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock, system_clock
+from bot.context import BOT_DATA_KEY, AppContext
 from bot.settings import Settings
 from bot.telegram_retry import RetryingRateLimiter
 from bot.update_processor import PerChatUpdateProcessor
+from handlers import common, menus
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-BOT_DATA_KEY = "poa"
 TELEGRAM_RATE = 29  # messages per second, just under Telegram's ~30 for bulk sending
 
 # Order matters only for the shared handler groups; each module documents its own groups.
@@ -60,15 +60,6 @@ HANDLER_MODULES = [
 
 class MissingTokenError(RuntimeError):
     """TELEGRAM_BOT_TOKEN is not set."""
-
-
-@dataclass(frozen=True)
-class AppContext:
-    """What every handler needs besides the update: configuration, storage and time."""
-
-    settings: Settings
-    db: Database
-    clock: Clock
 
 
 def base_file_url(base_url: str) -> str | None:
@@ -89,9 +80,6 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
     token = settings.token()
     if not token:
         raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
-    # Imported here: handlers import bot.app for AppContext, so a top-level import would cycle.
-    from handlers import common
-
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -126,15 +114,11 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
 
 
 async def _post_init(application: Application) -> None:
-    from handlers import menus
-
     await menus.sync_all_menus(application)
 
 
 def error_text(error: BaseException | None) -> str:
     """What to tell the person, by what failed (see the texts in ``handlers.common``)."""
-    from handlers import common
-
     if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
         return common.DATABASE_ERROR_TEXT  # unreachable database: the step was rolled back
     if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
@@ -147,8 +131,6 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # logging filter redacts it anyway.
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        from handlers import common
-
         try:
             if update.callback_query is not None:
                 await common.answer_callback(update)

@@ -13,11 +13,13 @@ import logging
 import sys
 
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
-from storage.db import Database, redact_url
+from storage.db import Database, DatabaseUrlError, describe_error
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,18 +69,26 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"Configuración inválida / invalid settings:\n{exc}", file=sys.stderr)
         return 2
-    db = Database(settings.database_url)
+    try:
+        db = Database(settings.database_url)
+    except DatabaseUrlError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         # doctor inspects the schema as it is, so it must not upgrade it first.
         if args.command != "doctor":
-            db.migrate()
+            try:
+                db.migrate()
+            except DBAPIError as exc:  # unreachable, corrupt, unwritable...: one line, no trace
+                log.debug("could not migrate the database", exc_info=True)
+                print(describe_error(exc, db.url), file=sys.stderr)
+                return 1
         module = importlib.import_module(f"bot.commands.{args.command.replace('-', '_')}")
         return module.run(args, settings, db)
     except KeyboardInterrupt:
         return 130
     except OperationalError as exc:
-        print(f"No se puede usar la base de datos {redact_url(db.url)}: {exc.orig}\n"
-              "Revisa DATABASE_URL (o ejecuta `poa-bot doctor`).", file=sys.stderr)
+        print(describe_error(exc, db.url), file=sys.stderr)
         return 1
     finally:
         db.dispose()

@@ -10,11 +10,17 @@ from __future__ import annotations
 import logging
 import re
 
+from telegram.error import InvalidToken
+
 TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
 
 class RedactTokenFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+            # PTB logs the rejection with a traceback whose every frame repeats "the token
+            # `…` was rejected": the message says it all, and `poa-bot run` explains it.
+            record.exc_info, record.exc_text = None, None
         message = record.getMessage()
         redacted = TOKEN_PATTERN.sub("<token>", message)
         if redacted != message:

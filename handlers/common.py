@@ -11,12 +11,15 @@ Strangers never reach your handler: :func:`install_stranger_guard` (installed by
 anyone not registered with one polite line — messages, commands and button presses alike — and
 stops the update. Only ``/start <token>`` gets through to the registration handler. So inside
 your handler ``await require_person(...)`` always returns a person (it is cached per update).
+Edited messages never reach your handler either (group :data:`EDITS_GROUP` answers them that
+edits are not read): a command or value runs only when it is first sent.
 
 Sending::
 
     await reply_html(update, context, text, reply_markup=kb)   # splits at 4096 characters
     await send_html(context.bot, chat_id, text)                 # same, to any chat
     esc(user_or_catalog_text)                                   # ALWAYS escape such text
+    esc(shorten(remark))                       # free text inside a list: one short line
 
 Buttons::
 
@@ -36,7 +39,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -44,16 +47,18 @@ from telegram.ext import (
     CallbackContext,
     CallbackQueryHandler,
     ExtBot,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 
-from bot.app import BOT_DATA_KEY, AppContext
+from bot.context import BOT_DATA_KEY, AppContext
 from bot.services.registration import PersonView, find_person
+from handlers.html_chunks import split_html
 
 log = logging.getLogger(__name__)
 
 GUARD_GROUP = -100  # runs before every handler group
-MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH  # 4096
 MAX_CALLBACK_BYTES = 64
 CALLBACK_SEPARATOR = ":"
 
@@ -95,6 +100,19 @@ def app_context(context: CallbackContext) -> AppContext:
 def esc(text: object) -> str:
     """HTML-escape any user-supplied or catalog text before putting it in a message."""
     return html.escape(str(text), quote=False)
+
+
+LIST_TEXT_LIMIT = 80  # a remark in a list: enough to recognise it, short enough to scan
+
+
+def shorten(text: object, limit: int = LIST_TEXT_LIMIT) -> str:
+    """Free text for one line of a list: line breaks and runs of blanks folded into one space,
+    cut to ``limit`` characters ending in «…». Shorten first, then :func:`esc` the result (a
+    cut after escaping could split ``&amp;``)."""
+    folded = " ".join(str(text).split())
+    if len(folded) <= limit:
+        return folded
+    return folded[:limit - 1].rstrip() + "…"
 
 
 async def current_person(update: Update, context: CallbackContext) -> PersonView | None:
@@ -150,6 +168,13 @@ def is_registration_attempt(update: Update) -> bool:
     return command == "/start" and addressee.lower() in ("", message.get_bot().username.lower())
 
 
+def is_written_to_us(update: Update) -> bool:
+    """Something a person wrote or pressed in the chat (as opposed to news about the chat,
+    such as ``my_chat_member`` when they block the bot)."""
+    return (update.message is not None or update.edited_message is not None
+            or update.callback_query is not None)
+
+
 async def _guard(update: Update, context: CallbackContext) -> None:
     if update.effective_user is None:
         raise ApplicationHandlerStop  # channel posts, polls...: not for this bot
@@ -159,12 +184,27 @@ async def _guard(update: Update, context: CallbackContext) -> None:
     if is_registration_attempt(update):
         return
     if await current_person(update, context) is None:
-        await reject_stranger(update, context)
+        if is_written_to_us(update):  # a stranger who blocks the bot gets nothing
+            await reject_stranger(update, context)
         raise ApplicationHandlerStop
 
 
+EDITS_GROUP = GUARD_GROUP + 1  # after the guard, before every command and answer
+EDITED_TEXT = ("No tomo en cuenta mensajes editados. Si quieres cambiar un valor ya guardado, "
+               "usa /corregir; si no, envíalo de nuevo.")
+
+
+async def _edited(update: Update, context: CallbackContext) -> None:
+    """An edit is never a new command nor a new answer: only new messages run anything."""
+    await reply_html(update, context, EDITED_TEXT)
+    raise ApplicationHandlerStop
+
+
 def install_stranger_guard(application: Application) -> None:
+    """The guard (strangers, groups) and, right after it, the answer to edited messages."""
     application.add_handler(TypeHandler(Update, _guard), group=GUARD_GROUP)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, _edited),
+                            group=EDITS_GROUP)
 
 
 async def _unknown_button(update: Update, context: CallbackContext) -> None:
@@ -178,48 +218,6 @@ def install_fallbacks(application: Application) -> None:
 
 
 # --- sending --------------------------------------------------------------------------------
-
-def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split a message at line boundaries into chunks of at most ``limit`` characters.
-
-    Our messages never open a tag on one line and close it on another, so any line boundary
-    is a safe cut. A single line longer than the limit (a pasted novel) is cut at a space or,
-    failing that, anywhere outside an HTML entity or tag.
-    """
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = _safe_cut(line, limit)
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        chunks.append(current)
-    return [c for c in chunks if c.strip()]
-
-
-def _safe_cut(line: str, limit: int) -> int:
-    cut = line.rfind(" ", 0, limit)
-    if cut <= limit // 2:
-        cut = limit
-    # Never cut inside "&amp;"-like entities or "<b>"-like tags.
-    amp, semi = line.rfind("&", 0, cut), line.rfind(";", 0, cut)
-    if amp > semi:
-        cut = amp
-    lt, gt = line.rfind("<", 0, cut), line.rfind(">", 0, cut)
-    if lt > gt:
-        cut = lt
-    return max(cut, 1)
-
 
 async def send_html(bot, chat_id: int, text: str,
                     reply_markup: InlineKeyboardMarkup | None = None) -> list[Message]:

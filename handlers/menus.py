@@ -15,6 +15,8 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
+from bot.context import BOT_DATA_KEY
+from bot.services.registration import registered_chats
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
 
 log = logging.getLogger(__name__)
@@ -72,9 +74,6 @@ async def apply_menu(bot, chat_id: int, role: str) -> None:
 
 async def sync_all_menus(application: Application) -> None:
     """Default menu for strangers, and each registered person's menu (at start-up)."""
-    from bot.app import BOT_DATA_KEY
-    from bot.services.registration import registered_chats
-
     bot = application.bot
     await bot.set_my_commands([BotCommand(c.name, c.description) for c in STRANGER_COMMANDS],
                               scope=BotCommandScopeDefault())

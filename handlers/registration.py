@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    Application,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    filters,
+)
 
 from bot.services.registration import (
     CreatedInvitation,
@@ -170,7 +176,8 @@ async def invitar(update: Update, context: CallbackContext) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("invitar", invitar))
+    new = filters.UpdateType.MESSAGE  # an edited "/start <token>" must not register anyone
+    application.add_handler(CommandHandler("start", start, filters=new))
+    application.add_handler(CommandHandler("invitar", invitar, filters=new))
     application.add_handler(CallbackQueryHandler(change_button, pattern=r"^reg:"))
 

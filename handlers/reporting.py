@@ -46,6 +46,7 @@ from handlers.common import (
     remove_buttons,
     reply_html,
     require_person,
+    shorten,
 )
 from handlers.figure_texts import (
     choice_text,
@@ -139,7 +140,7 @@ def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
         if row.late:
             line += " (fuera de plazo)"
         if row.observaciones:
-            line += f"\n    <i>{esc(row.observaciones)}</i>"
+            line += f"\n    <i>{esc(shorten(row.observaciones))}</i>"
         lines.append(line)
     return lines
 
@@ -407,15 +408,8 @@ async def after_command(update: Update, context: CallbackContext) -> None:
     await show(update, context, screens, person)
 
 
-async def edited_message(update: Update, context: CallbackContext) -> None:
-    """Edits are not answers: a value already saved changes only through /corregir."""
-    await require_person(update, context)
-    await reply_html(update, context, "No tomo en cuenta mensajes editados. Si quieres cambiar "
-                     "un valor ya guardado, usa /corregir; si no, envíalo de nuevo.")
-
-
 def register(application: Application) -> None:
-    new = filters.UpdateType.MESSAGE  # edited messages are answered by edited_message
+    new = filters.UpdateType.MESSAGE  # edits are answered (and stopped) in handlers.common
     application.add_handler(MessageHandler(new & filters.FORWARDED & filters.TEXT
                                            & ~filters.COMMAND, forwarded_message))
     application.add_handler(CommandHandler("reportar", reportar, filters=new))
@@ -424,7 +418,6 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("pendientes", pendientes, filters=new))
     application.add_handler(CallbackQueryHandler(button, pattern=r"^[rc]:"))
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, text_message))
-    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, edited_message))
     application.add_handler(MessageHandler(
         new & ~filters.TEXT & ~filters.StatusUpdate.ALL, other_message))
     application.add_handler(MessageHandler(new & filters.COMMAND, after_command),

@@ -10,7 +10,9 @@ PostgreSQL (psycopg 3) behave alike. Transactions are short (one user step each)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
@@ -26,11 +29,31 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+URL_FORMS = "sqlite:///poa.db o postgresql://usuario:contraseña@servidor/poa"
+PRIVATE_FILE_MODE = 0o600  # the SQLite file holds everything: its owner only
+
+
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL is not a URL of a database the bot can use (the message says why)."""
+
+
 def normalize_url(url: str) -> str:
-    """Accept ``postgresql://``/``postgres://`` and use psycopg 3; SQLite as given."""
+    """Accept ``postgresql://``/``postgres://`` and use psycopg 3; SQLite as given.
+
+    Raises :class:`DatabaseUrlError` for anything else. Its message never repeats the URL,
+    which may hold a password.
+    """
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise DatabaseUrlError(f"DATABASE_URL no es una URL de base de datos; escribe, p. ej., "
+                               f"{URL_FORMS}.") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise DatabaseUrlError(f"DATABASE_URL usa «{parsed.get_backend_name()}», y POA Bot "
+                               f"solo trabaja con SQLite o PostgreSQL: {URL_FORMS}.")
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -52,14 +75,59 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):
+        return None  # a URI filename: SQLite interprets it
+    return Path(parsed.database)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file for its owner only, before SQLite creates it with the
+    umask's permissions (usually world-readable). SQLite gives the ``-wal`` and ``-shm``
+    files the permissions of the database file, so they are private too."""
+    if path.exists() or not path.parent.is_dir():
+        return  # an existing file keeps its permissions; a missing folder is reported on open
+    with contextlib.suppress(FileExistsError):  # another process created it first
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False,
                                                   "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        path = sqlite_path(url)
+        if path is not None:
+            event.listen(engine, "do_connect", lambda *_args: _create_private(path))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def describe_error(error: BaseException, url: str) -> str:
+    """One line saying why the database at ``url`` cannot be used, and what to do."""
+    shown = redact_url(url)
+    path = sqlite_path(url)
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    detail = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if path is not None:
+        if not path.parent.is_dir():
+            return (f"La carpeta {path.parent} de la base de datos ({shown}) no existe: créala "
+                    "o corrige DATABASE_URL.")
+        if "not a database" in detail or "malformed" in detail:
+            return (f"El archivo {path} no es una base de datos SQLite válida (¿está dañado o es "
+                    "de otro programa?): restaura una copia de seguridad o corrige DATABASE_URL.")
+        if "unable to open" in detail or "readonly" in detail or "read-only" in detail:
+            return (f"No se puede abrir ni escribir el archivo {path} ({detail}): revisa sus "
+                    "permisos y los de su carpeta, o DATABASE_URL.")
+    if isinstance(error, NoSuchModuleError):
+        detail = "falta el controlador de esa base de datos"
+    return (f"No se puede usar la base de datos {shown}: {detail}. Revisa DATABASE_URL (o "
+            "ejecuta `poa-bot doctor`).")
 
 
 class Database:

@@ -18,7 +18,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.clock import system_clock
-from storage.db import MIGRATIONS_DIR, redact_url
+from storage.db import MIGRATIONS_DIR, describe_error, redact_url
 from storage.models import Indicator, Person
 
 
@@ -35,8 +35,7 @@ def check_database(db) -> list[Check]:
             conn.execute(text("SELECT 1"))
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        return [Check(False, f"No se puede abrir la base de datos {redact_url(db.url)}: "
-                             f"{exc.__class__.__name__}. Revisa DATABASE_URL.")]
+        return [Check(False, describe_error(exc, db.url))]
     checks.append(Check(True, f"Base de datos accesible: {redact_url(db.url)}"))
     from alembic.config import Config
 

@@ -1,24 +1,28 @@
 """``poa-bot run``: start the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set).
 
-PTB's ``run_polling``/``run_webhook`` stop cleanly on SIGINT and SIGTERM (systemd's stop):
-the update being handled finishes, the last fetched updates are confirmed to Telegram, and
-the process exits 0. Conversation state lives in the database and every step is one
-transaction, so ``kill -9`` never loses a confirmed value nor applies one twice; what it can
-lose is the reply being sent, or a message Telegram already handed over but the bot had not
-yet handled (the person sends it again; ``/reportar`` says where they were).
+PTB's ``run_polling`` and ``bot.webhook.serve_webhook`` stop cleanly on SIGINT and SIGTERM
+(systemd's stop): the update being handled finishes, the last fetched updates are confirmed to
+Telegram (polling) or the queued ones handled (webhook), and the process exits 0.
+Conversation state lives in the database and every step is one transaction, so ``kill -9``
+never loses a confirmed value nor applies one twice; what it can lose is the reply being sent,
+or a message Telegram already handed over but the bot had not yet handled (the person sends it
+again; ``/reportar`` says where they were).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sys
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import build_application
 from bot.settings import PUBLIC_BOT_API
+from bot.webhook import WebhookConfig, serve_webhook
 from storage.db import redact_url
 
 log = logging.getLogger(__name__)
@@ -32,15 +36,37 @@ MISSING_TOKEN = (
 )
 
 
+TOKEN_REJECTED = (
+    "Telegram rechazó el token (TELEGRAM_BOT_TOKEN): revísalo con @BotFather; si lo revocaste, "
+    "pon el nuevo en .env.\n"
+    "Telegram rejected the token (TELEGRAM_BOT_TOKEN): check it with @BotFather; if you revoked "
+    "it, put the new one in .env."
+)
+
+
+def unreachable(where: str) -> str:
+    return (f"No se pudo conectar con {where}: revisa la red, el proxy o TELEGRAM_API_BASE_URL "
+            f"(`poa-bot doctor` lo prueba).\n"
+            f"Could not connect to {where}: check the network, the proxy or "
+            f"TELEGRAM_API_BASE_URL.")
+
+
 def webhook_secret(settings) -> str:
     """The secret Telegram must send in X-Telegram-Bot-Api-Secret-Token with every update.
 
     Without one, anybody who learns the webhook URL could post forged updates in the name of
     any user (a gerente, say). So when WEBHOOK_SECRET_TOKEN is not set a random one is made
-    for this run: ``run_webhook`` registers it with Telegram at every start anyway.
+    for this run: ``serve_webhook`` registers it with Telegram at every start anyway.
     """
     secret = settings.webhook_secret_token
     return secret.get_secret_value() if secret else secrets.token_urlsafe(32)
+
+
+def webhook_config(settings) -> WebhookConfig:
+    """Where to listen and what to tell Telegram, from WEBHOOK_* settings."""
+    return WebhookConfig(listen=settings.webhook_listen, port=settings.webhook_port,
+                         url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                         url=settings.webhook_url, secret=webhook_secret(settings))
 
 
 def run(args, settings, db) -> int:
@@ -51,13 +77,17 @@ def run(args, settings, db) -> int:
     api = settings.telegram_api_base_url
     where = "Telegram" if api == PUBLIC_BOT_API else f"Bot API at {urlsplit(api).netloc}"
     log.info("POA Bot starting (database %s, %s)", redact_url(db.url), where)
-    if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen, port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url, secret_token=webhook_secret(settings),
-            allowed_updates=Update.ALL_TYPES)
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if settings.webhook_url:
+            asyncio.run(serve_webhook(application, webhook_config(settings)))
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        # Its message quotes the token: say it in our words, never print the exception.
+        print(TOKEN_REJECTED, file=sys.stderr)
+        return 2
+    except NetworkError:  # PTB logged the details (token redacted); one line to act on
+        print(unreachable(where), file=sys.stderr)
+        return 1
     log.info("POA Bot stopped")
     return 0

@@ -458,6 +458,30 @@ class BotApiStub:
         self._transcripts[user_id].append(f"user: {text}")
         return self.queue_raw_update({"message": message})
 
+    def edit_text(self, user_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """Queue an ``edited_message``: the user changed the text of a message they sent."""
+        original = self._messages[(user_id, message_id)]
+        message = {k: v for k, v in original.items() if k != "entities"}
+        message.update(text=text, edit_date=int(time.time()))
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": utf16_len(text.split(maxsplit=1)[0])}]
+        self._messages[(user_id, message_id)] = message
+        self._transcripts[user_id].append(f"user edited {message_id}: {text}")
+        return self.queue_raw_update({"edited_message": message})
+
+    def block_bot(self, user_id: int) -> dict[str, Any]:
+        """The user blocks the bot: a ``my_chat_member`` update (member → kicked), and from
+        then on sending to their chat is refused with 403 as Telegram does."""
+        user = self._users.get(user_id) or self._remember_user(user_id, "Tester", None, None, "es")
+        self.block_chat(user_id)
+        self._transcripts[user_id].append("user blocked the bot")
+        member = {"user": self._bot_user()}
+        return self.queue_raw_update({"my_chat_member": {
+            "chat": self._chat(user_id), "from": user, "date": int(time.time()),
+            "old_chat_member": {**member, "status": "member"},
+            "new_chat_member": {**member, "status": "kicked", "until_date": 0}}})
+
     def press_button(self, user_id: int, callback_data: str,
                      message_id: int | None = None) -> str:
         """Queue a callback query as if the user tapped a button; returns the query id."""
