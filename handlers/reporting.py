@@ -117,7 +117,7 @@ def stored_by(owner: ownership.Owner, person) -> str:
     return f"Se cargó ({esc(owner.source)}) {when}"
 
 
-def _taken(screen: ownership.Taken, person) -> tuple[str, InlineKeyboardMarkup | None]:
+def _taken(screen: conv.Taken, person) -> tuple[str, InlineKeyboardMarkup | None]:
     card, owner = screen.card, screen.owner
     head = (f"<b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) ya tiene valor: "
             f"{stored_by(owner, person)}: <b>{with_unit(owner.value, card)}</b>")
@@ -220,9 +220,9 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             return (f"✅ Corregido: <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
                     f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
                     f"Motivo: <i>{esc(reason)}</i>"), None
-        case ownership.Taken():
+        case conv.Taken():
             return _taken(screen, person)
-        case ownership.Kept(card=card, value=value):
+        case conv.Kept(card=card, value=value):
             return (f"Queda <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
                     f"({period_label(card.period_code)}); no cambié nada."), None
         case conv.Refused(message=message):

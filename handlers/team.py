@@ -44,7 +44,6 @@ from bot.services.team import Member, TeamError, TeamOverview
 from handlers import menus
 from handlers.common import (
     GUARD_GROUP,
-    MAX_MESSAGE,
     STALE_BUTTON_TEXT,
     answer_callback,
     app_context,
@@ -57,6 +56,7 @@ from handlers.common import (
     reply_html,
     require_person,
 )
+from handlers.html_chunks import MAX_MESSAGE
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
 
 log = logging.getLogger(__name__)

@@ -91,7 +91,7 @@ def test_shorten_folds_lines_and_cuts_before_escaping():
 # --- through the real bot --------------------------------------------------------------------
 
 REMARKS = [
-    "&" * 1000,
+    "&" * 999 + "y",  # a letter: a remark of punctuation alone means "no remarks"
     ("<" * 300 + "\n") * 3,
     "primera línea & más\n<b>no es negrita</b>\n" + "palabra " * 110,
 ]

@@ -15,6 +15,14 @@ The functions here take a :class:`Turn` (who, which chat, which update, when) an
 *screens* — plain dataclasses saying what to show. ``handlers/reporting.py`` renders them in
 Spanish. Button data is validated here against the person's units, the periods open now and
 the stored state, so a forged or stale button is refused and changes nothing.
+
+Why one file of ~750 lines: the steps of the report and correction flows read and write the
+same state document, and each step's validity depends on the step before it (``value`` →
+``choose``/``confirm``/``taken`` → ``remarks``/``reason``); keeping every transition and the
+screens they return side by side is what lets a reader check that no path saves without the
+state that follows it. What is not a transition lives elsewhere: reading typed figures in
+``bot.domain.typed_figures``, saving and history in ``bot.services.reporting``, who stored a
+value in ``bot.services.ownership``, remarks in ``bot.domain.remarks``.
 """
 
 from __future__ import annotations
@@ -192,6 +200,30 @@ class NotForRole:
 @dataclass(frozen=True)
 class Duplicate:
     """The update was already applied (Telegram delivered it again): show nothing."""
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The value the person typed was not stored: the indicator already has one.
+    ``yours`` equal to ``owner.value``: nothing to decide, the flow goes on; otherwise the
+    person keeps the stored value or corrects it, with a reason."""
+
+    flow: str
+    card: IndicatorCard
+    owner: ownership.Owner
+    yours: Decimal
+
+    @property
+    def same(self) -> bool:
+        return self.owner.value == self.yours
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The person chose to keep the stored value."""
+
+    card: IndicatorCard
+    value: Decimal
 
 
 @dataclass(frozen=True)
@@ -585,7 +617,7 @@ def _taken(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: De
     """The slot holds a value the person did not see: say whose, keep it, and let them keep
     it or correct it with a reason (buttons ``keep``/``chg``)."""
     owner = ownership.owner_of(session, slot.stored, turn.calendar)
-    screen = ownership.Taken(state["flow"], slot.card(), owner, value)
+    screen = Taken(state["flow"], slot.card(), owner, value)
     if screen.same:
         return _go_on(session, turn, state, slot, screen)
     _set(session, turn, **{**state, "step": "taken", "candidate": str(value)})
@@ -624,7 +656,7 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
             return _accept(session, turn, state, slot, Decimal(state["candidate"]))
         if action == "keep":
             return _go_on(session, turn, state, slot,
-                          ownership.Kept(slot.card(), slot.stored.value))
+                          Kept(slot.card(), slot.stored.value))
         if action == "chg":
             _set(session, turn, **{**state, "step": "reason", "seen": str(slot.stored.value)})
             return [AskReason(slot.card(), slot.stored.value, Decimal(state["candidate"]))]
@@ -728,7 +760,7 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
         return [AskReason(card, card.current, Decimal(state["candidate"]))]
     if step == "taken" and slot.stored is not None:
         owner = ownership.owner_of(session, slot.stored, turn.calendar)
-        return [ownership.Taken(flow, card, owner, Decimal(state["candidate"]))]
+        return [Taken(flow, card, owner, Decimal(state["candidate"]))]
     return []
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,9 +22,6 @@ from sqlmodel import Session, select
 
 from bot.domain.calendar import ReportingCalendar
 from storage.models import Person, ReportedValue
-
-if TYPE_CHECKING:  # reporting imports this module
-    from bot.services.reporting import IndicatorCard
 
 
 @dataclass(frozen=True)
@@ -91,29 +87,3 @@ def current_row(session: Session, indicator_id: int, period_code: str) -> Report
     return session.exec(select(ReportedValue).where(
         ReportedValue.indicator_id == indicator_id, ReportedValue.period == period_code,
     ).execution_options(populate_existing=True)).first()
-
-
-# --- screens (rendered by handlers.reporting) ----------------------------------------------
-
-@dataclass(frozen=True)
-class Taken:
-    """The value the person typed was not stored: the indicator already has one.
-    ``yours`` equal to ``owner.value``: nothing to decide, the flow goes on; otherwise the
-    person keeps the stored value or corrects it, with a reason."""
-
-    flow: str
-    card: IndicatorCard
-    owner: Owner
-    yours: Decimal
-
-    @property
-    def same(self) -> bool:
-        return self.owner.value == self.yours
-
-
-@dataclass(frozen=True)
-class Kept:
-    """The person chose to keep the stored value."""
-
-    card: IndicatorCard
-    value: Decimal
