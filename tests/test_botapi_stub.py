@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from botapi_stub import BotApiStub, parse_html, utf16_len
 from telegram import (
     Bot,
     BotCommand,
@@ -29,6 +28,8 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from bot.telegram_standin import BotApiStub, parse_html, utf16_len
 
 USER = 1001
 

@@ -24,6 +24,7 @@ from bot.services.registration import (
     redeem_invitation,
 )
 from bot.settings import Settings
+from bot.telegram_standin import BotApiStub
 from handlers.common import STRANGER_TEXT
 from storage.db import Database, redact_url
 from storage.models import (
@@ -35,7 +36,6 @@ from storage.models import (
     ReportedValue,
     Revision,
 )
-from tests.botapi_stub import BotApiStub
 from tests.harness import (
     DEFAULT_NOW,
     TEST_TOKEN,

@@ -1108,7 +1108,7 @@ class StubThread:
 
 
 def main() -> None:
-    """``python -m tests.botapi_stub.server``: serve until interrupted (manual runs)."""
+    """``python -m bot.telegram_standin.server``: serve until interrupted (manual runs)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--token", default="123456:TEST-TOKEN")
     parser.add_argument("--rate-limit", type=float, default=None)
