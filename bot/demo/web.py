@@ -52,15 +52,21 @@ class BotBridge:
 
     def attach(self, application: Application,
                on_ready: Callable[[], None] = lambda: None) -> None:
-        """Learn the bot's loop when it starts (after ``run``'s own post_init), then call
-        ``on_ready``: by then the bot handles Ctrl-C itself."""
+        """Learn the bot's loop when it starts (after ``run``'s own post_init), and call
+        ``on_ready`` once it is running: polling, jobs, and Ctrl-C handled by PTB (a stop
+        signal in the middle of PTB's start-up is not handled cleanly, so a newcomer is told
+        the demo is ready only after it)."""
         inner = application.post_init
+
+        async def ready(_context: object) -> None:
+            on_ready()
 
         async def post_init(app: Application) -> None:
             if inner is not None:
                 await inner(app)
             self.application, self.loop = app, asyncio.get_running_loop()
-            on_ready()
+            # Jobs run once the JobQueue starts, which is the last step of PTB's start-up.
+            app.job_queue.run_once(ready, when=0, name="poa-demo-ready")
 
         application.post_init = post_init
 
