@@ -188,12 +188,17 @@ def test_ctrl_c_stops_and_keeps_the_database_only_when_asked(demo_process, tmp_p
 
 @pytest.fixture
 def browser():
-    if not Path(CHROMIUM).exists():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = ("Chromium (apt-get install -y chromium)" if not Path(CHROMIUM).exists()
+               else "Playwright (pip install -e '.[dev]')" if sync_playwright is None else None)
+    if missing:
         if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the browser test: apt-get install -y chromium")
-        pytest.skip("Chromium not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
+            pytest.fail(f"CI must run the browser test, but {missing} is missing")
+        pytest.skip(f"{missing} is not installed")
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
