@@ -30,6 +30,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
+from bot.cli import main
 from bot.clock import FrozenClock, OffsetClock
 from bot.demo.seed import create_people, load_report, seed_report, start_time
 from bot.domain.calendar import ReportingCalendar
@@ -78,6 +79,36 @@ def test_seed_ships_with_the_package_and_sets_the_stage(db):
     with db.session() as session:  # again (a kept database): nobody twice
         create_people(session, now)
         assert len(session.exec(select(Person)).all()) == 10
+
+
+@pytest.fixture
+def no_env(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no stray .env; DATABASE_URL's default poa.db would land here
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "WEBHOOK_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_demo_refuses_a_missing_or_malformed_report(no_env, capsys):
+    assert main(["demo", "--no-browser", "--poa", "missing.tsv"]) == 1
+    assert "No existe el archivo missing.tsv" in capsys.readouterr().err
+    bad = no_env / "bad.tsv"
+    bad.write_text(seed_report().read_text(encoding="utf-8").replace("255,835", "abc", 1),
+                   encoding="utf-8")
+    assert main(["demo", "--no-browser", "--poa", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert "bad.tsv: línea" in captured.err and "No se importó nada" in captured.err
+    assert "temporal de la demo borrada" in captured.out
+    assert not (no_env / "poa.db").exists()  # the demo never touches DATABASE_URL's database
+
+
+def test_demo_says_when_its_port_is_taken(no_env, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["demo", "--no-browser", "--port", str(port)]) == 1
+    assert f"No se puede abrir el puerto {port}" in capsys.readouterr().err
 
 
 # --- the demo as a process ----------------------------------------------------------------------
