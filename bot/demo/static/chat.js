@@ -269,6 +269,7 @@ function showCommands(filter) {
     return item;
   }));
   box.hidden = false;
+  $("messages").scrollTop = $("messages").scrollHeight;  // the list takes room from the chat
 }
 
 function hideCommands() { $("commands").hidden = true; }
