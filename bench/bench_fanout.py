@@ -28,9 +28,9 @@ from bot.app import build_application
 from bot.clock import FrozenClock
 from bot.scheduler import scheduler_of
 from bot.settings import Settings
+from bot.telegram_standin import BotApiStub
 from storage.db import Database
 from storage.models import ROLE_COORDINADOR, Person, PersonUnit, Unit
-from tests.botapi_stub import BotApiStub
 from tests.harness import add_sample_catalog
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"

@@ -36,9 +36,9 @@ from bot.app import build_application
 from bot.clock import FrozenClock
 from bot.services.registration import register_directly
 from bot.settings import Settings
+from bot.telegram_standin import BotApiStub
 from storage.db import Database, normalize_url
 from storage.models import ROLE_COORDINADOR, Indicator, Unit
-from tests.botapi_stub import BotApiStub
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
 NOW = datetime(2023, 4, 3, 16, 0, tzinfo=UTC)

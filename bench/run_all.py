@@ -37,9 +37,9 @@ from pathlib import Path
 from bench import bench_fanout, bench_report, bench_summary
 from bot.domain.periods import Period
 from bot.services.registration import register_directly
+from bot.telegram_standin import BotApiStub
 from storage.db import Database
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
-from tests.botapi_stub import BotApiStub
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
 GERENTE, COORDINADOR = 2001, 1001

@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="inicia el bot de Telegram")
     sub.add_parser("doctor", help="revisa configuración, base de datos y conexión con Telegram")
+
+    from bot.commands import demo
+
+    demo.add_arguments(sub.add_parser(
+        "demo", help="prueba el bot sin Telegram: un chat en el navegador, todo local"))
     return parser
 
 
@@ -75,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        # doctor inspects the schema as it is, so it must not upgrade it first.
-        if args.command != "doctor":
+        # doctor inspects the schema as it is, so it must not upgrade it first; demo uses a
+        # database of its own and leaves DATABASE_URL's alone.
+        if args.command not in ("doctor", "demo"):
             try:
                 db.migrate()
             except DBAPIError as exc:  # unreachable, corrupt, unwritable...: one line, no trace

@@ -38,9 +38,9 @@ from bot.app import build_application
 from bot.clock import FrozenClock
 from bot.services.registration import PersonView, register_directly
 from bot.settings import Settings
+from bot.telegram_standin import BotApiStub, SentMessage
 from storage.db import Database
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, ActionLine, Indicator, Unit
-from tests.botapi_stub import BotApiStub, SentMessage
 
 TEST_TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 TEST_BOT_USERNAME = "poa_test_bot"

@@ -15,8 +15,8 @@ from sqlmodel import select
 from bot.clock import system_clock
 from bot.domain.periods import Period
 from bot.services.registration import register_directly
+from bot.telegram_standin import BotApiStub
 from storage.models import ROLE_COORDINADOR, Conversation, ReportedValue
-from tests.botapi_stub import BotApiStub
 from tests.harness import TEST_TOKEN, add_sample_catalog, running_bot
 
 ANA, BETO = 1001, 1002

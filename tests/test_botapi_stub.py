@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from botapi_stub import BotApiStub, parse_html, utf16_len
 from telegram import (
     Bot,
     BotCommand,
@@ -29,6 +28,8 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from bot.telegram_standin import BotApiStub, parse_html, utf16_len
 
 USER = 1001
 
@@ -334,3 +335,49 @@ async def test_run_in_thread() -> None:
         assert calls[0].params["text"] == "desde otro hilo"
     finally:
         handle.stop()
+
+
+
+async def _alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.callback_query.answer("Ya no está vigente", show_alert=True)
+    await update.callback_query.edit_message_text("Elegiste")
+
+
+async def test_what_the_demo_page_reads() -> None:
+    """``poa-bot demo``'s web chat shows a chat from these: every message as it stands after
+    edits (the user's too), uploaded files, the texts of callback answers, a change version to
+    long-poll on, and message dates from the stand-in's clock."""
+    async with BotApiStub(token="123456:TEST-TOKEN", clock=lambda: 1_682_946_000) as stub:
+        application = _builder(stub).build()
+        application.add_handler(CommandHandler("keyboard", _keyboard))
+        application.add_handler(CallbackQueryHandler(_alert))
+        await application.initialize()
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            version = stub.version
+            stub.send_text(USER, "/keyboard")
+            assert await stub.wait_for_change(version, timeout=5) > version
+            menu = await stub.wait_for_message(USER)
+            stub.press_button(USER, "k:1", menu.message_id)
+            await stub.wait_for_message(USER, lambda m: m.method == "editMessageText")
+            await stub.wait_for_calls("answerCallbackQuery", 1)
+            assert [(a.user_id, a.text, a.show_alert) for a in stub.callback_answers] == [
+                (USER, "Ya no está vigente", True)]
+            assert stub.callback_answers[0].version <= stub.version
+            chat = stub.chat_messages(USER)
+            assert [(m["message_id"], m.get("text")) for m in chat] == [
+                (1, "/keyboard"), (2, "Elegiste")]
+            assert "reply_markup" not in chat[1] and "edit_date" in chat[1]
+            assert {m["date"] for m in chat} == {1_682_946_000}
+
+            await application.bot.send_document(USER, b"PK-xlsx", filename="POA-2023-04.xlsx",
+                                                caption="POA · abril 2023")
+            document = await stub.wait_for_message(USER, lambda m: m.method == "sendDocument")
+            file_id = document.result["document"]["file_id"]
+            assert stub.files[file_id] == (b"PK-xlsx", "POA-2023-04.xlsx")
+            assert stub.rejections == []
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()

@@ -2,9 +2,8 @@
 
 import asyncio
 
-from botapi_stub import BotApiStub
-
 from bot.cli import main
+from bot.telegram_standin import BotApiStub
 
 
 async def _doctor(monkeypatch, capsys, database_url, **env) -> tuple[int, str]:

@@ -42,6 +42,7 @@ from bot.services import reminders
 from bot.services.conversation import load_state
 from bot.services.registration import register_directly
 from bot.settings import Settings
+from bot.telegram_standin import BotApiStub
 from handlers.common import CONNECTION_ERROR_TEXT, DATABASE_ERROR_TEXT, ERROR_TEXT
 from storage.models import (
     ROLE_COORDINADOR,
@@ -52,7 +53,6 @@ from storage.models import (
     Revision,
     Unit,
 )
-from tests.botapi_stub import BotApiStub
 from tests.harness import TEST_TOKEN
 
 pytestmark = pytest.mark.fault

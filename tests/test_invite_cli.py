@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from bot.cli import main
 from bot.services.registration import hash_token
+from bot.telegram_standin import BotApiStub
 from storage.models import Invitation
-from tests.botapi_stub import BotApiStub
 from tests.harness import TEST_TOKEN, add_sample_catalog
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.botapi_stub import BotApiStub
+from bot.telegram_standin import BotApiStub
 from tests.harness import TEST_TOKEN
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from bot.domain.resumen_args import (
     most_recent_closed_month,
     parse_summary_args,
 )
-from tests.botapi_stub.server import parse_html
+from bot.telegram_standin.server import parse_html
 
 TODAY = date(2023, 4, 12)
 

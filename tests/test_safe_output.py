@@ -14,9 +14,9 @@ import html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.telegram_standin.server import parse_html, utf16_len
 from handlers.common import LIST_TEXT_LIMIT, esc, shorten
 from handlers.html_chunks import split_html
-from tests.botapi_stub.server import parse_html, utf16_len
 from tests.harness import add_sample_catalog, running_bot
 
 ANA = 1001  # coordinadora of 303 (three indicators)

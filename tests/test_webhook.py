@@ -14,9 +14,9 @@ import pytest
 from bot.app import build_application
 from bot.commands import run as run_command
 from bot.settings import Settings
+from bot.telegram_standin import BotApiStub
 from bot.webhook import MAX_UPDATE_BYTES, SECRET_HEADER, WebhookConfig, serve_webhook
 from handlers.common import STRANGER_TEXT
-from tests.botapi_stub import BotApiStub
 from tests.harness import TEST_TOKEN, make_settings
 
 STRANGER = 7777

@@ -73,7 +73,11 @@ def run(args, settings, db) -> int:
     if not settings.token():
         print(MISSING_TOKEN, file=sys.stderr)
         return 2
-    application = build_application(settings, db)
+    return serve(build_application(settings, db), settings, db)
+
+
+def serve(application, settings, db) -> int:
+    """Run ``application`` until SIGINT/SIGTERM: ``run``'s code path, shared by ``demo``."""
     api = settings.telegram_api_base_url
     where = "Telegram" if api == PUBLIC_BOT_API else f"Bot API at {urlsplit(api).netloc}"
     log.info("POA Bot starting (database %s, %s)", redact_url(db.url), where)

@@ -1,9 +1,11 @@
-"""Strict Telegram Bot API stand-in for tests and benchmarks (see ``server.py``)."""
+"""Strict Telegram Bot API stand-in for tests, benchmarks and ``poa-bot demo`` (see
+``server.py``)."""
 
 from .server import (
     ApiError,
     BotApiStub,
     Call,
+    CallbackAnswer,
     HtmlError,
     Rejection,
     SentMessage,
@@ -17,6 +19,7 @@ __all__ = [
     "ApiError",
     "BotApiStub",
     "Call",
+    "CallbackAnswer",
     "HtmlError",
     "Rejection",
     "SentMessage",

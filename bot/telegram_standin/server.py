@@ -1,5 +1,8 @@
 """A small, strict stand-in for the Telegram Bot API, served over real HTTP on 127.0.0.1.
 
+Used by the tests, the benchmarks and ``poa-bot demo`` (whose web chat, ``bot/demo``, shows
+its chats to a person in a browser): nothing it does leaves the machine.
+
 Tests point python-telegram-bot at it through ``ApplicationBuilder().base_url(...)`` so the real
 ``Application``, ``Updater`` and request stack run unmodified. The stub is deliberately stricter
 than a mock: it rejects what Telegram would reject (bad HTML, oversized texts, invalid buttons,
@@ -69,6 +72,15 @@ class ApiError(Exception):
 
 def bad_request(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
+
+
+class CallbackAnswer(NamedTuple):
+    """The text of an answerCallbackQuery (a toast, or an alert when ``show_alert``)."""
+
+    user_id: int
+    text: str
+    show_alert: bool
+    version: int  # the stub's version once recorded: newer than any the user has seen
 
 
 class Rejection(NamedTuple):
@@ -333,6 +345,7 @@ class BotApiStub:
         strict_ampersand: bool = True,
         strict_chats: bool = False,
         hang_seconds: float = 30.0,
+        clock: Callable[[], float] = time.time,
     ):
         self.token = token
         self.bot_username = bot_username
@@ -343,6 +356,7 @@ class BotApiStub:
         self.strict_ampersand = strict_ampersand
         self.strict_chats = strict_chats  # True: sending to a chat nobody wrote from → 400
         self.hang_seconds = hang_seconds  # how long an injected "timeout" keeps a request open
+        self.clock = clock  # Telegram's time for message dates (epoch seconds)
 
         # Observations for tests.
         self.calls: list[Call] = []
@@ -353,6 +367,9 @@ class BotApiStub:
         self.conflicts = 0  # getUpdates requests terminated by a newer one (two pollers)
         self.webhook_url = ""
         self.commands: dict[tuple, list[dict[str, Any]]] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}  # file_id -> (content, name) of uploads
+        self.callback_answers: list[CallbackAnswer] = []
+        self.version = 0  # bumped at every change (``wait_for_change``)
 
         # Update queue. ``_pending`` keeps updates until a getUpdates offset confirms them.
         self._update_ids = itertools.count(1)
@@ -370,6 +387,7 @@ class BotApiStub:
         self._query_ids = itertools.count(1)
         self._delivered_queries: set[str] = set()
         self._answered_queries: set[str] = set()
+        self._query_users: dict[str, int] = {}
         self._transcripts: dict[int, list[str]] = defaultdict(list)
         self._cursors: dict[int, int] = defaultdict(int)
 
@@ -445,7 +463,7 @@ class BotApiStub:
         user = self._remember_user(user_id, first_name, last_name, username, language_code)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[user_id]), "from": user,
-            "chat": self._chat(user_id), "date": int(time.time()), "text": text,
+            "chat": self._chat(user_id), "date": int(self.clock()), "text": text,
         }
         if forward_origin is not None:
             message["forward_origin"] = forward_origin
@@ -492,6 +510,7 @@ class BotApiStub:
                                  "data": callback_data}
         if message is not None:
             query["message"] = message
+        self._query_users[query_id] = user_id
         self._transcripts[user_id].append(f"user pressed: {callback_data!r}")
         self.queue_raw_update({"callback_query": query})
         return query_id
@@ -514,6 +533,10 @@ class BotApiStub:
             self._pending.append(update)
             self._pending.sort(key=lambda u: u["update_id"])
         self._notify()
+
+    def add_user(self, user_id: int, first_name: str, language_code: str = "es") -> None:
+        """Make a user known (as if they had written to the bot) without sending anything."""
+        self._remember_user(user_id, first_name, None, None, language_code)
 
     def block_chat(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
@@ -566,6 +589,12 @@ class BotApiStub:
                     break
         return []
 
+    def chat_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every message of a chat, the user's and the bot's, as they stand now (after
+        edits), oldest first."""
+        return [message for (chat, _), message in sorted(self._messages.items())
+                if chat == chat_id]
+
     def transcript(self, chat_id: int) -> str:
         return "\n".join(self._transcripts[chat_id]) or "(nothing happened in this chat)"
 
@@ -612,6 +641,16 @@ class BotApiStub:
             waiting = [u["update_id"] for u in self._pending]
             raise AssertionError(f"bot did not fetch and confirm updates {waiting}")
 
+    async def wait_for_change(self, since: int, timeout: float) -> int:
+        """Wait until :attr:`version` is past ``since`` (or ``timeout`` runs out); returns
+        the version (a long poll of the demo's web chat)."""
+        await self._wait(lambda: self.version > since, timeout)
+        return self.version
+
+    def notify(self) -> None:
+        """Tell waiters something changed outside the stub (e.g. the demo's clock)."""
+        self._notify()
+
     async def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         # Event-per-change instead of polling with sleeps: every state change replaces the
         # event, so waiters re-check exactly when something may have happened.
@@ -627,6 +666,7 @@ class BotApiStub:
         return True
 
     def _notify(self) -> None:
+        self.version += 1
         if self._changed is not None:
             self._changed.set()
             self._changed = asyncio.Event()
@@ -871,7 +911,7 @@ class BotApiStub:
 
     def _new_bot_message(self, chat_id: int, body: dict[str, Any]) -> dict[str, Any]:
         message = {"message_id": next(self._message_ids[chat_id]), "from": self._bot_user(),
-                   "chat": self._chat(chat_id), "date": int(time.time()), **body}
+                   "chat": self._chat(chat_id), "date": int(self.clock()), **body}
         self._messages[(chat_id, message["message_id"])] = message
         self._bot_messages[chat_id].append(message["message_id"])
         return message
@@ -966,6 +1006,8 @@ class BotApiStub:
         data, name = upload if isinstance(upload, tuple) else (b"", str(upload))
         file_id = f"{kind}-{len(self.sent) + 1}"
         size = len(data or b"")
+        if data:
+            self.files[file_id] = (data, name)
         if kind == "document":
             media: Any = {"file_id": file_id, "file_unique_id": file_id, "file_name": name,
                           "file_size": size}
@@ -1013,7 +1055,7 @@ class BotApiStub:
                 == {k: v for k, v in message.items() if k != "edit_date"}):
             raise bad_request(NOT_MODIFIED[len("Bad Request: "):])
         self._gate(chat_id)
-        edited["edit_date"] = int(time.time())
+        edited["edit_date"] = int(self.clock())
         self._messages[(chat_id, message["message_id"])] = edited
         return edited
 
@@ -1041,6 +1083,10 @@ class BotApiStub:
         if len(str(params.get("text") or "")) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
         self._answered_queries.add(query_id)
+        user_id = self._query_users.get(query_id)
+        if user_id is not None and params.get("text"):
+            self.callback_answers.append(CallbackAnswer(
+                user_id, str(params["text"]), bool(params.get("show_alert")), self.version + 1))
         return True
 
     async def _m_sendChatAction(self, params: dict[str, Any]) -> bool:
@@ -1137,7 +1183,7 @@ class StubThread:
 
 
 def main() -> None:
-    """``python -m tests.botapi_stub.server``: serve until interrupted (manual runs)."""
+    """``python -m bot.telegram_standin.server``: serve until interrupted (manual runs)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--token", default="123456:TEST-TOKEN")
     parser.add_argument("--rate-limit", type=float, default=None)
