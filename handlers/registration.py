@@ -53,7 +53,8 @@ async def start(update: Update, context: CallbackContext) -> None:
     log.info("person %s registered as %s", person.id, person.role)
     await reply_html(update, context, greeting(person))
     # Set even when the role is unchanged: cheap, and it repairs a menu Telegram lost.
-    await menus.apply_menu(context.bot, update.effective_chat.id, person.role)
+    await menus.apply_menu(context.bot, update.effective_chat.id, person.role, db=ctx.db,
+                          now=ctx.clock())
 
 
 def invitation_text(created: CreatedInvitation, bot_username: str | None) -> str:
