@@ -106,7 +106,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
     file_url = base_file_url(settings.telegram_api_base_url)
     if file_url:
         builder = builder.base_file_url(file_url)
-    if rate_limiter:
+    if rate_limiter and settings.telegram_rate_limit:
         # A bucket of one refilled 29 times a second instead of PTB's default bucket of 30:
         # the default lets a burst of 30 go out and then 30 more within the same second,
         # Telegram answers 429 and everything waits the retry_after (a 3,000-person reminder
