@@ -9,6 +9,7 @@ at start-up, in the background once polling runs, the menus that are not the cur
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
 
 log = logging.getLogger(__name__)
 SYNC_JOB = "poa-menus-sync"
+SYNCED_KEY = "poa_menus_synced"
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,18 @@ async def apply_menu(bot, chat_id: int, role: str, *, db: Database | None = None
 
 
 def schedule_menu_sync(application: Application) -> None:
-    """Set the menus that changed in the background, once polling runs (see sync_menus)."""
+    """Set the menus that changed in the background, once polling runs (see sync_menus);
+    ``menus_synced(application)`` is set when that is done."""
     if application.job_queue is None:
         raise RuntimeError("JobQueue missing: install python-telegram-bot[job-queue]")
+    application.bot_data[SYNCED_KEY] = asyncio.Event()
     application.job_queue.run_once(_sync_job, when=0, name=SYNC_JOB,
                                    job_kwargs={"misfire_grace_time": None})
+
+
+def menus_synced(application: Application) -> asyncio.Event:
+    """Set once the start-up menu synchronisation has finished (tests wait on it)."""
+    return application.bot_data[SYNCED_KEY]
 
 
 async def _sync_job(context: CallbackContext) -> None:
@@ -103,6 +112,8 @@ async def _sync_job(context: CallbackContext) -> None:
         await sync_menus(context.application)
     except Exception:  # a later start-up tries again; the bot works without menus
         log.exception("menu synchronisation failed")
+    finally:
+        menus_synced(context.application).set()
 
 
 async def sync_menus(application: Application) -> int:
