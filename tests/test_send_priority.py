@@ -89,9 +89,10 @@ async def test_reply_during_a_reminder_fan_out_is_not_queued_behind_it(db):
         reply = await bot.say(ASKER, "/ayuda")
         answered_at = sum(1 for m in bot.stub.sent if m.chat_id in chats
                           and m.time <= reply.time)
-        # Only the reminders already let through went before the reply; with a
-        # first-come-first-served limiter it waited behind every claimed one (up to 30).
-        assert answered_at - asked_at <= 3, (asked_at, answered_at)
+        # Only reminders paced while the update was being handled went before the reply
+        # (a few, at 29/s); a first-come-first-served limiter made it wait behind every
+        # delivery already claimed and queued in the limiter (about 30).
+        assert answered_at - asked_at <= 12, (asked_at, answered_at)
         assert "/reportar" in reply.text
         await bot.stub._wait(lambda: reminders_sent() == PEOPLE, 30)
     assert not bot.stub.flood_rejections
