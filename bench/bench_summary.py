@@ -56,12 +56,13 @@ def _frequency(n: int) -> Frequency:
     return Frequency.SEMIANNUAL
 
 
-def populate(db: Database, indicators: int, seed: int = 7) -> int:
+def populate(db: Database, indicators: int, seed: int = 7, *, units: int = UNITS,
+             years: tuple[int, ...] = YEARS) -> int:
     """Bulk-insert the catalog and values; returns the number of values."""
     rng = random.Random(seed)
     with db.engine.begin() as conn:
         conn.execute(insert(Unit), [{"clave": f"{300 + u}", "nombre": f"COORDINACION {u}"}
-                                    for u in range(UNITS)])
+                                    for u in range(units)])
         conn.execute(insert(ActionLine), [{"code": "724", "objetivo": "OBJETIVO",
                                            "eje": "4 / MODERNIDAD", "sub_eje": "FINANZAS",
                                            "programa": "5/FINANZAS",
@@ -69,16 +70,16 @@ def populate(db: Database, indicators: int, seed: int = 7) -> int:
         unit_ids = [row[0] for row in conn.execute(text("SELECT id FROM units ORDER BY id"))]
         line_id = conn.execute(text("SELECT id FROM action_lines")).scalar_one()
         catalog = []
-        for year in YEARS:
+        for year in years:
             for n in range(indicators):
                 percent = n % 20 == 7
                 catalog.append({
-                    "year": year, "unit_id": unit_ids[n % UNITS], "action_line_id": line_id,
+                    "year": year, "unit_id": unit_ids[n % units], "action_line_id": line_id,
                     "accion": f"ACCION {n // 3}", "comentarios": "", "nombre": f"INDICADOR {n}",
                     "descripcion": "", "unidad_medida": "%" if percent else "PIEZAS",
                     "meta": Decimal("8.33") if percent else Decimal(rng.randint(10, 5000)),
                     "frecuencia": _frequency(n).value,
-                    "aggregation": "last" if percent else "sum", "position": n // UNITS})
+                    "aggregation": "last" if percent else "sum", "position": n // units})
         conn.execute(insert(Indicator), catalog)
         # Through the model's columns, so ExactDecimal decodes meta (raw SQL would not).
         rows = conn.execute(select(Indicator.id, Indicator.year, Indicator.meta,

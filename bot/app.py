@@ -95,13 +95,13 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
     file_url = base_file_url(settings.telegram_api_base_url)
     if file_url:
         builder = builder.base_file_url(file_url)
-    if rate_limiter:
+    if rate_limiter and settings.telegram_rate_limit:
         # A bucket of one refilled 29 times a second instead of PTB's default bucket of 30:
         # the default lets a burst of 30 go out and then 30 more within the same second,
         # Telegram answers 429 and everything waits the retry_after (a 3,000-person reminder
         # reached 0.78 of 30/s that way; evenly spaced it reaches 0.94 without one 429).
-        builder = builder.rate_limiter(RetryingRateLimiter(
-            max_retries=3, overall_max_rate=1, overall_time_period=1 / TELEGRAM_RATE))
+        # Interactive replies go before bulk sends (bot.telegram_retry.PriorityPacer).
+        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3, rate=TELEGRAM_RATE))
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = AppContext(settings=settings, db=db, clock=clock)
 
@@ -114,7 +114,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
 
 
 async def _post_init(application: Application) -> None:
-    await menus.sync_all_menus(application)
+    menus.schedule_menu_sync(application)
 
 
 def error_text(error: BaseException | None) -> str:

@@ -10,11 +10,11 @@ calendar; the JobQueue only provides the heartbeat, in UTC). The tick is cheap: 
 queries when nothing is due. A one-off job right after start-up does the catch-up without
 waiting for the first minute.
 
-The fan-out sends through ``application.bot``, whose requests go through PTB's
-``AIORateLimiter`` (≤ 30 messages per second overall; a 429 is retried after its
-``retry_after``). We keep at most ``max_in_flight`` deliveries claimed ahead of the limiter so
-that a crash leaves only that many rows in state ``sending`` (see the reminders service for why
-those are re-sent).
+The fan-out sends through ``application.bot``, whose requests go through the bot's rate
+limiter (≤ 30 messages per second overall; a 429 is retried after its ``retry_after``) as
+bulk sends, which wait while interactive replies go first. We keep at most
+``max_in_flight`` deliveries claimed ahead of the limiter so that a crash leaves only that
+many rows in state ``sending`` (see the reminders service for why those are re-sent).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
 from bot.services import reminders
 from bot.services.reminders import Delivery, UnreachablePerson
+from bot.telegram_retry import bulk_sends
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -161,9 +162,12 @@ class ReminderScheduler:
             async with gate:
                 await self._deliver_one(bot, delivery, result, newly_unreachable)
 
-        await asyncio.gather(*(deliver(d) for d in deliveries))
-        if newly_unreachable:
-            await self._tell_gerentes(bot, newly_unreachable)
+        # Bulk: paced behind every interactive reply (bot.telegram_retry), so people using
+        # the bot during a 3,000-person fan-out are answered at once.
+        with bulk_sends():
+            await asyncio.gather(*(deliver(d) for d in deliveries))
+            if newly_unreachable:
+                await self._tell_gerentes(bot, newly_unreachable)
         return result
 
     async def _deliver_one(self, bot, delivery: Delivery, result: FanOutResult,

@@ -13,12 +13,25 @@ for the failures that mean "the request did not get through":
 A timeout *after* the request was sent is NOT retried: Telegram may have delivered the
 message, and a retry would show it twice. Neither is ``getUpdates``: the Updater already
 retries it with its own back-off, and a long poll must not be repeated under it.
+
+**Priority.** Telegram allows about 30 messages a second overall. A 3,000-person reminder
+fan-out fills that budget for 100 s, and a first-come-first-served limiter made every
+interactive reply wait behind the fan-out's queue. Here the overall pace is kept by a
+:class:`PriorityPacer` (one request per ``1/rate`` seconds, as evenly spaced as the old
+bucket of one) whose waiters are served interactive first, bulk after. Code that sends in
+bulk (reminders, start-up menus) runs inside :func:`bulk_sends`; everything else is
+interactive. Paced: every request to a chat (``chat_id``), like PTB's limiter, and every bulk
+request (``setMyCommands`` for 3,000 chats has no ``chat_id`` but counts all the same).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import deque
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -30,6 +43,72 @@ log = logging.getLogger(__name__)
 TRANSIENT_RETRIES = 3
 FIRST_PAUSE_SECONDS = 0.5  # then 1 s, 2 s: about 3.5 s in all before giving up
 NOT_RETRIED_ENDPOINTS = frozenset({"getUpdates"})
+INTERACTIVE, BULK = 0, 1  # priorities: lower is served first
+
+_priority: ContextVar[int] = ContextVar("poa_send_priority", default=INTERACTIVE)
+
+
+@contextlib.contextmanager
+def bulk_sends() -> Iterator[None]:
+    """Requests made inside (and in tasks created inside) yield to interactive ones."""
+    token = _priority.set(BULK)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+def send_priority() -> int:
+    return _priority.get()
+
+
+class PriorityPacer:
+    """At most one request per ``1 / rate`` seconds; waiting interactive requests go first.
+
+    A request arriving when nothing waits and the last one went out long enough ago goes at
+    once; otherwise it queues by priority and a timer releases one waiter per interval.
+    """
+
+    def __init__(self, rate: float):
+        self.interval = 1 / rate
+        self._next = 0.0  # loop time from which the next request may go
+        self._waiting: tuple[deque[asyncio.Future], ...] = (deque(), deque())
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for queue in self._waiting for f in queue if not f.done())
+
+    async def acquire(self, priority: int = INTERACTIVE) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now >= self._next and not self.waiting:
+            self._next = now + self.interval
+            return
+        future = loop.create_future()
+        self._waiting[priority].append(future)
+        if self._timer is None:
+            self._timer = loop.call_at(self._next, self._release, loop)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if not future.done():
+                future.cancel()  # skipped by _release
+            raise
+
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        for queue in self._waiting:
+            while queue:
+                future = queue.popleft()
+                if future.done():  # cancelled while waiting
+                    continue
+                future.set_result(None)
+                # A late timer does not stretch the pace; a long stall gives no burst.
+                self._next = max(self._next + self.interval, loop.time())
+                if self.waiting:
+                    self._timer = loop.call_at(self._next, self._release, loop)
+                return
 
 
 def is_transient(error: Exception) -> bool:
@@ -40,11 +119,15 @@ def is_transient(error: Exception) -> bool:
 
 
 class RetryingRateLimiter(AIORateLimiter):
-    """:class:`AIORateLimiter` that also retries transient failures (see the module doc)."""
+    """:class:`AIORateLimiter` with interactive-first pacing and retries of transient
+    failures (see the module doc). ``rate``: requests per second overall (None: unpaced)."""
 
-    def __init__(self, *, transient_retries: int = TRANSIENT_RETRIES,
+    def __init__(self, *, rate: float | None = None,
+                 transient_retries: int = TRANSIENT_RETRIES,
                  first_pause: float = FIRST_PAUSE_SECONDS, **kwargs: Any):
-        super().__init__(**kwargs)
+        # PTB's own overall limiter is first-come-first-served: replaced by the pacer.
+        super().__init__(overall_max_rate=0, **kwargs)
+        self.pacer = PriorityPacer(rate) if rate else None
         self._transient_retries = transient_retries
         self._first_pause = first_pause
 
@@ -52,6 +135,13 @@ class RetryingRateLimiter(AIORateLimiter):
         if endpoint in NOT_RETRIED_ENDPOINTS:
             return await super().process_request(callback, args, kwargs, endpoint, data,
                                                  rate_limit_args)
+        priority = send_priority()
+        if self.pacer is not None and (priority == BULK or data.get("chat_id") is not None):
+            pacer, unpaced = self.pacer, callback
+
+            async def callback(*call_args, **call_kwargs):  # each attempt takes its turn
+                await pacer.acquire(priority)
+                return await unpaced(*call_args, **call_kwargs)
         pause = self._first_pause
         for attempt in range(self._transient_retries + 1):
             try:

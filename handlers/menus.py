@@ -2,24 +2,32 @@
 
 Telegram shows a per-chat command list (``setMyCommands`` with a chat scope), so a gerente's
 menu has /resumen and /reabrir while a coordinador's has /reportar and /corregir. Strangers
-see only /start (the default scope). Menus are set when a person registers or changes role and
-re-synchronised for everyone when the bot starts (so a new version's commands show up).
+see only /start (the default scope). Menus are set when a person registers or changes role;
+at start-up, in the background once polling runs, the menus that are not the current ones
+(``menu_state`` remembers what each chat was given) are set, paced as bulk sends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, CallbackContext
 
 from bot.context import BOT_DATA_KEY
-from bot.services.registration import registered_chats
+from bot.services.menu_state import DEFAULT_SCOPE_CHAT, menu_shown, menus_to_set, record_menu
+from bot.telegram_retry import bulk_sends
+from storage.db import Database
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
 
 log = logging.getLogger(__name__)
+SYNC_JOB = "poa-menus-sync"
+SYNCED_KEY = "poa_menus_synced"
 
 
 @dataclass(frozen=True)
@@ -67,24 +75,79 @@ def bot_commands(role: str) -> list[BotCommand]:
     return [BotCommand(c.name, c.description) for c in commands_for(role)]
 
 
-async def apply_menu(bot, chat_id: int, role: str) -> None:
-    """Show this chat the menu of ``role`` (call after registration or a role change)."""
+def menu_fingerprint(commands: list[Command]) -> str:
+    """A short digest of a command list: what ``menu_state`` remembers per chat."""
+    text = "\n".join(f"{c.name}\t{c.description}" for c in commands)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+ROLE_FINGERPRINTS = {role: menu_fingerprint(commands) for role, commands in COMMANDS.items()}
+STRANGER_FINGERPRINT = menu_fingerprint(STRANGER_COMMANDS)
+
+
+async def apply_menu(bot, chat_id: int, role: str, *, db: Database | None = None,
+                     now: datetime | None = None) -> None:
+    """Show this chat the menu of ``role`` (call after registration or a role change);
+    with ``db`` and ``now``, remember it so start-up does not set it again."""
     await bot.set_my_commands(bot_commands(role), scope=BotCommandScopeChat(chat_id))
+    if db is not None and now is not None and role in ROLE_FINGERPRINTS:
+        await db.run(record_menu, chat_id, ROLE_FINGERPRINTS[role], now)
 
 
-async def sync_all_menus(application: Application) -> None:
-    """Default menu for strangers, and each registered person's menu (at start-up)."""
+def schedule_menu_sync(application: Application) -> None:
+    """Set the menus that changed in the background, once polling runs (see sync_menus);
+    ``menus_synced(application)`` is set when that is done."""
+    if application.job_queue is None:
+        raise RuntimeError("JobQueue missing: install python-telegram-bot[job-queue]")
+    application.bot_data[SYNCED_KEY] = asyncio.Event()
+    application.job_queue.run_once(_sync_job, when=0, name=SYNC_JOB,
+                                   job_kwargs={"misfire_grace_time": None})
+
+
+def menus_synced(application: Application) -> asyncio.Event:
+    """Set once the start-up menu synchronisation has finished (tests wait on it)."""
+    return application.bot_data[SYNCED_KEY]
+
+
+async def _sync_job(context: CallbackContext) -> None:
+    try:
+        await sync_menus(context.application)
+    except Exception:  # a later start-up tries again; the bot works without menus
+        log.exception("menu synchronisation failed")
+    finally:
+        menus_synced(context.application).set()
+
+
+async def sync_menus(application: Application) -> int:
+    """Set the default menu and each person's menu where it is not the current one.
+
+    Only chats whose remembered menu differs from their role's (new people, role changes,
+    a new version's commands) get a ``setMyCommands``; each is remembered once set. The
+    calls are bulk sends: paced by the rate limiter behind every interactive reply.
+    Returns the number of menus set.
+    """
     bot = application.bot
-    await bot.set_my_commands([BotCommand(c.name, c.description) for c in STRANGER_COMMANDS],
-                              scope=BotCommandScopeDefault())
-    chats = await application.bot_data[BOT_DATA_KEY].db.run(registered_chats)
-    for chat_id, role in chats:
-        try:
-            await apply_menu(bot, chat_id, role)
-        except Forbidden:
-            log.info("chat %s blocked the bot; menu not set", chat_id)
-        except TelegramError:
-            log.warning("could not set the menu of chat %s", chat_id, exc_info=True)
+    ctx = application.bot_data[BOT_DATA_KEY]
+    db: Database = ctx.db
+    count = 0
+    with bulk_sends():
+        if await db.run(menu_shown, DEFAULT_SCOPE_CHAT) != STRANGER_FINGERPRINT:
+            await bot.set_my_commands(
+                [BotCommand(c.name, c.description) for c in STRANGER_COMMANDS],
+                scope=BotCommandScopeDefault())
+            await db.run(record_menu, DEFAULT_SCOPE_CHAT, STRANGER_FINGERPRINT, ctx.clock())
+            count += 1
+        for chat_id, role in await db.run(menus_to_set, ROLE_FINGERPRINTS):
+            try:
+                await apply_menu(bot, chat_id, role, db=db, now=ctx.clock())
+                count += 1
+            except Forbidden:
+                log.info("chat %s blocked the bot; menu not set", chat_id)
+            except TelegramError:
+                log.warning("could not set the menu of chat %s", chat_id, exc_info=True)
+    if count:
+        log.info("menus set: %d", count)
+    return count
 
 
 def help_text(role: str) -> str:

@@ -104,7 +104,9 @@ async def _registered(update: Update, context: CallbackContext, person: PersonVi
     log.info("person %s registered as %s", person.id, person.role)
     await reply_html(update, context, greeting(person))
     # Set even when the role is unchanged: cheap, and it repairs a menu Telegram lost.
-    await menus.apply_menu(context.bot, update.effective_user.id, person.role)
+    ctx = app_context(context)
+    await menus.apply_menu(context.bot, update.effective_user.id, person.role, db=ctx.db,
+                           now=ctx.clock())
 
 
 async def change_button(update: Update, context: CallbackContext) -> None:

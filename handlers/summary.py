@@ -9,6 +9,11 @@ range. Anything else is answered "Este botón ya no es válido." and changes not
 
 Callback data (≤ 64 bytes): ``rs:p:<period>:<scope>:<page>`` for an overview page and
 ``rs:u:<period>:<scope>:<back page>:<clave>:<page>`` for a unit's detail.
+
+Speed: the summary is built, planned into pages and the page shown written in a database
+worker thread (:meth:`storage.db.Database.run`), never on the event loop, and kept in a
+:class:`~bot.services.summary_cache.SummaryCache` (one per Application) while the data does
+not change, so ◀ ▶ and 🔎 only write the page asked for.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.resumen_args import ArgumentsError, SummaryArgs, parse_summary_args
 from bot.services.registration import PersonView
 from bot.services.summary import Summary, build_summary
-from bot.services.summary_pages import Overview, Page, restrict_summary, unit_pages
+from bot.services.summary_cache import RenderedSummary, SummaryCache, SummaryKey
+from bot.services.summary_pages import Page, restrict_summary
 from handlers.common import (
     STALE_BUTTON_TEXT,
     answer_callback,
@@ -48,6 +54,7 @@ PREFIX = "rs"
 ALL = "*"
 UNIT_BUTTONS_PER_ROW = 4
 PREVIOUS, NEXT, BACK = "◀", "▶", "⬅ Volver al resumen"
+CACHE_KEY = "poa_summary_cache"
 
 
 # --- loading (runs in the database thread) -------------------------------------------------
@@ -84,6 +91,62 @@ def load_summary(session: Session, person: PersonView, request: SummaryRequest) 
     return restrict_summary(build_summary(session, request.period, **options), own)
 
 
+def summary_key(person: PersonView, request: SummaryRequest) -> SummaryKey:
+    """The cache key: which units the summary covers, not who asks (a gerente's /resumen 303
+    and the coordinador of 303's /resumen are the same summary)."""
+    if request.scope != ALL:
+        units: tuple[str, ...] | None = (request.scope,)
+    elif person.is_gerente:
+        units = None
+    else:
+        units = tuple(sorted(person.unit_claves))
+    return SummaryKey(period=request.period.code, units=units, today=request.today,
+                      bands=request.bands, deadline_day=request.deadline_day)
+
+
+def load_rendered(session: Session, person: PersonView, request: SummaryRequest,
+                  cache: SummaryCache) -> RenderedSummary:
+    """The person's summary for ``request`` with its pages, from the cache when current."""
+    return cache.get(session, summary_key(person, request),
+                     lambda s: load_summary(s, person, request),
+                     scope_title=scope_title(request.scope))
+
+
+@dataclass(frozen=True)
+class PageView:
+    """One page ready to send: its text (with "pág. n/N"), the number of pages and the units
+    on it (for the 🔎 buttons)."""
+
+    text: str
+    pages: int
+    unit_claves: tuple[str, ...]
+
+
+def _view(pages, page: int) -> PageView:
+    return PageView(_page_text(pages, page), len(pages), pages[page].unit_claves)
+
+
+def overview_page(session: Session, person: PersonView, request: SummaryRequest,
+                  cache: SummaryCache, page: int) -> PageView | None:
+    """Overview page ``page`` (None: no such page). Runs in a database worker thread."""
+    overview = load_rendered(session, person, request, cache).overview
+    return _view(overview, page) if page < len(overview) else None
+
+
+def detail_page(session: Session, person: PersonView, request: SummaryRequest,
+                cache: SummaryCache, back: int, clave: str, page: int) -> PageView | None:
+    """Page ``page`` of unit ``clave``'s detail (None: no such unit, page or back page)."""
+    rendered = load_rendered(session, person, request, cache)
+    detail = rendered.detail(clave)
+    if detail is None or page >= len(detail) or back >= len(rendered.overview):
+        return None
+    return _view(detail, page)
+
+
+def summary_cache(context: CallbackContext) -> SummaryCache:
+    return context.application.bot_data[CACHE_KEY]
+
+
 def summary_request(context: CallbackContext, period: Period, scope: str) -> SummaryRequest:
     ctx = app_context(context)
     settings = ctx.settings
@@ -113,10 +176,10 @@ def _nav_row(pages: int, page: int, data_for) -> list[tuple[str, str]]:
     return row
 
 
-def overview_keyboard(period: Period, scope: str, pages: Sequence[Page], page: int):
+def overview_keyboard(period: Period, scope: str, view: PageView, page: int):
     rows: list[list[tuple[str, str]]] = []
     buttons = []
-    for clave in dict.fromkeys(pages[page].unit_claves):
+    for clave in dict.fromkeys(view.unit_claves):
         try:
             buttons.append((f"🔎 {clave}", callback_data(PREFIX, "u", period.code, scope, page,
                                                          clave, 0)))
@@ -124,16 +187,16 @@ def overview_keyboard(period: Period, scope: str, pages: Sequence[Page], page: i
             continue
     for start in range(0, len(buttons), UNIT_BUTTONS_PER_ROW):
         rows.append(buttons[start:start + UNIT_BUTTONS_PER_ROW])
-    nav = _nav_row(len(pages), page,
+    nav = _nav_row(view.pages, page,
                    lambda p: callback_data(PREFIX, "p", period.code, scope, p))
     if nav:
         rows.append(nav)
     return keyboard(rows) if rows else None
 
 
-def detail_keyboard(period: Period, scope: str, back: int, clave: str, pages: Sequence[Page],
+def detail_keyboard(period: Period, scope: str, back: int, clave: str, view: PageView,
                     page: int):
-    nav = _nav_row(len(pages), page,
+    nav = _nav_row(view.pages, page,
                    lambda p: callback_data(PREFIX, "u", period.code, scope, back, clave, p))
     rows = [nav] if nav else []
     rows.append([(BACK, callback_data(PREFIX, "p", period.code, scope, back))])
@@ -155,6 +218,8 @@ class SummaryReply:
     args: SummaryArgs
     scope: str
     summary: Summary
+    person: PersonView
+    request: SummaryRequest
 
 
 async def summary_for_command(update: Update, context: CallbackContext,
@@ -177,19 +242,21 @@ async def summary_for_command(update: Update, context: CallbackContext,
     if isinstance(scope, ScopeRefused):
         await reply_html(update, context, scope.message)
         return None
-    summary = await ctx.db.run(load_summary, person, summary_request(context, args.period, scope))
-    return SummaryReply(args, scope, summary)
+    request = summary_request(context, args.period, scope)
+    rendered = await ctx.db.run(load_rendered, person, request, summary_cache(context))
+    return SummaryReply(args, scope, rendered.summary, person, request)
 
 
 async def resumen(update: Update, context: CallbackContext) -> None:
     reply = await summary_for_command(update, context)
     if reply is None:
         return
-    args, scope, summary = reply.args, reply.scope, reply.summary
-    # Only the page shown is written (a state-wide summary has hundreds).
-    pages = Overview(summary, scope=scope_title(scope))
-    await reply_html(update, context, _page_text(pages, 0),
-                     reply_markup=overview_keyboard(args.period, scope, pages, 0))
+    # Only the page shown is written (a state-wide summary has hundreds), in the worker
+    # thread; the summary itself is in the cache by now.
+    view = await app_context(context).db.run(overview_page, reply.person, reply.request,
+                                             summary_cache(context), 0)
+    await reply_html(update, context, view.text,
+                     reply_markup=overview_keyboard(reply.args.period, reply.scope, view, 0))
 
 
 @dataclass(frozen=True)
@@ -236,24 +303,26 @@ async def _show(update: Update, context: CallbackContext, person: PersonView,
     ctx = app_context(context)
     if scope != ALL and scope not in visible_claves(person, await ctx.db.run(unit_claves)):
         return False
-    summary = await ctx.db.run(load_summary, person, summary_request(context, period, scope))
+    request = summary_request(context, period, scope)
     back = int(parts[3])
-    overview = Overview(summary, scope=scope_title(scope))
     if kind == "p":
-        if back >= len(overview):
+        view = await ctx.db.run(overview_page, person, request, summary_cache(context), back)
+        if view is None:
             return False
-        await edit_or_keep(update, _page_text(overview, back),
-                           overview_keyboard(period, scope, overview, back), context)
+        await edit_or_keep(update, view.text, overview_keyboard(period, scope, view, back),
+                           context)
         return True
     clave, page = parts[4], int(parts[5])
-    detail = unit_pages(summary, clave)
-    if detail is None or page >= len(detail) or back >= len(overview):
+    view = await ctx.db.run(detail_page, person, request, summary_cache(context), back, clave,
+                            page)
+    if view is None:
         return False
-    await edit_or_keep(update, _page_text(detail, page),
-                       detail_keyboard(period, scope, back, clave, detail, page), context)
+    await edit_or_keep(update, view.text, detail_keyboard(period, scope, back, clave, view, page),
+                       context)
     return True
 
 
 def register(application: Application) -> None:
+    application.bot_data[CACHE_KEY] = SummaryCache()
     application.add_handler(CommandHandler("resumen", resumen))
     application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"))

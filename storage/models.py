@@ -221,3 +221,36 @@ class ProcessedUpdate(SQLModel, table=True):
     __tablename__ = "processed_updates"
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     processed_at: datetime = _when()
+
+
+class DataVersion(SQLModel, table=True):
+    """One row whose ``version`` grows with every committed change the summaries read.
+
+    Database triggers bump it (migration ``0003_menu_state``): on SQLite for each changed row
+    of units, indicators, reported_values, persons and person_units; on PostgreSQL once per
+    transaction, at commit (a statement trigger marks the transaction in
+    :class:`DataVersionMark`, a deferred trigger on that mark bumps the version and removes
+    the mark), so no transaction holds this row's lock while it waits for another one.
+    Whatever writes (the bot, ``poa-bot import-poa`` in another process, raw SQL), a cached
+    summary computed at version N is stale as soon as the version is no longer N.
+    """
+
+    __tablename__ = "data_version"
+    id: int = Field(primary_key=True)
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class DataVersionMark(SQLModel, table=True):
+    """PostgreSQL only: a transaction that changed summary data and has not committed yet."""
+
+    __tablename__ = "data_version_marks"
+    txid: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
+class MenuState(SQLModel, table=True):
+    """The Telegram command menu last set in a chat (so start-up sets only what changed)."""
+
+    __tablename__ = "menu_state"
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    menu: str = Field(max_length=64)  # fingerprint of the commands set (handlers.menus)
+    set_at: datetime = _when()

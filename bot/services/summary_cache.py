@@ -1,0 +1,133 @@
+"""Summaries and their Telegram pages, computed once per period, scope and data version.
+
+A state-wide ``/resumen`` (10,000 indicators) takes a few hundred milliseconds to build and to
+plan into pages; paging through it with ◀ ▶ used to rebuild it on every press. Here a built
+summary is kept with its :class:`~bot.services.summary_pages.Overview` (which writes each
+page once, when first shown) and the unit details already shown, and reused while:
+
+* the **key** is the same: period, scope (all units, or which units), the local date (due
+  and late depend on it), the bands and the deadline day;
+* the **data version** is the same: ``data_version.version``, which database triggers bump
+  with every committed change of units, indicators, values, persons or their units, from
+  this process or any other (``poa-bot import-poa``). It is read *before* the summary is
+  built, so a summary is never filed under a version newer than the data it saw; a change
+  committed while building only causes one more rebuild.
+
+Everything here runs in the database worker threads (:meth:`storage.db.Database.run`), never
+on the event loop. The cache is bounded by the number of summary lines it holds (a
+state-wide summary is about 10,000 lines, ~15 MB with its pages), least recently used first
+out: the resident memory of the bot stays under 150 MB.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session, select
+
+from bot.domain.attainment import Bands
+from bot.services.summary import Summary
+from bot.services.summary_pages import Overview, Page, unit_pages
+from storage.models import DataVersion
+
+DEFAULT_MAX_LINES = 20_000  # two state-wide summaries (say, a month and the year)
+
+
+def data_version(session: Session) -> int:
+    """The current data version (see the module docstring)."""
+    return session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one()
+
+
+@dataclass(frozen=True)
+class SummaryKey:
+    period: str  # Period.code
+    units: tuple[str, ...] | None  # None: every unit; else these unit claves, sorted
+    today: date
+    bands: Bands
+    deadline_day: int
+
+
+@dataclass
+class RenderedSummary:
+    """A summary with its overview pages and unit details, each written once when asked."""
+
+    summary: Summary
+    overview: Overview
+    version: int
+    _details: dict[str, list[Page] | None] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> int:
+        return sum(len(unit.lines) for unit in self.summary.units)
+
+    def detail(self, clave: str) -> list[Page] | None:
+        if clave not in self._details:
+            self._details[clave] = unit_pages(self.summary, clave)
+        return self._details[clave]
+
+
+class SummaryCache:
+    """Thread-safe LRU of :class:`RenderedSummary` by :class:`SummaryKey` (module doc)."""
+
+    def __init__(self, max_lines: int = DEFAULT_MAX_LINES):
+        self.max_lines = max_lines
+        self._entries: OrderedDict[SummaryKey, RenderedSummary] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[SummaryKey, threading.Lock] = {}
+        self.builds = 0  # summaries built (tests and diagnostics)
+
+    def get(self, session: Session, key: SummaryKey, build: Callable[[Session], Summary], *,
+            scope_title: str | None = None) -> RenderedSummary:
+        """The cached summary of ``key`` if still current, else ``build(session)`` (stored)."""
+        version = data_version(session)
+        cached = self._current(key, version)
+        if cached is not None:
+            return cached
+        with self._lock:
+            building = self._building.setdefault(key, threading.Lock())
+        # One build per key at a time: a second press while the first builds waits for it
+        # instead of building the same summary again.
+        with building:
+            cached = self._current(key, version)
+            if cached is not None:
+                return cached
+            summary = build(session)
+            rendered = RenderedSummary(summary, Overview(summary, scope=scope_title), version)
+            self.builds += 1
+            self._store(key, rendered)
+            return rendered
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _current(self, key: SummaryKey, version: int) -> RenderedSummary | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.version != version:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def _store(self, key: SummaryKey, rendered: RenderedSummary) -> None:
+        with self._lock:
+            # Versions only grow: an entry of an older version can never be used again.
+            for old in [k for k, entry in self._entries.items()
+                        if entry.version < rendered.version]:
+                del self._entries[old]
+            self._entries[key] = rendered
+            self._entries.move_to_end(key)
+            total = sum(entry.lines for entry in self._entries.values())
+            while total > self.max_lines and len(self._entries) > 1:
+                _, dropped = self._entries.popitem(last=False)
+                total -= dropped.lines
