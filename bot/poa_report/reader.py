@@ -16,12 +16,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from bot.domain.numbers import NumberError, parse_number
-from bot.domain.periods import Frequency, Period, PeriodError, parse_period, strip_accents
-from bot.poa_report.sources import RawRow, SourceError, location, read_raw_rows
+from bot.domain.numbers import NumberError, format_percent, parse_number
+from bot.domain.periods import Frequency, Period, PeriodError, parse_period
+from bot.poa_report.checks import check_report
+from bot.poa_report.model import (
+    AGGREGATE_LAST,
+    AGGREGATE_SUM,
+    ImportWarning,
+    PoaFormatError,
+    PoaReport,
+    PoaRow,
+    Section,
+    clean,
+    norm,
+)
+from bot.poa_report.sources import RawRow, SourceError, read_raw_rows
 
-AGGREGATE_SUM = "sum"
-AGGREGATE_LAST = "last"
+__all__ = ["AGGREGATE_LAST", "AGGREGATE_SUM", "FIELD_LABELS", "ImportWarning", "PoaFormatError",
+           "PoaReport", "PoaRow", "Section", "clean", "norm", "read_report", "read_rows"]
 
 FIELD_LABELS = {
     "linea": "LÍNEA DE ACCIÓN",
@@ -46,125 +58,12 @@ REQUIRED_COLUMNS = ("clave", "accion", "nombre", "meta", "frecuencia", "valor")
 _MUST_REACH = ("clave", "accion", "nombre", "meta", "frecuencia")
 _HEADING_KEYS = {"EJE DE DESARROLLO": "eje", "PROGRAMA DE DESARROLLO": "programa",
                  "SUB EJE": "sub_eje", "SUBEJE": "sub_eje", "TRANSVERSALIDAD": "transversalidad"}
-_SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
-
-
-def clean(text: str) -> str:
-    """Cell text with stray, doubled and no-break spaces removed."""
-    return _SPACES.sub(" ", text or "").strip()
-
-
-def norm(text: str) -> str:
-    """Comparison form: no accents, upper case, single spaces."""
-    return clean(strip_accents(text or "")).upper()
-
-
-class PoaFormatError(ValueError):
-    """The file is not a POA report we can read; ``str()`` names line and column in Spanish."""
-
-    def __init__(self, line: int, column: str | None, message: str, sheet: str | None = None):
-        self.line = line
-        self.column = column
-        self.detail = message
-        self.sheet = sheet
-        where = location(line, sheet) if line else ""
-        if column:
-            where = f"{where}, columna {column}" if where else f"columna {column}"
-        super().__init__(f"{where}: {message}" if where else message)
-
-
-@dataclass(frozen=True)
-class ImportWarning:
-    """A place where the report contradicts itself; the import goes on."""
-
-    line: int
-    message: str  # Spanish
-    sheet: str | None = None
-
-    def __str__(self) -> str:
-        return f"{location(self.line, self.sheet)}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Section:
-    line: int
-    period: Period
-    title: str = ""
-    area: str = ""
-    eje: str = ""
-    programa: str = ""
-    sub_eje: str = ""
-    transversalidad: str = ""
-    sheet: str | None = None
-
-
-@dataclass(frozen=True)
-class PoaRow:
-    """One data row, continuation resolved, numbers parsed."""
-
-    line: int
-    sheet: str | None
-    section: Section
-    linea: str
-    objetivo: str
-    unit_clave: str
-    unit_nombre: str
-    accion: str
-    comentarios: str
-    nombre: str
-    descripcion: str
-    meta: Decimal
-    unidad_medida: str
-    declared_frequency: Frequency
-    frequency: Frequency  # what the row really is (see _effective_frequency)
-    period: Period  # the period the value belongs to
-    value: Decimal | None  # None: not reported (never zero)
-    observaciones: str
-    aggregation: str  # "sum" for counts, "last" for % indicators
-    avance_absoluto: Decimal | None = None
-    avance_pct: Decimal | None = None
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """Identity of the indicator: unit, action and the full name (two of 305's names
-        share their first 34 characters, so nothing shorter will do)."""
-        return (norm(self.unit_clave), norm(self.accion), norm(self.nombre))
-
-    @property
-    def where(self) -> str:
-        return location(self.line, self.sheet)
-
-    @property
-    def label(self) -> str:
-        return f"{self.unit_clave} · {self.nombre}"
-
-
-@dataclass
-class PoaReport:
-    source: str
-    sections: list[Section] = field(default_factory=list)
-    rows: list[PoaRow] = field(default_factory=list)
-    warnings: list[ImportWarning] = field(default_factory=list)
-
-    def indicator_keys(self) -> list[tuple[str, str, str]]:
-        """Distinct indicators in order of first appearance."""
-        return list(dict.fromkeys(row.key for row in self.rows))
-
-    @property
-    def periods(self) -> list[Period]:
-        return sorted({row.period for row in self.rows})
-
-    @property
-    def years(self) -> list[int]:
-        return sorted({row.period.year for row in self.rows})
 
 
 # --- entry points -------------------------------------------------------------------------
 
 def read_report(path: str | Path) -> PoaReport:
     """Read a report file and check its arithmetic; raises :class:`PoaFormatError`."""
-    from bot.poa_report.checks import check_report
-
     path = Path(path)
     try:
         raw = read_raw_rows(path)
@@ -417,8 +316,6 @@ def _share_text(avance_abs: Decimal | None, section_freq: Frequency,
 
 
 def _pct(value: Decimal) -> str:
-    from bot.domain.numbers import format_percent
-
     return format_percent(value)
 
 

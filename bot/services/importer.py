@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from bot.domain.numbers import format_number
 from bot.domain.periods import Period
-from bot.poa_report.reader import ImportWarning, PoaReport, PoaRow, norm
+from bot.poa_report.model import ImportWarning, PoaReport, PoaRow, norm
 from storage.models import ActionLine, Indicator, ReportedValue, Revision, Unit
 
 SOURCE_IMPORT = "import"
