@@ -6,6 +6,8 @@ Shared by :mod:`bot.poa_report.reader` (which builds them) and :mod:`bot.poa_rep
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -15,18 +17,46 @@ from bot.domain.periods import Frequency, Period, strip_accents
 from bot.poa_report.sources import location
 
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
+# Control characters (Unicode Cc) a cell may not hold: all but tab and line breaks.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 AGGREGATE_SUM = "sum"
 AGGREGATE_LAST = "last"
 
+
+@functools.cache
+def _format_characters() -> re.Pattern:
+    """Unicode format characters (category Cf: zero-width space and joiners, BOM, soft
+    hyphen, bidi marks, tags): invisible, so two cells that look alike could differ."""
+    ranges = itertools.chain(range(0x20000), range(0xE0000, 0xE1000))  # every Cf is here
+    found = [chr(c) for c in ranges if unicodedata.category(chr(c)) == "Cf"]
+    return re.compile("[" + "".join(re.escape(ch) for ch in found) + "]")
+
+
+def strip_format(text: str) -> str:
+    """``text`` without Unicode format characters (category Cf)."""
+    if text.isascii():
+        return text
+    return _format_characters().sub("", text)
+
+
 def clean(text: str) -> str:
-    """Cell text with stray, doubled and no-break spaces removed."""
-    return _SPACES.sub(" ", text or "").strip()
+    """Cell text without format characters and with stray, doubled and no-break spaces
+    removed."""
+    return _SPACES.sub(" ", strip_format(text or "")).strip()
+
+
+def code_text(text: str) -> str:
+    """A code or a figure (CLAVE, LÍNEA DE ACCIÓN, numbers): :func:`clean` plus NFKC, so a
+    full-width ``３０３`` or a ``303`` with a zero-width space is the plain ``303``."""
+    if text.isascii():
+        return clean(text)
+    return clean(unicodedata.normalize("NFKC", strip_format(text)))
 
 
 def norm(text: str) -> str:
-    """Comparison form: no accents, upper case, single spaces."""
-    return clean(strip_accents(text or "")).upper()
+    """Comparison form: NFKC, no format characters or accents, upper case, single spaces."""
+    return clean(strip_accents(code_text(text or ""))).upper()
 
 
 class PoaFormatError(ValueError):
