@@ -346,32 +346,23 @@ def count_statements(db, fn) -> int:
     return len(statements)
 
 
-def test_statements_do_not_grow_with_the_report(database_url, seed_tsv, tmp_path):
-    """Importing 1× and 4× the seed (and each again, unchanged, then corrected) runs the
-    same number of SQL statements: no statement per row."""
-    from storage.db import Database
-
+def test_statements_do_not_grow_with_the_report(db, seed_tsv, tmp_path):
+    """Importing 1× and 4× the seed (first, again unchanged, then every value corrected) runs
+    the same number of SQL statements: none per row."""
     counts = {}
     for copies in (1, 4):
-        path = scaled_report(seed_tsv, copies, tmp_path)
-        report = read_report(path)
-        corrected = read_report(path)
+        with db.session() as s:  # start from an empty database for each size
+            for table in ("revisions", "remarks_without_value", "reported_values",
+                          "indicators", "action_lines", "units"):
+                s.exec(text(f"DELETE FROM {table}"))
+        report = read_report(scaled_report(seed_tsv, copies, tmp_path))
+        corrected = read_report(scaled_report(seed_tsv, copies, tmp_path))
         corrected.rows[:] = [r.__class__(**{**r.__dict__, "value": r.value + 1})
                              if r.value is not None else r for r in corrected.rows]
-        database = Database(database_url.replace("poa.db", f"poa{copies}.db")
-                            if database_url.startswith("sqlite") else database_url)
-        database.migrate()
-        try:
-            with database.session() as s:  # a fresh database for each size
-                for table in ("revisions", "remarks_without_value", "reported_values",
-                              "indicators", "action_lines", "units"):
-                    s.exec(text(f"DELETE FROM {table}"))
-            counts[copies] = [count_statements(database, lambda r=r: database.call(
-                import_report, r, now=NOW)) for r in (report, report, corrected)]
-            with database.session() as s:
-                assert len(s.exec(select(ReportedValue)).all()) == 52 * copies
-                assert len(s.exec(select(Revision)).all()) == 52 * copies
-        finally:
-            database.dispose()
+        counts[copies] = [count_statements(db, lambda r=r: db.call(import_report, r, now=NOW))
+                          for r in (report, report, corrected)]
+        with db.session() as s:
+            assert len(s.exec(select(ReportedValue)).all()) == 52 * copies
+            assert len(s.exec(select(Revision)).all()) == 52 * copies
     assert counts[1] == counts[4], counts
     assert max(counts[1]) <= 25, counts

@@ -56,7 +56,10 @@ def read_raw_rows(path: Path) -> list[RawRow]:
     if suffix in XLSX_SUFFIXES:
         return list(_xlsx_rows(path))
     if suffix in TEXT_SUFFIXES or not suffix:
-        return list(tsv_rows(decode_text(path.read_bytes())))
+        text = decode_text(path.read_bytes())
+        # A .csv is comma-separated even when a cell holds a tab (a remark may).
+        comma = suffix == ".csv" and "," in text
+        return list(tsv_rows(text, delimiter="," if comma else None))
     raise SourceError(f"{path.name}: formato no reconocido; usa el .xlsx del reporte o su "
                       "exportación como texto delimitado por tabulaciones (.tsv/.txt)")
 
@@ -72,12 +75,12 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def tsv_rows(text: str) -> Iterator[RawRow]:
+def tsv_rows(text: str, delimiter: str | None = None) -> Iterator[RawRow]:
     """Rows of a tab-separated export; Excel quotes cells holding tabs, quotes or newlines.
 
     A file without a single tab is read as comma-separated (a "CSV" save of the workbook,
     where ``255,835`` comes quoted)."""
-    delimiter = "\t" if "\t" in text else ","
+    delimiter = delimiter or ("\t" if "\t" in text else ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
                         strict=False)
     first_line = 1
