@@ -169,7 +169,9 @@ async def _bot_during_import(db: Database, path: Path) -> str:
             # Type the value once the import writes (its read phase takes no lock at all).
             await asyncio.to_thread(writing.wait)
             typed = time.perf_counter()
-            reply = await bot.say(1001, "255,835")
+            bot.stub.send_text(1001, "255,835")
+            reply = await bot.stub.wait_for_message(
+                1001, lambda m: m.method == "sendMessage", timeout=120)
             latency = time.perf_counter() - typed
             await asyncio.to_thread(finished.wait)
             await asyncio.to_thread(worker.join)
