@@ -96,6 +96,24 @@ class ReportedValue(SQLModel, table=True):
     late: bool = False  # arrived after the deadline (timeliness figure)
 
 
+class RemarkWithoutValue(SQLModel, table=True):
+    """A remark (OBSERVACIONES) on a period whose value was left empty in an imported report.
+
+    An empty value means "not reported", so it is never a ReportedValue row; the remark is
+    kept here so the export prints it again. A ReportedValue of the same period wins.
+    """
+
+    __tablename__ = "remarks_without_value"
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "period", name="uq_remark_indicator_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), nullable=False))
+    period: str = Field(max_length=10)  # Period.code
+    observaciones: str = Field(sa_type=Text)
+    source: str = Field(max_length=20)  # import
+    updated_at: datetime = _when()
+
+
 class Revision(SQLModel, table=True):
     """Append-only log of every change to a reported value."""
 

@@ -22,6 +22,7 @@ from bot.poa_report.writer import (
     ReportLine,
     ReportSection,
     text_bytes,
+    write_report,
     xlsx_bytes,
 )
 from bot.services.export import NothingToExport, build_report, section_periods
@@ -254,3 +255,83 @@ def test_writer_escapes_nothing_and_keeps_decimals():
     assert cell.data_type == "s"
     assert ",'=SUM(A1)" in text
     assert parse_number(text.split("\r\n")[-2].split(",")[11]).value == Decimal("2.5")
+
+
+# --- lossless export → import (issue 9) ------------------------------------------------------
+
+TRICKY_REMARKS = ["=1+1", "+52 casos", "-3 devueltos", "@ana revisó", "'=ya con apóstrofo",
+                  "dos\nrenglones  y doble espacio", "con\ttabulador"]
+
+
+def _stored(db):
+    from sqlmodel import select
+
+    from storage.models import RemarkWithoutValue, ReportedValue, Revision
+
+    with db.session() as s:
+        return (sorted((v.indicator_id, v.period, v.value, v.meta, v.observaciones, v.source)
+                       for v in s.exec(select(ReportedValue))),
+                sorted((r.indicator_id, r.period, r.observaciones)
+                       for r in s.exec(select(RemarkWithoutValue))),
+                len(s.exec(select(Revision)).all()))
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".tsv", ".csv"])
+def test_reimporting_an_export_changes_nothing(db, seed_tsv, tmp_path, suffix):
+    from sqlmodel import select
+
+    from storage.models import ReportedValue
+
+    # A period without value but with a remark, and remarks a spreadsheet would run.
+    text = seed_tsv.read_text(encoding="utf-8").replace("MENSUAL\t11052\t", "MENSUAL\t\t")
+    first = tmp_path / "primero.tsv"
+    first.write_text(text, encoding="utf-8")
+    db.call(import_report, read_report(first))
+    with db.session() as s:
+        values = s.exec(select(ReportedValue).order_by(ReportedValue.id)).all()
+        for value, remark in zip(values, TRICKY_REMARKS, strict=False):
+            value.observaciones = remark
+            s.add(value)
+    before = _stored(db)
+    assert len(before[1]) == 1 and {v[4] for v in before[0]} >= set(TRICKY_REMARKS)
+
+    out = tmp_path / f"export{suffix}"
+    write_report(db.call(build_report, Q1, today=TODAY), out)
+    result = db.call(import_report, read_report(out))
+    assert (result.values_new, result.values_changed, result.remarks_new,
+            result.remarks_changed) == (0, 0, 0, 0), suffix
+    assert result.values_unchanged == 51
+    assert _stored(db) == before
+
+
+def test_text_twin_neutralises_cells_a_spreadsheet_would_run():
+    line = ReportLine(
+        linea="1", objetivo="=HYPERLINK(\"http://x\")", unit_clave="9",
+        unit_nombre="+CMD|' /C calc'!A0", accion="@SUM(1+1)", share_of_year=Decimal(25),
+        cumulative=None, comentarios="\tcomentario", nombre="-2+3", descripcion="\rdescr",
+        meta=Decimal(5), unidad_medida="PZ", frecuencia="TRIMESTRAL", value=Decimal(-1),
+        observaciones="=1+1")
+    document = ReportDocument(2023, (ReportSection("PRIMER TRIMESTRE 2023", "E", "P", "S", "T",
+                                                   (line,)),))
+    rows = list(csv.reader(io.StringIO(text_bytes(document).decode("utf-8-sig"))))
+    (data,) = [r for r in rows if len(r) == 16 and r[0] == "1"]
+    assert data[1] == "'=HYPERLINK(\"http://x\")"
+    assert (data[3], data[4], data[8], data[9], data[10], data[15]) == (
+        "'+CMD|' /C calc'!A0", "'@SUM(1+1)", "'\tcomentario", "'-2+3", "'\rdescr", "'=1+1")
+    assert data[14] == "-1"  # a number is a number
+    # In the workbook every such text is a text cell, never a formula.
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(document))).active
+    (row,) = [r for r in sheet.iter_rows() if r[0].value == "1"]
+    for cell in (row[1], row[3], row[4], row[9], row[15]):
+        assert cell.data_type == "s" and not str(cell.value).startswith("'"), cell.coordinate
+    assert row[15].value == "=1+1"
+
+
+def test_the_reader_removes_exactly_the_added_apostrophe(tmp_path):
+    from bot.poa_report.sources import unneutralise
+    from bot.poa_report.writer import neutralise
+
+    for text in ["=1", "+1", "-1", "@a", "\tx", "\rx", "'=1", "''+1", "'hola", "hola", "'",
+                 "''", "-", "1-2"]:
+        assert unneutralise(neutralise(text)) == text, text
+    assert unneutralise("'hola") == "'hola"  # typed by a person: not ours to remove

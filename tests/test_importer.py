@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, text
 
 from bot.cli import main
 from bot.poa_report import read_report
@@ -248,3 +248,121 @@ def test_cli_malformed_file_names_line_and_column_and_writes_nothing(cli_env, se
 def test_cli_missing_file(cli_env, tmp_path, capsys):
     assert main(["import-poa", str(tmp_path / "no-existe.tsv")]) == 1
     assert "No existe el archivo" in capsys.readouterr().err
+
+
+# --- issue 9: what the office signs -------------------------------------------------------
+
+REMARK = "META CUMPLIDA GRACIAS A LAS PARCIALIDADES SE LOGRO INCREMENTAR LA META"
+
+
+def test_a_remark_on_a_row_without_value_is_kept_but_nothing_is_reported(db, seed_tsv,
+                                                                         tmp_path):
+    from storage.models import RemarkWithoutValue
+
+    text = seed_tsv.read_text(encoding="utf-8")
+    path = tmp_path / "vacio.tsv"
+    path.write_text(text.replace("MENSUAL\t11052\t", "MENSUAL\t\t"), encoding="utf-8")
+    result = do_import(db, path, now=NOW)
+    assert (result.values_new, result.values_not_reported, result.remarks_new) == (51, 1, 1)
+    assert values_of(db, "308", "SOLUCIONES") == []  # empty means not reported, never zero
+    soluciones = indicator(db, "308", "SOLUCIONES")
+    with db.session() as s:
+        (remark,) = s.exec(select(RemarkWithoutValue)).all()
+    assert (remark.indicator_id, remark.period, remark.observaciones, remark.source,
+            remark.updated_at) == (soluciones.id, "2023-01", REMARK, "import", NOW)
+    again = do_import(db, path, now=LATER)
+    assert (again.remarks_new, again.remarks_changed, again.changed_anything) == (0, 0, False)
+    # The value arrives with a later report: the period is reported, the loose remark goes.
+    do_import(db, seed_tsv, now=LATER)
+    assert values_of(db, "308", "SOLUCIONES") == [("2023-01", 11052, 7000)]
+    with db.session() as s:
+        assert s.exec(select(RemarkWithoutValue)).all() == []
+
+
+@pytest.mark.parametrize("look_alike", ["３０３", "303\u200b", "\u2060303\u00a0"])
+def test_look_alike_claves_load_one_unit(db, seed_tsv, tmp_path, look_alike):
+    lines = seed_tsv.read_text(encoding="utf-8").split("\n")
+    changed = 0
+    for index, line in enumerate(lines):
+        cells = line.split("\t")
+        if len(cells) > 2 and cells[2] == "303" and changed < 2:
+            cells[2] = look_alike
+            lines[index] = "\t".join(cells)
+            changed += 1
+    path = tmp_path / "parecidos.tsv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = do_import(db, path, now=NOW)
+    assert (result.units_new, result.indicators_new, result.values_new) == (9, 24, 52)
+    with db.session() as s:
+        assert sorted(s.exec(select(Unit.clave))) == [
+            "300", "303", "304", "305", "306", "307", "308", "309", "315"]
+
+
+def test_cli_refuses_a_nul_in_a_cell_on_every_database(cli_env, seed_tsv, tmp_path, capsys,
+                                                       db):
+    lines = seed_tsv.read_text(encoding="utf-8").split("\n")
+    index = next(i for i, line in enumerate(lines) if "\t3797\t3797 toma" in line)
+    lines[index] = lines[index].replace("3797 toma", "3797\x00 toma")
+    bad = tmp_path / "nul.tsv"
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["import-poa", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        f"nul.tsv: línea {index + 1}, columna OBSERVACIONES: la celda tiene un carácter de "
+        "control invisible (U+0000); bórralo y vuelve a guardar el archivo. No se importó nada.")
+    assert snapshot(db)["units"] == []
+
+
+# --- set-based loading ----------------------------------------------------------------------
+
+def scaled_report(seed_tsv: Path, copies: int, tmp_path: Path) -> Path:
+    """The seed's sections ``copies`` times, unit claves renumbered per copy."""
+    lines = seed_tsv.read_text(encoding="utf-8").split("\n")
+    out = []
+    for copy in range(copies):
+        for line in lines:
+            cells = line.split("\t")
+            if len(cells) >= 15 and cells[2].strip().isdigit():
+                cells[2] = f"{cells[2].strip()}{copy:02d}"
+            out.append("\t".join(cells))
+    path = tmp_path / f"x{copies}.tsv"
+    path.write_text("\n".join(out), encoding="utf-8")
+    return path
+
+
+def count_statements(db, fn) -> int:
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_statements_do_not_grow_with_the_report(db, seed_tsv, tmp_path):
+    """Importing 1× and 4× the seed (first, again unchanged, then every value corrected) runs
+    the same number of SQL statements: none per row."""
+    counts = {}
+    for copies in (1, 4):
+        with db.session() as s:  # start from an empty database for each size
+            for table in ("revisions", "remarks_without_value", "reported_values",
+                          "indicators", "action_lines", "units"):
+                s.exec(text(f"DELETE FROM {table}"))
+        report = read_report(scaled_report(seed_tsv, copies, tmp_path))
+        corrected = read_report(scaled_report(seed_tsv, copies, tmp_path))
+        corrected.rows[:] = [r.__class__(**{**r.__dict__, "value": r.value + 1})
+                             if r.value is not None else r for r in corrected.rows]
+        counts[copies] = [count_statements(db, lambda r=r: db.call(import_report, r, now=NOW))
+                          for r in (report, report, corrected)]
+        with db.session() as s:
+            assert len(s.exec(select(ReportedValue)).all()) == 52 * copies
+            assert len(s.exec(select(Revision)).all()) == 52 * copies
+    assert counts[1] == counts[4], counts
+    assert max(counts[1]) <= 25, counts

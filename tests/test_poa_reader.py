@@ -342,3 +342,142 @@ def test_workbook_cells_become_the_text_the_workbook_shows():
     assert cell_text(0.1 + 0.2, "General") == "0.3"  # binary noise rounded to 3 decimals
     assert cell_text(datetime(2023, 3, 1), "mmm-yy") == "mar-23"
     assert cell_text(None) == ""
+
+
+# --- hostile cells (issue 9) -------------------------------------------------------------
+
+@pytest.mark.parametrize("look_alike", ["３０３", "303\u200b", "\u200b303", "30\u20603",
+                                        "303\u00a0", "\ufeff303", "30\u00ad3"])
+def test_look_alike_claves_are_the_plain_clave(tmp_path, seed_tsv, seed_report, look_alike):
+    lines = seed_lines(seed_tsv)
+    index = line_with(lines, "\t303\t")
+    lines[index] = lines[index].replace("\t303\t", f"\t{look_alike}\t", 1)
+    report = read_report(write_lines(tmp_path / "r.tsv", lines))
+    assert {r.unit_clave for r in report.rows} == {r.unit_clave for r in seed_report.rows}
+    assert len(rows_of(report, "303")) == len(rows_of(seed_report, "303"))
+    assert summary(report) == summary(seed_report)
+
+
+def test_format_characters_are_removed_from_text_cells(tmp_path, seed_tsv, seed_report):
+    lines = seed_lines(seed_tsv)
+    index = line_with(lines, "RECIBOS ENTREGADOS A DOMICILIO")
+    lines[index] = lines[index].replace("RECIBOS ENTREGADOS", "RECIBOS\u200b ENTREGADOS\u2060")
+    report = read_report(write_lines(tmp_path / "r.tsv", lines))
+    assert summary(report) == summary(seed_report)
+    assert any(r.nombre == "RECIBOS ENTREGADOS A DOMICILIO" and r.line == index + 1
+               for r in report.rows)
+
+
+def test_a_clave_of_other_digits_is_refused_with_line_and_column(tmp_path, seed_tsv):
+    lines = seed_lines(seed_tsv)
+    index = line_with(lines, "\t303\t")
+    lines[index] = lines[index].replace("\t303\t", "\t٣٠٣\t", 1)  # Arabic-Indic digits
+    with pytest.raises(PoaFormatError) as error:
+        read_report(write_lines(tmp_path / "r.tsv", lines))
+    assert str(error.value).startswith(f"línea {index + 1}, columna CLAVE: la clave «٣٠٣»")
+
+
+@pytest.mark.parametrize(("char", "code"), [("\x00", "0000"), ("\x07", "0007"),
+                                            ("\x1b", "001B"), ("\x85", "0085")])
+def test_control_characters_are_refused_with_line_and_column(tmp_path, seed_tsv, char, code):
+    lines = seed_lines(seed_tsv)
+    index = line_with(lines, "\t3797\t3797 toma")
+    lines[index] = lines[index].replace("3797 toma", f"3797{char} toma")
+    with pytest.raises(PoaFormatError) as error:
+        read_report(write_lines(tmp_path / "r.tsv", lines))
+    assert str(error.value) == (f"línea {index + 1}, columna OBSERVACIONES: la celda tiene un "
+                                f"carácter de control invisible (U+{code}); bórralo y vuelve a "
+                                "guardar el archivo")
+
+
+def test_control_character_in_a_header_line_names_the_column_letter(tmp_path, seed_tsv):
+    lines = seed_lines(seed_tsv)
+    index = line_with(lines, "GERENCIA COMERCIAL")
+    lines[index] = lines[index].replace("GERENCIA", "GEREN\x00CIA")
+    with pytest.raises(PoaFormatError, match=rf"^línea {index + 1}, columna A: .*U\+0000"):
+        read_report(write_lines(tmp_path / "r.tsv", lines))
+
+
+def test_tabs_and_line_breaks_inside_a_remark_are_kept(tmp_path, seed_tsv):
+    lines = seed_lines(seed_tsv)
+    index = line_with(lines, "\t3797\t3797 toma")
+    lines[index] = lines[index].replace("3797 toma", '"3797\nsegunda  línea"\t').replace(
+        '"3797\nsegunda  línea"\t', '"3797\nsegunda  línea toma"', 1)
+    report = read_report(write_lines(tmp_path / "r.tsv", lines))
+    (row,) = [r for r in report.rows if r.line == index + 1]
+    assert row.observaciones.startswith("3797\nsegunda  línea toma")
+
+
+HUGE_XLSX_SCRIPT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (400 * 2**20, 400 * 2**20))
+from bot.poa_report import PoaFormatError, read_report
+try:
+    report = read_report(sys.argv[1])
+    print("READ", len(report.rows), sum(r.value or 0 for r in report.rows))
+except PoaFormatError as exc:
+    print("REFUSED", exc)
+except MemoryError:
+    print("OUT OF MEMORY")
+"""
+
+
+def read_with_memory_limit(path: Path) -> str:
+    """What reading ``path`` prints in a child process limited to 400 MB of address space
+    (so a regression cannot exhaust the machine running the tests)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", HUGE_XLSX_SCRIPT, str(path)],
+                          capture_output=True, text=True, timeout=300)
+    return done.stdout.strip() or done.stderr[-2000:]
+
+
+def test_a_workbook_whose_used_range_is_huge_is_read_in_bounded_memory(tmp_path):
+    """A ~5 KB file with cells A1 and XFD1048576 (used range: the whole sheet): openpyxl
+    pads every row of the stored dimension."""
+    workbook = Workbook()
+    workbook.active["A1"] = "PROGRAMA OPERATIVO ANUAL 2023"
+    workbook.active["XFD1048576"] = "x"
+    path = tmp_path / "enorme.xlsx"
+    workbook.save(path)
+    assert path.stat().st_size < 10_000
+    assert read_with_memory_limit(path) == (
+        "REFUSED hoja «Sheet», fila 1048576, columna XFD: hay datos fuera del reporte (más "
+        "allá de la columna BL); bórralos o copia solo la tabla del reporte a un libro nuevo")
+
+
+def test_a_huge_stored_used_range_with_only_the_report_in_it_reads_normally(
+        tmp_path, seed_tsv, seed_report):
+    path = build_workbook(tmp_path / "r.xlsx", seed_lines(seed_tsv))
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    workbook.active["XFD1048576"] = None  # nothing there, but the dimension says so
+    workbook.active["BL1048576"] = " "  # blank text far below: skipped, not refused
+    workbook.save(path)
+    assert workbook.active.dimensions.endswith(":XFD1048576")
+    values = sum(r.value or 0 for r in seed_report.rows)
+    assert read_with_memory_limit(path) == f"READ {len(seed_report.rows)} {values}"
+
+
+def test_reader_and_checks_do_not_import_each_other():
+    """No import cycle inside bot/poa_report (also none hidden in a function body)."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "bot" / "poa_report"
+    graph = {}
+    for module in package.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "bot.poa_report."):
+                imported.add(node.module.rsplit(".", 1)[1])
+        graph[module.stem] = imported
+
+    def reaches(start, goal, seen=()):
+        return any(n == goal or (n not in seen and reaches(n, goal, (*seen, n)))
+                   for n in graph.get(start, ()))
+
+    assert graph["reader"] >= {"checks", "model"}
+    assert [m for m in graph if reaches(m, m)] == []

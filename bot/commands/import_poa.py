@@ -58,6 +58,9 @@ def render(result: ImportResult, *, sections: int, rows: int) -> str:
         if result.values_kept:
             values += f", {result.values_kept} conservados (capturados por el bot)"
         lines.append(values + ".")
+        if result.remarks_new or result.remarks_changed:
+            lines.append(f"Observaciones de periodos sin valor: {result.remarks_new} nuevas, "
+                         f"{result.remarks_changed} cambiadas.")
     lines.append("")
     for clave, (name, indicators, values) in result.per_unit.items():
         detail = _count(indicators, "indicador", "indicadores")

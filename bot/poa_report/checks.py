@@ -22,7 +22,7 @@ from decimal import Decimal
 from bot.domain import attainment
 from bot.domain.numbers import NumberError, format_number, format_percent, parse_number
 from bot.domain.periods import Frequency, Period
-from bot.poa_report.reader import AGGREGATE_LAST, ImportWarning, PoaReport, PoaRow
+from bot.poa_report.model import AGGREGATE_LAST, ImportWarning, PoaReport, PoaRow
 
 TOLERANCE = Decimal("0.02")  # points of percentage
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"

@@ -16,12 +16,26 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from bot.domain.numbers import NumberError, parse_number
-from bot.domain.periods import Frequency, Period, PeriodError, parse_period, strip_accents
-from bot.poa_report.sources import RawRow, SourceError, location, read_raw_rows
+from bot.domain.numbers import NumberError, format_percent, parse_number
+from bot.domain.periods import Frequency, Period, PeriodError, parse_period
+from bot.poa_report.checks import check_report
+from bot.poa_report.model import (
+    AGGREGATE_LAST,
+    AGGREGATE_SUM,
+    CONTROL,
+    ImportWarning,
+    PoaFormatError,
+    PoaReport,
+    PoaRow,
+    Section,
+    clean,
+    code_text,
+    norm,
+)
+from bot.poa_report.sources import RawRow, SourceError, read_raw_rows
 
-AGGREGATE_SUM = "sum"
-AGGREGATE_LAST = "last"
+__all__ = ["AGGREGATE_LAST", "AGGREGATE_SUM", "FIELD_LABELS", "ImportWarning", "PoaFormatError",
+           "PoaReport", "PoaRow", "Section", "clean", "norm", "read_report", "read_rows"]
 
 FIELD_LABELS = {
     "linea": "LÍNEA DE ACCIÓN",
@@ -41,130 +55,27 @@ FIELD_LABELS = {
     "valor": "VALOR ACTUAL",
     "observaciones": "OBSERVACIONES",
 }
+# Cells that hold a code or a figure: NFKC-normalised (full-width digits are digits).
+CODE_COLUMNS = frozenset({"linea", "clave", "meta_anual", "avance_absoluto", "avance_pct",
+                          "meta", "frecuencia", "valor"})
+# Free text kept as written (inner line breaks and spacing), so what the bot stored and the
+# export wrote comes back identical; only the ends are trimmed.
+VERBATIM_COLUMNS = frozenset({"observaciones"})
+# The longest text the database keeps in these fields (storage/models.py).
+MAX_LENGTHS = {"linea": 20, "clave": 20, "unit_nombre": 255, "unidad_medida": 120}
+_HEADING_MAX = 500
+_CLAVE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._/-]*")
 REQUIRED_COLUMNS = ("clave", "accion", "nombre", "meta", "frecuencia", "valor")
 # Cells a data row must reach; VALOR ACTUAL and OBSERVACIONES may be cut off when empty.
 _MUST_REACH = ("clave", "accion", "nombre", "meta", "frecuencia")
 _HEADING_KEYS = {"EJE DE DESARROLLO": "eje", "PROGRAMA DE DESARROLLO": "programa",
                  "SUB EJE": "sub_eje", "SUBEJE": "sub_eje", "TRANSVERSALIDAD": "transversalidad"}
-_SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
-
-
-def clean(text: str) -> str:
-    """Cell text with stray, doubled and no-break spaces removed."""
-    return _SPACES.sub(" ", text or "").strip()
-
-
-def norm(text: str) -> str:
-    """Comparison form: no accents, upper case, single spaces."""
-    return clean(strip_accents(text or "")).upper()
-
-
-class PoaFormatError(ValueError):
-    """The file is not a POA report we can read; ``str()`` names line and column in Spanish."""
-
-    def __init__(self, line: int, column: str | None, message: str, sheet: str | None = None):
-        self.line = line
-        self.column = column
-        self.detail = message
-        self.sheet = sheet
-        where = location(line, sheet) if line else ""
-        if column:
-            where = f"{where}, columna {column}" if where else f"columna {column}"
-        super().__init__(f"{where}: {message}" if where else message)
-
-
-@dataclass(frozen=True)
-class ImportWarning:
-    """A place where the report contradicts itself; the import goes on."""
-
-    line: int
-    message: str  # Spanish
-    sheet: str | None = None
-
-    def __str__(self) -> str:
-        return f"{location(self.line, self.sheet)}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Section:
-    line: int
-    period: Period
-    title: str = ""
-    area: str = ""
-    eje: str = ""
-    programa: str = ""
-    sub_eje: str = ""
-    transversalidad: str = ""
-    sheet: str | None = None
-
-
-@dataclass(frozen=True)
-class PoaRow:
-    """One data row, continuation resolved, numbers parsed."""
-
-    line: int
-    sheet: str | None
-    section: Section
-    linea: str
-    objetivo: str
-    unit_clave: str
-    unit_nombre: str
-    accion: str
-    comentarios: str
-    nombre: str
-    descripcion: str
-    meta: Decimal
-    unidad_medida: str
-    declared_frequency: Frequency
-    frequency: Frequency  # what the row really is (see _effective_frequency)
-    period: Period  # the period the value belongs to
-    value: Decimal | None  # None: not reported (never zero)
-    observaciones: str
-    aggregation: str  # "sum" for counts, "last" for % indicators
-    avance_absoluto: Decimal | None = None
-    avance_pct: Decimal | None = None
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """Identity of the indicator: unit, action and the full name (two of 305's names
-        share their first 34 characters, so nothing shorter will do)."""
-        return (norm(self.unit_clave), norm(self.accion), norm(self.nombre))
-
-    @property
-    def where(self) -> str:
-        return location(self.line, self.sheet)
-
-    @property
-    def label(self) -> str:
-        return f"{self.unit_clave} · {self.nombre}"
-
-
-@dataclass
-class PoaReport:
-    source: str
-    sections: list[Section] = field(default_factory=list)
-    rows: list[PoaRow] = field(default_factory=list)
-    warnings: list[ImportWarning] = field(default_factory=list)
-
-    def indicator_keys(self) -> list[tuple[str, str, str]]:
-        """Distinct indicators in order of first appearance."""
-        return list(dict.fromkeys(row.key for row in self.rows))
-
-    @property
-    def periods(self) -> list[Period]:
-        return sorted({row.period for row in self.rows})
-
-    @property
-    def years(self) -> list[int]:
-        return sorted({row.period.year for row in self.rows})
 
 
 # --- entry points -------------------------------------------------------------------------
 
 def read_report(path: str | Path) -> PoaReport:
     """Read a report file and check its arithmetic; raises :class:`PoaFormatError`."""
-    from bot.poa_report.checks import check_report
-
     path = Path(path)
     try:
         raw = read_raw_rows(path)
@@ -197,6 +108,7 @@ class _SectionDraft:
     period: Period | None = None
     headings: dict[str, str] = field(default_factory=dict)
     columns: dict[str, int] | None = None
+    kinds: dict[int, str] = field(default_factory=dict)  # column → code | verbatim | text
     width: int = 0
     built: Section | None = None
 
@@ -213,6 +125,8 @@ class _Parser:
         self.report = report
         self.draft: _SectionDraft | None = None
         self.previous: dict[str, str] | None = None  # resolved cells of the row above
+        self.last_section: Section | None = None
+        self.section_ids: set[int] = set()  # sections already listed (built once per draft)
 
     def feed(self, raw_rows: list[RawRow]) -> None:
         index = 0
@@ -226,6 +140,7 @@ class _Parser:
                     self.draft.columns = None
             if raw.is_blank:
                 continue
+            self._refuse_control_characters(raw)
             filled = [cell for cell in raw.cells if cell.strip()]
             if _is_header(raw.cells):
                 sub = raw_rows[index] if index < len(raw_rows) else None
@@ -240,6 +155,24 @@ class _Parser:
                                      raw.sheet)
             else:
                 self._data_row(raw)
+
+    def _refuse_control_characters(self, raw: RawRow) -> None:
+        """NUL and other control characters (tab and line breaks aside) mean nothing in a
+        report; PostgreSQL refuses NUL in text and the workbook refuses most of them."""
+        for index, cell in enumerate(raw.cells):
+            if (match := CONTROL.search(cell)) is not None:
+                raise PoaFormatError(
+                    raw.line, self._column_name(index),
+                    f"la celda tiene un carácter de control invisible (U+{ord(match[0]):04X}); "
+                    "bórralo y vuelve a guardar el archivo", raw.sheet)
+
+    def _column_name(self, index: int) -> str:
+        """The header's name of column ``index`` when known, else its letter (A, B, … AA)."""
+        columns = self.draft.columns if self.draft is not None else None
+        for name, position in (columns or {}).items():
+            if position == index:
+                return FIELD_LABELS[name]
+        return column_letter(index)
 
     # -- section preamble --------------------------------------------------------------
     def _single_text(self, raw: RawRow, text: str) -> bool:
@@ -265,6 +198,9 @@ class _Parser:
             self.draft = _SectionDraft(raw.line, raw.sheet, title=old.title if old else "",
                                        area=old.area if old else "")
         if heading:
+            if len(heading[1]) > _HEADING_MAX:
+                raise PoaFormatError(raw.line, None, f"el encabezado «{text[:40]}…» pasa de "
+                                     f"{_HEADING_MAX} caracteres", raw.sheet)
             self.draft.headings[heading[0]] = heading[1]
         else:
             self.draft.period = period
@@ -291,6 +227,9 @@ class _Parser:
             raise PoaFormatError(top.line, None, "el encabezado no tiene la(s) columna(s) "
                                  + ", ".join(missing), top.sheet)
         self.draft.columns = columns
+        self.draft.kinds = {index: ("code" if name in CODE_COLUMNS else
+                                    "verbatim" if name in VERBATIM_COLUMNS else "text")
+                            for name, index in columns.items()}
         self.draft.width = max(columns.values()) + 1
         self.previous = None
 
@@ -299,7 +238,8 @@ class _Parser:
         draft = self.draft
         assert draft is not None and draft.columns is not None
         columns = draft.columns
-        cells = [clean(c) for c in raw.cells]
+        kinds = draft.kinds
+        cells = [_tidy(c, kinds.get(index)) for index, c in enumerate(raw.cells)]
         for name in _MUST_REACH:
             if columns[name] >= len(cells):
                 raise PoaFormatError(
@@ -314,6 +254,12 @@ class _Parser:
         def fail(name: str, message: str) -> PoaFormatError:
             return PoaFormatError(raw.line, FIELD_LABELS[name], message, raw.sheet)
 
+        for name, limit in MAX_LENGTHS.items():
+            if len(cell(name)) > limit:
+                raise fail(name, f"«{cell(name)[:30]}…» pasa de {limit} caracteres")
+        if cell("clave") and not _CLAVE.fullmatch(cell("clave")):
+            raise fail("clave", f"la clave «{cell('clave')}» debe ser de letras y dígitos "
+                       "(sin espacios ni símbolos parecidos a dígitos)")
         resolved = self._continue(cell, fail)
         nombre = cell("nombre")
         if not nombre:
@@ -345,8 +291,11 @@ class _Parser:
             period=period, value=value, observaciones=cell("observaciones"),
             aggregation=AGGREGATE_LAST if percent_indicator else AGGREGATE_SUM,
             avance_absoluto=avance_abs, avance_pct=avance_pct))
-        if section not in self.report.sections:
-            self.report.sections.append(section)
+        if section is not self.last_section:
+            if id(section) not in self.section_ids:
+                self.section_ids.add(id(section))
+                self.report.sections.append(section)
+            self.last_section = section
 
     def _continue(self, cell, fail) -> dict[str, str]:
         """Resolve blank cells that mean "same as above", column by column.
@@ -405,6 +354,24 @@ class _Parser:
         return section_freq, section.period
 
 
+def _tidy(text: str, kind: str | None) -> str:
+    if kind == "code":
+        return code_text(text)
+    if kind == "verbatim":
+        return text.replace("\r\n", "\n").strip()
+    return clean(text)
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA (spreadsheet column names)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def _share_text(avance_abs: Decimal | None, section_freq: Frequency,
                 declared: Frequency) -> str:
     if avance_abs is None:
@@ -417,8 +384,6 @@ def _share_text(avance_abs: Decimal | None, section_freq: Frequency,
 
 
 def _pct(value: Decimal) -> str:
-    from bot.domain.numbers import format_percent
-
     return format_percent(value)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,12 @@ from bot.domain.periods import MONTH_ABBR
 
 TEXT_SUFFIXES = (".tsv", ".txt", ".tab", ".csv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+# A text export (ours, bot/poa_report/writer.py) prefixes "'" to a cell a spreadsheet would
+# run as a formula (OWASP CSV injection); reading it back removes exactly that apostrophe.
+NEUTRALISED = re.compile(r"'(?='*[=+\-@\t\r])")
+# Columns of a workbook row read at most: the report has 16; a value further right is no part
+# of it (and a used range reaching column XFD must not make every row 16,384 cells wide).
+MAX_XLSX_COLUMNS = 64
 # Workbook floats carry binary noise (0.1 + 0.2); storage keeps at most 3 decimals anyway.
 _XLSX_DECIMALS = Decimal("0.001")
 
@@ -49,7 +56,10 @@ def read_raw_rows(path: Path) -> list[RawRow]:
     if suffix in XLSX_SUFFIXES:
         return list(_xlsx_rows(path))
     if suffix in TEXT_SUFFIXES or not suffix:
-        return list(tsv_rows(decode_text(path.read_bytes())))
+        text = decode_text(path.read_bytes())
+        # A .csv is comma-separated even when a cell holds a tab (a remark may).
+        comma = suffix == ".csv" and "," in text
+        return list(tsv_rows(text, delimiter="," if comma else None))
     raise SourceError(f"{path.name}: formato no reconocido; usa el .xlsx del reporte o su "
                       "exportación como texto delimitado por tabulaciones (.tsv/.txt)")
 
@@ -65,18 +75,31 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def tsv_rows(text: str) -> Iterator[RawRow]:
+def tsv_rows(text: str, delimiter: str | None = None) -> Iterator[RawRow]:
     """Rows of a tab-separated export; Excel quotes cells holding tabs, quotes or newlines.
 
     A file without a single tab is read as comma-separated (a "CSV" save of the workbook,
     where ``255,835`` comes quoted)."""
-    delimiter = "\t" if "\t" in text else ","
+    delimiter = delimiter or ("\t" if "\t" in text else ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
                         strict=False)
     first_line = 1
     for cells in reader:
-        yield RawRow(tuple(cells), first_line)
+        yield RawRow(tuple(unneutralise(cell) for cell in cells), first_line)
         first_line = reader.line_num + 1
+
+
+def unneutralise(cell: str) -> str:
+    """Undo the writer's CSV-injection guard: ``'=SUM(A1)`` → ``=SUM(A1)``."""
+    if cell.startswith("'"):
+        return NEUTRALISED.sub("", cell, count=1) if NEUTRALISED.match(cell) else cell
+    return cell
+
+
+def _column_letter(number: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(number)
 
 
 def _xlsx_rows(path: Path) -> Iterator[RawRow]:
@@ -88,12 +111,35 @@ def _xlsx_rows(path: Path) -> Iterator[RawRow]:
         raise SourceError(f"{path.name}: no se pudo abrir como libro de Excel ({exc})") from exc
     try:
         for sheet in workbook.worksheets:
-            for number, row in enumerate(sheet.iter_rows(), start=1):
-                line = next((c.row for c in row if getattr(c, "row", None)), number)
-                yield RawRow(tuple(cell_text(c.value, getattr(c, "number_format", None))
-                                   for c in row), line, sheet.title)
+            yield from _sheet_rows(sheet)
     finally:
         workbook.close()
+
+
+def _sheet_rows(sheet) -> Iterator[RawRow]:
+    """The sheet's rows that hold something, cells up to the last filled one.
+
+    The sheet's stored used range is ignored (``reset_dimensions``): a stray cell at
+    XFD1048576 would otherwise make openpyxl pad a million rows of 16,384 cells. Rows missing
+    from the file are skipped rather than made up; a filled cell past
+    :data:`MAX_XLSX_COLUMNS` is refused, naming it.
+    """
+    sheet.reset_dimensions()
+    for row in sheet.iter_rows():
+        cells = [c for c in row if getattr(c, "row", None) and c.value is not None]
+        if not cells:
+            continue
+        last = cells[-1]
+        if last.column > MAX_XLSX_COLUMNS:
+            raise SourceError(
+                f"hoja «{sheet.title}», fila {last.row}, columna "
+                f"{_column_letter(last.column)}: hay datos fuera del reporte (más allá de la "
+                f"columna {_column_letter(MAX_XLSX_COLUMNS)}); bórralos o copia solo la tabla "
+                "del reporte a un libro nuevo")
+        texts = [""] * last.column
+        for cell in cells:
+            texts[cell.column - 1] = cell_text(cell.value, cell.number_format)
+        yield RawRow(tuple(texts), last.row, sheet.title)
 
 
 def cell_text(value, number_format: str | None = None) -> str:

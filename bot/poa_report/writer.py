@@ -44,7 +44,10 @@ WRAPPED_COLUMNS = frozenset({1, 3, 4, 8, 9, 10, 12, 15})
 BLANK_ROWS_BEFORE_SECTION = 3
 PERCENT_UNIT = "%"
 HUNDRED = Decimal(100)
-FORMULA_STARTS = ("=", "+", "@")
+# A text cell starting so is run as a formula by spreadsheets (OWASP "CSV injection"); the
+# text twin prefixes "'" (also to one already starting "'" + such a character, so that
+# bot.poa_report.sources.unneutralise, removing exactly one, gives the text back).
+NEUTRALISE = re.compile(r"'*[=+\-@\t\r]")
 
 
 @dataclass(frozen=True)
@@ -194,12 +197,13 @@ def cell_display(cell: Cell) -> str:
         return format_percent(Decimal(cell.value), 2)
     if cell.kind is CellKind.WHOLE_PERCENT:
         return format_percent(Decimal(cell.value), 0)
-    text = str(cell.value)
-    if text.startswith(FORMULA_STARTS):
-        # Spreadsheets run a CSV cell starting with "=" as a formula; a leading apostrophe
-        # keeps a typed remark text (the workbook stores such cells as plain text instead).
-        return "'" + text
-    return text
+    return neutralise(str(cell.value))
+
+
+def neutralise(text: str) -> str:
+    """``=SUM(A1)`` → ``'=SUM(A1)``: a CSV cell a spreadsheet would run stays text (the
+    workbook stores such cells as text instead)."""
+    return "'" + text if NEUTRALISE.match(text) else text
 
 
 def text_rows(document: ReportDocument) -> Iterator[list[str]]:
@@ -251,14 +255,16 @@ def _excel_value(cell: Cell):
 
 
 def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
+    """The workbook, streamed (openpyxl write-only mode): a state-wide quarter has tens of
+    thousands of rows, and a normal workbook keeps a Python object per cell."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.cell_range import CellRange
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = (document.title or f"POA {document.year}")[:31]
-    last_column = get_column_letter(COLUMN_COUNT)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet((document.title or f"POA {document.year}")[:31])
     styles = _Styles(workbook)
     header = styles.named("poa_header", font=Font(bold=True),
                           fill=PatternFill("solid", fgColor="D9E1F2"),
@@ -269,18 +275,35 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
                          alignment=Alignment(horizontal="center"))
     heading = styles.named("poa_heading", font=Font(bold=True))
 
+    # Write-only: the sheet's properties and columns go out with the first row, so first.
     for index, width in enumerate(COLUMN_WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
-    rows = list(layout(document))
-    for number, row in enumerate(rows, start=1):
+    def merge(first_row: int, first_column: int, last_row: int, last_column: int) -> None:
+        sheet.merged_cells.add(CellRange(min_row=first_row, min_col=first_column,
+                                         max_row=last_row, max_col=last_column))
+
+    def styled(value, style: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value)
+        if cell.data_type == "f":
+            # A remark like "=1+1" is text a person typed, never a formula to run.
+            cell.data_type = "s"
+        cell.style = style
+        return cell
+
+    rows = layout(document)
+    row = next(rows, None)
+    number = 0
+    while row is not None:
+        number += 1
+        following = next(rows, None)
         if row.kind is RowKind.DATA:
-            following = rows[number] if number < len(rows) else None
+            cells = []
             for column, cell in enumerate(row.cells):
-                target_cell = sheet.cell(number, column + 1, _excel_value(cell))
-                if target_cell.data_type == "f":
-                    # A remark like "=1+1" is text a person typed, never a formula to run.
-                    target_cell.data_type = "s"
                 top = bottom = True
                 if column in CONTINUATION_COLUMNS:
                     # Blank cells continue the one above: no rule between them, so the run
@@ -290,30 +313,26 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
                                   and following.cells[column].value is None)
                 number_format = (_number_format(cell) if cell.kind in (
                     CellKind.NUMBER, CellKind.PERCENT, CellKind.WHOLE_PERCENT) else None)
-                target_cell.style = styles.data(column in WRAPPED_COLUMNS, number_format,
-                                                top, bottom)
+                cells.append(styled(_excel_value(cell), styles.data(
+                    column in WRAPPED_COLUMNS, number_format, top, bottom)))
+            sheet.append(cells)
         elif row.kind in (RowKind.HEADER_TOP, RowKind.HEADER_SUB):
-            for column, cell in enumerate(row.cells):
-                sheet.cell(number, column + 1, cell.value or None).style = header
+            sheet.append([styled(cell.value or None, header) for cell in row.cells])
             if row.kind is RowKind.HEADER_TOP:
                 for first, last in HEADER_GROUPS:
-                    sheet.merge_cells(start_row=number, start_column=first + 1,
-                                      end_row=number, end_column=last + 1)
+                    merge(number, first + 1, number, last + 1)
                 for column in (0, 1, 4):  # LÍNEA, OBJETIVO, ACCIONES span both header rows
-                    sheet.merge_cells(start_row=number, start_column=column + 1,
-                                      end_row=number + 1, end_column=column + 1)
+                    merge(number, column + 1, number + 1, column + 1)
         elif row.cells:
-            target_cell = sheet.cell(number, 1, row.cells[0].value)
             if row.kind in (RowKind.TITLE, RowKind.PERIOD):
-                target_cell.style = title
-                sheet.merge_cells(f"A{number}:{last_column}{number}")
+                sheet.append([styled(row.cells[0].value, title)])
+                merge(number, 1, number, COLUMN_COUNT)
             else:
-                target_cell.style = heading
+                sheet.append([styled(row.cells[0].value, heading)])
+        else:
+            sheet.append([])
+        row = following
 
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     workbook.save(target)
 
 

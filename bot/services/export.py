@@ -17,7 +17,9 @@ is the year to date) unless they already hold a value.
 AVANCE %/ META ANUAL is computed by the attainment engine with the rule of the summary:
 the year's values whose period starts on or before the row's period end, against the meta
 in force (the meta the row's period was reported against, else the indicator's) × periods
-per year; the last value for '%' indicators. SQL: two statements whatever the catalog size.
+per year; the last value for '%' indicators. A period imported without value but with a
+remark (``remarks_without_value``) prints the remark with VALOR ACTUAL empty, so exporting
+and importing again loses nothing. SQL: three statements whatever the catalog size.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlmodel import Session, select
 from bot.domain.attainment import AGGREGATE_LAST, cumulative_progress
 from bot.domain.periods import Frequency, Period, period_from_code
 from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection
-from storage.models import ActionLine, Indicator, ReportedValue, Unit
+from storage.models import ActionLine, Indicator, RemarkWithoutValue, ReportedValue, Unit
 
 HUNDRED = Decimal(100)
 
@@ -65,6 +67,7 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
     if not catalog:
         raise NothingToExport(f"No hay indicadores del POA {period.year} para exportar.")
     values = _values(session, period, unit_claves)
+    remarks = _remarks(session, period, unit_claves)
 
     # (unit order, section period, headings) -> rows; dicts keep insertion order.
     sections: dict[tuple, list[tuple[int, ReportLine]]] = defaultdict(list)
@@ -72,15 +75,17 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
     for indicator, unit, action_line in catalog:
         frequency = Frequency.parse(indicator.frecuencia)
         own_values = values.get(indicator.id, {})
+        own_remarks = remarks.get(indicator.id, {})
         headings = _headings(action_line)
         for shown, own in section_periods(frequency, period):
             stored = own_values.get(own.code)
-            if own.start > today and stored is None:
+            remark = own_remarks.get(own.code, "")
+            if own.start > today and stored is None and not remark:
                 continue
             key = (unit.id, shown, headings)
             headings_of[key] = headings
             sections[key].append((indicator.position, _line(
-                indicator, unit, action_line, frequency, own, stored, own_values)))
+                indicator, unit, action_line, frequency, own, stored, own_values, remark)))
 
     # Per unit in time order, a month before the quarter that ends with it.
     ordered = sorted(sections, key=lambda key: (key[0], key[1].end, key[1].month_count))
@@ -104,7 +109,7 @@ def _headings(action_line: ActionLine | None) -> tuple[str, str, str, str]:
 
 def _line(indicator: Indicator, unit: Unit, action_line: ActionLine | None,
           frequency: Frequency, own: Period, stored: _Value | None,
-          own_values: dict[str, _Value]) -> ReportLine:
+          own_values: dict[str, _Value], remark: str = "") -> ReportLine:
     # The year's values up to this row's period, in period order (as the summary counts).
     so_far = sorted((v for v in own_values.values() if v.period.start <= own.end),
                     key=lambda v: (v.period.end, -v.period.start.toordinal()))
@@ -123,10 +128,10 @@ def _line(indicator: Indicator, unit: Unit, action_line: ActionLine | None,
         cumulative=cumulative, comentarios=indicator.comentarios, nombre=indicator.nombre,
         descripcion=indicator.descripcion, meta=meta, unidad_medida=indicator.unidad_medida,
         frecuencia=frequency.value, value=stored.value if stored else None,
-        observaciones=stored.observaciones if stored else "")
+        observaciones=stored.observaciones if stored else remark)
 
 
-# --- queries (two, whatever the catalog size) ------------------------------------------------
+# --- queries (three, whatever the catalog size) ----------------------------------------------
 
 def _catalog(session: Session, year: int, unit_claves: set[str] | None):
     statement = (select(Indicator, Unit, ActionLine)
@@ -154,4 +159,21 @@ def _values(session: Session, period: Period,
     result: dict[int, dict[str, _Value]] = defaultdict(dict)
     for indicator_id, code, value, meta, remarks in session.exec(statement):
         result[indicator_id][code] = _Value(period_from_code(code), value, meta, remarks or "")
+    return result
+
+
+def _remarks(session: Session, period: Period,
+             unit_claves: set[str] | None) -> dict[int, dict[str, str]]:
+    """Remarks of the year's periods imported without value, up to the end of ``period``."""
+    statement = (select(RemarkWithoutValue.indicator_id, RemarkWithoutValue.period,
+                        RemarkWithoutValue.observaciones)
+                 .join(Indicator, Indicator.id == RemarkWithoutValue.indicator_id)
+                 .where(Indicator.year == period.year))
+    if unit_claves is not None:
+        statement = statement.join(Unit, Unit.id == Indicator.unit_id).where(
+            Unit.clave.in_(sorted(unit_claves)))
+    result: dict[int, dict[str, str]] = defaultdict(dict)
+    for indicator_id, code, remarks in session.exec(statement):
+        if period_from_code(code).start <= period.end:
+            result[indicator_id][code] = remarks
     return result

@@ -17,13 +17,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlmodel import Session
 
 from bot.domain.numbers import format_number
 from bot.domain.periods import Period
-from bot.poa_report.reader import ImportWarning, PoaReport, PoaRow, norm
-from storage.models import ActionLine, Indicator, ReportedValue, Revision, Unit
+from bot.poa_report.model import ImportWarning, PoaReport, PoaRow, norm
+from storage.models import (
+    ActionLine,
+    Indicator,
+    RemarkWithoutValue,
+    ReportedValue,
+    Revision,
+    Unit,
+)
 
 SOURCE_IMPORT = "import"
 
@@ -51,6 +58,9 @@ class ImportResult:
     values_unchanged: int = 0
     values_not_reported: int = 0  # empty VALOR ACTUAL: nothing stored (never a zero)
     values_kept: int = 0  # captured through the bot; the import did not overwrite them
+    # OBSERVACIONES on rows without value, kept apart (remarks_without_value)
+    remarks_new: int = 0
+    remarks_changed: int = 0
     # clave → (unit name, indicators, values) in the report
     per_unit: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     warnings: list[ImportWarning] = field(default_factory=list)
@@ -61,7 +71,8 @@ class ImportResult:
     def changed_anything(self) -> bool:
         return any((self.units_new, self.units_updated, self.action_lines_new,
                     self.action_lines_updated, self.indicators_new, self.indicators_updated,
-                    self.values_new, self.values_changed))
+                    self.values_new, self.values_changed, self.remarks_new,
+                    self.remarks_changed))
 
 
 def import_report(session: Session, report: PoaReport, *, catalog_only: bool = False,
@@ -81,10 +92,11 @@ def import_report(session: Session, report: PoaReport, *, catalog_only: bool = F
                           catalog_only=catalog_only, dry_run=dry_run,
                           warnings=list(report.warnings))
     loader = _Loader(session, result, now, report.source)
+    _lock_for_writing(session)
     indicators = loader.catalog(rows)
     if not catalog_only:
         loader.values(rows, indicators)
-    loader.summarize(rows, indicators, with_values=not catalog_only)
+    loader.summarize(rows, with_values=not catalog_only)
     if dry_run:
         session.rollback()
     else:
@@ -110,15 +122,23 @@ def _same_period_in(period: Period, year: int) -> Period:
 
 
 class _Loader:
+    """The import, set-based: a few SELECTs read what exists for the years concerned into
+    dicts, the differences are worked out in Python, and each table gets one bulk INSERT and
+    one bulk UPDATE (executemany). The statements run do not grow with the report."""
+
     def __init__(self, session: Session, result: ImportResult, now: datetime, source: str):
         self.session = session
         self.result = result
         self.now = now
         self.source = source
 
+    def _execute(self, statement, rows: list[dict]) -> None:
+        if rows:
+            self.session.execute(statement, rows)
+
     # --- catalog -----------------------------------------------------------------------
-    def catalog(self, rows: list[tuple[PoaRow, Period]]) -> dict[tuple, Indicator]:
-        """Units, action lines and indicators; returns indicator by (year, row key)."""
+    def catalog(self, rows: list[tuple[PoaRow, Period]]) -> dict[tuple, int]:
+        """Units, action lines and indicators; returns indicator id by (year, row key)."""
         latest_unit: dict[str, PoaRow] = {}
         latest_line: dict[str, PoaRow] = {}
         latest_indicator: dict[tuple, tuple[PoaRow, Period]] = {}
@@ -132,137 +152,196 @@ class _Loader:
             current = latest_indicator.get(key)
             if current is None or (row.period, row.line) >= (current[0].period, current[0].line):
                 latest_indicator[key] = (row, period)
+        unit_ids = self._units(latest_unit)
+        line_ids = self._action_lines(latest_line)
+        return self._indicators(latest_indicator, unit_ids, line_ids)
 
-        units = {clave: self._unit(row) for clave, row in latest_unit.items()}
-        lines = {code: self._action_line(code, row) for code, row in latest_line.items()}
-        self.session.flush()
-        indicators = {}
-        for key, (row, period) in latest_indicator.items():
-            indicators[key] = self._indicator(row, period.year, units[row.unit_clave],
-                                              lines.get(row.linea))
-        self.session.flush()
-        return indicators
+    def _units(self, latest: dict[str, PoaRow]) -> dict[str, int]:
+        existing = {clave: (unit_id, nombre) for unit_id, clave, nombre in self.session.execute(
+            select(Unit.id, Unit.clave, Unit.nombre))}
+        new, changed = [], []
+        for clave, row in latest.items():
+            if clave not in existing:
+                new.append({"clave": clave, "nombre": row.unit_nombre})
+            elif row.unit_nombre and existing[clave][1] != row.unit_nombre:
+                changed.append({"id": existing[clave][0], "nombre": row.unit_nombre})
+        self._execute(insert(Unit), new)
+        self._execute(update(Unit), changed)
+        self.result.units_new += len(new)
+        self.result.units_updated += len(changed)
+        if not new:
+            return {clave: ids[0] for clave, ids in existing.items()}
+        return {clave: unit_id for clave, unit_id in self.session.execute(
+            select(Unit.clave, Unit.id))}
 
-    def _unit(self, row: PoaRow) -> Unit:
-        unit = self.session.exec(select(Unit).where(Unit.clave == row.unit_clave)).first()
-        if unit is None:
-            unit = Unit(clave=row.unit_clave, nombre=row.unit_nombre)
-            self.session.add(unit)
-            self.result.units_new += 1
-        elif row.unit_nombre and unit.nombre != row.unit_nombre:
-            unit.nombre = row.unit_nombre
-            self.session.add(unit)
-            self.result.units_updated += 1
-        return unit
+    def _action_lines(self, latest: dict[str, PoaRow]) -> dict[str, int]:
+        names = ("objetivo", "eje", "sub_eje", "programa", "transversalidad")
+        existing = {line.code: line for line in self.session.execute(
+            select(ActionLine.id, ActionLine.code, *(getattr(ActionLine, n) for n in names)))}
+        new, changed = [], []
+        for code, row in latest.items():
+            section = row.section
+            fields = {"objetivo": row.objetivo, "eje": section.eje, "sub_eje": section.sub_eje,
+                      "programa": section.programa,
+                      "transversalidad": section.transversalidad}
+            stored = existing.get(code)
+            if stored is None:
+                new.append({"code": code, **fields})
+                continue
+            merged = {n: getattr(stored, n) for n in names}
+            if _assign_dict(merged, {k: v for k, v in fields.items() if v}):
+                changed.append({"id": stored.id, **merged})
+        self._execute(insert(ActionLine), new)
+        self._execute(update(ActionLine), changed)
+        self.result.action_lines_new += len(new)
+        self.result.action_lines_updated += len(changed)
+        if not new:
+            return {code: line.id for code, line in existing.items()}
+        return {code: line_id for code, line_id in self.session.execute(
+            select(ActionLine.code, ActionLine.id))}
 
-    def _action_line(self, code: str, row: PoaRow) -> ActionLine:
-        section = row.section
-        fields = {"objetivo": row.objetivo, "eje": section.eje, "sub_eje": section.sub_eje,
-                  "programa": section.programa, "transversalidad": section.transversalidad}
-        line = self.session.exec(select(ActionLine).where(ActionLine.code == code)).first()
-        if line is None:
-            line = ActionLine(code=code, **fields)
-            self.session.add(line)
-            self.result.action_lines_new += 1
-        elif _assign(line, {k: v for k, v in fields.items() if v}):
-            self.session.add(line)
-            self.result.action_lines_updated += 1
-        return line
+    def _indicators(self, latest: dict[tuple, tuple[PoaRow, Period]], unit_ids: dict[str, int],
+                    line_ids: dict[str, int]) -> dict[tuple, int]:
+        years = sorted({key[0] for key in latest})
+        stored_rows = self.session.execute(
+            select(*(getattr(Indicator, name) for name in _INDICATOR_COLUMNS))
+            .where(Indicator.year.in_(years)).order_by(Indicator.id)).all()
+        existing: dict[tuple, dict] = {}
+        positions: dict[tuple[int, int], int] = defaultdict(int)
+        for stored in stored_rows:
+            fields = dict(zip(_INDICATOR_COLUMNS, stored, strict=True))
+            identity = (fields["year"], fields["unit_id"], norm(fields["accion"]),
+                        norm(fields["nombre"]))
+            existing.setdefault(identity, fields)  # the oldest of look-alikes
+            place = (fields["year"], fields["unit_id"])
+            positions[place] = max(positions[place], fields["position"] or 0)
+        latest_end = {indicator_id: end for indicator_id, end in self.session.execute(
+            select(ReportedValue.indicator_id, func.max(ReportedValue.period_end))
+            .join(Indicator, Indicator.id == ReportedValue.indicator_id)
+            .where(Indicator.year.in_(years)).group_by(ReportedValue.indicator_id))}
 
-    def _indicator(self, row: PoaRow, year: int, unit: Unit,
-                   line: ActionLine | None) -> Indicator:
-        fields = {"action_line_id": line.id if line else None, "accion": row.accion,
-                  "comentarios": row.comentarios, "nombre": row.nombre,
-                  "descripcion": row.descripcion, "meta": row.meta,
-                  "unidad_medida": row.unidad_medida, "frecuencia": row.frequency.value,
-                  "aggregation": row.aggregation}
-        indicator = self._find_indicator(year, unit, row)
-        if indicator is None:
-            position = self.session.exec(
-                select(func.max(Indicator.position)).where(Indicator.year == year,
-                                                           Indicator.unit_id == unit.id)
-            ).first() or 0
-            indicator = Indicator(year=year, unit_id=unit.id, position=position + 1, **fields)
-            self.session.add(indicator)
-            self.session.flush()  # the next new indicator of this unit sees this position
-            self.result.indicators_new += 1
-            return indicator
-        if self._has_newer_values(indicator, row, year):
-            fields.pop("meta")  # a later period's meta is in force; an older report keeps it
-        if _assign(indicator, fields):
-            self.session.add(indicator)
-            self.result.indicators_updated += 1
-        else:
-            self.result.indicators_unchanged += 1
-        return indicator
-
-    def _find_indicator(self, year: int, unit: Unit, row: PoaRow) -> Indicator | None:
-        candidates = self.session.exec(
-            select(Indicator).where(Indicator.year == year, Indicator.unit_id == unit.id)).all()
-        wanted = (norm(row.accion), norm(row.nombre))
-        return next((i for i in candidates if (norm(i.accion), norm(i.nombre)) == wanted), None)
-
-    def _has_newer_values(self, indicator: Indicator, row: PoaRow, year: int) -> bool:
-        latest_end = self.session.exec(
-            select(func.max(ReportedValue.period_end))
-            .where(ReportedValue.indicator_id == indicator.id)).first()
-        own_end = _same_period_in(row.period, year).end
-        return latest_end is not None and latest_end > own_end
+        ids: dict[tuple, int] = {}
+        new: dict[tuple, dict] = {}
+        changed = []
+        for key, (row, period) in latest.items():
+            year = period.year
+            unit_id = unit_ids[row.unit_clave]
+            fields = {"action_line_id": line_ids.get(row.linea) if row.linea else None,
+                      "accion": row.accion, "comentarios": row.comentarios,
+                      "nombre": row.nombre, "descripcion": row.descripcion, "meta": row.meta,
+                      "unidad_medida": row.unidad_medida, "frecuencia": row.frequency.value,
+                      "aggregation": row.aggregation}
+            stored = existing.get((year, unit_id, norm(row.accion), norm(row.nombre)))
+            if stored is None:
+                positions[(year, unit_id)] += 1
+                new[key] = {"year": year, "unit_id": unit_id,
+                            "position": positions[(year, unit_id)], **fields}
+                continue
+            ids[key] = stored["id"]
+            end = latest_end.get(stored["id"])
+            if end is not None and end > _same_period_in(row.period, year).end:
+                fields.pop("meta")  # a later period's meta is in force; an older report keeps it
+            current = {name: stored[name] for name in _INDICATOR_FIELDS}
+            if _assign_dict(current, fields):
+                changed.append({"id": stored["id"], **current})
+                self.result.indicators_updated += 1
+            else:
+                self.result.indicators_unchanged += 1
+        self._execute(insert(Indicator), list(new.values()))
+        self._execute(update(Indicator), changed)
+        self.result.indicators_new += len(new)
+        if new:
+            created = {(year, unit_id, accion, nombre): indicator_id
+                       for indicator_id, year, unit_id, accion, nombre in self.session.execute(
+                           select(Indicator.id, Indicator.year, Indicator.unit_id,
+                                  Indicator.accion, Indicator.nombre)
+                           .where(Indicator.year.in_(years)))}
+            for key, fields in new.items():
+                ids[key] = created[(fields["year"], fields["unit_id"], fields["accion"],
+                                    fields["nombre"])]
+        return ids
 
     # --- values ------------------------------------------------------------------------
-    def values(self, rows: list[tuple[PoaRow, Period]],
-               indicators: dict[tuple, Indicator]) -> None:
+    def values(self, rows: list[tuple[PoaRow, Period]], indicators: dict[tuple, int]) -> None:
         last: dict[tuple, tuple[PoaRow, Period]] = {}
         for row, period in rows:  # a repeated period: the later row wins (checks warned)
             last[((period.year, *row.key), period.code)] = (row, period)
-        for (indicator_key, _code), (row, period) in last.items():
-            indicator = indicators[indicator_key]
+        years = sorted({key[0][0] for key in last})
+        stored_values = {(v.indicator_id, v.period): v for v in self.session.execute(
+            select(ReportedValue.id, ReportedValue.indicator_id, ReportedValue.period,
+                   ReportedValue.value, ReportedValue.meta, ReportedValue.observaciones,
+                   ReportedValue.source)
+            .join(Indicator, Indicator.id == ReportedValue.indicator_id)
+            .where(Indicator.year.in_(years)))}
+        stored_remarks = {(r.indicator_id, r.period): r for r in self.session.execute(
+            select(RemarkWithoutValue.id, RemarkWithoutValue.indicator_id,
+                   RemarkWithoutValue.period, RemarkWithoutValue.observaciones)
+            .join(Indicator, Indicator.id == RemarkWithoutValue.indicator_id)
+            .where(Indicator.year.in_(years)))}
+
+        new_values, changed_values, revisions = [], [], []
+        new_remarks, changed_remarks, obsolete_remarks = [], [], []
+        for (indicator_key, code), (row, period) in last.items():
+            indicator_id = indicators[indicator_key]
+            stored = stored_values.get((indicator_id, code))
+            remark = stored_remarks.get((indicator_id, code))
             if row.value is None:
                 self.result.values_not_reported += 1
+                if not row.observaciones or stored is not None:
+                    continue  # a stored value keeps its own remarks
+                if remark is None:
+                    new_remarks.append({
+                        "indicator_id": indicator_id, "period": code,
+                        "observaciones": row.observaciones, "source": SOURCE_IMPORT,
+                        "updated_at": self.now})
+                elif remark.observaciones != row.observaciones:
+                    changed_remarks.append({"id": remark.id, "observaciones": row.observaciones,
+                                            "source": SOURCE_IMPORT, "updated_at": self.now})
                 continue
-            self._value(indicator, row, period)
-        self.session.flush()
-
-    def _value(self, indicator: Indicator, row: PoaRow, period: Period) -> None:
-        stored = self.session.exec(
-            select(ReportedValue).where(ReportedValue.indicator_id == indicator.id,
-                                        ReportedValue.period == period.code)).first()
-        if stored is None:
-            self.session.add(ReportedValue(
-                indicator_id=indicator.id, period=period.code, year=period.year,
-                period_start=period.start, period_end=period.end, value=row.value,
-                meta=row.meta, observaciones=row.observaciones, reported_at=self.now,
-                source=SOURCE_IMPORT, late=False))
-            self.result.values_new += 1
-            return
-        same = (stored.value == row.value and stored.observaciones == row.observaciones
-                and stored.meta == row.meta)
-        if same:
-            self.result.values_unchanged += 1
-            return
-        if stored.source != SOURCE_IMPORT:
-            self.result.values_kept += 1
-            self.result.warnings.append(ImportWarning(
-                row.line, f"{row.label} ({period.code}): ya se capturó "
-                f"{format_number(stored.value)} por {stored.source}; se conserva y se ignora "
-                f"el {format_number(row.value)} del reporte", row.sheet))
-            return
-        if stored.value != row.value or stored.observaciones != row.observaciones:
-            self.session.add(Revision(
-                indicator_id=indicator.id, period=period.code, old_value=stored.value,
-                new_value=row.value, old_observaciones=stored.observaciones,
-                new_observaciones=row.observaciones, at=self.now, source=SOURCE_IMPORT,
-                reason=f"importación de {self.source}"))
-        stored.value = row.value
-        stored.observaciones = row.observaciones
-        stored.meta = row.meta
-        stored.reported_at = self.now
-        self.session.add(stored)
-        self.result.values_changed += 1
+            if remark is not None:
+                obsolete_remarks.append(remark.id)  # the period has a value now
+            if stored is None:
+                new_values.append({
+                    "indicator_id": indicator_id, "period": code, "year": period.year,
+                    "period_start": period.start, "period_end": period.end, "value": row.value,
+                    "meta": row.meta, "observaciones": row.observaciones,
+                    "reported_at": self.now, "source": SOURCE_IMPORT, "late": False})
+                continue
+            if (stored.value == row.value and stored.observaciones == row.observaciones
+                    and stored.meta == row.meta):
+                self.result.values_unchanged += 1
+                continue
+            if stored.source != SOURCE_IMPORT:
+                self.result.values_kept += 1
+                self.result.warnings.append(ImportWarning(
+                    row.line, f"{row.label} ({code}): ya se capturó "
+                    f"{format_number(stored.value)} por {stored.source}; se conserva y se "
+                    f"ignora el {format_number(row.value)} del reporte", row.sheet))
+                continue
+            if stored.value != row.value or stored.observaciones != row.observaciones:
+                revisions.append({
+                    "indicator_id": indicator_id, "period": code, "old_value": stored.value,
+                    "new_value": row.value, "old_observaciones": stored.observaciones,
+                    "new_observaciones": row.observaciones, "person_id": None, "at": self.now,
+                    "source": SOURCE_IMPORT, "reason": f"importación de {self.source}"})
+            changed_values.append({"id": stored.id, "value": row.value,
+                                   "observaciones": row.observaciones, "meta": row.meta,
+                                   "reported_at": self.now})
+        self._execute(insert(ReportedValue), new_values)
+        self._execute(update(ReportedValue), changed_values)
+        self._execute(insert(Revision), revisions)
+        self._execute(insert(RemarkWithoutValue), new_remarks)
+        self._execute(update(RemarkWithoutValue), changed_remarks)
+        if obsolete_remarks:
+            self.session.execute(delete(RemarkWithoutValue)
+                                 .where(RemarkWithoutValue.id.in_(obsolete_remarks)))
+        self.result.values_new += len(new_values)
+        self.result.values_changed += len(changed_values)
+        self.result.remarks_new += len(new_remarks)
+        self.result.remarks_changed += len(changed_remarks)
 
     # --- what was loaded ---------------------------------------------------------------
-    def summarize(self, rows: list[tuple[PoaRow, Period]], indicators: dict[tuple, Indicator],
-                  *, with_values: bool) -> None:
+    def summarize(self, rows: list[tuple[PoaRow, Period]], *, with_values: bool) -> None:
         names: dict[str, str] = {}
         per_unit_indicators: dict[str, set] = defaultdict(set)
         per_unit_values: dict[str, set] = defaultdict(set)
@@ -275,6 +354,23 @@ class _Loader:
             self.result.per_unit[clave] = (names[clave], len(per_unit_indicators[clave]),
                                            len(per_unit_values[clave]))
         self.result.meta_changes = _meta_changes(rows)
+
+
+_INDICATOR_FIELDS = ("action_line_id", "accion", "comentarios", "nombre", "descripcion", "meta",
+                     "unidad_medida", "frecuencia", "aggregation")
+_INDICATOR_COLUMNS = ("id", "year", "unit_id", "position", *_INDICATOR_FIELDS)
+
+
+def _lock_for_writing(session: Session) -> None:
+    """On SQLite, take the write lock now (``BEGIN IMMEDIATE``), waiting for the bot's short
+    transactions: a transaction that reads first and writes later fails at once, without
+    waiting, when somebody else wrote in between. The report is already read and checked,
+    so the lock is held only for the import's few bulk statements."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _meta_changes(rows: list[tuple[PoaRow, Period]]) -> list[str]:
@@ -304,16 +400,16 @@ def _later(current: PoaRow | None, row: PoaRow) -> PoaRow:
     return current
 
 
-def _assign(obj, fields: dict) -> bool:
-    """Set the fields that differ; True if any did."""
+def _assign_dict(target: dict, fields: dict) -> bool:
+    """Set in ``target`` the fields that differ; True if any did."""
     changed = False
     for name, value in fields.items():
-        current = getattr(obj, name)
+        current = target[name]
         if isinstance(value, Decimal) and current is not None:
             differs = Decimal(current) != value
         else:
             differs = current != value
         if differs:
-            setattr(obj, name, value)
+            target[name] = value
             changed = True
     return changed

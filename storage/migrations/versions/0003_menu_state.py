@@ -1,7 +1,7 @@
 """menu state and data version (performance: remembered menus, summary cache invalidation)
 
 Revision ID: 0003_perf
-Revises: 0001
+Revises: 0002_importer
 
 * ``menu_state``: the command menu last set in each chat, so start-up sets only menus that
   changed (a new person, a role change, a new version's command list).
@@ -24,7 +24,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0003_perf"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_importer"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
