@@ -256,7 +256,7 @@ def test_demo_in_a_browser(browser, demo_process, database_url, tmp_path):
     expect(page.locator("#chat-title")).to_have_text("Gerente Comercial")
     expect(page.locator(".message.bot").first).to_contain_text(
         "Indicadores sin reportar — marzo 2023")
-    expect(page.locator("#clock-now")).to_contain_text("1 de mayo de 2023, 08:00")
+    expect(page.locator("#clock-now")).to_contain_text("2 de mayo de 2023, 08:00")  # 1 May: holiday
 
     # A coordinador: the menu is their role's; /reportar from it.
     page.locator(f'.person[data-user="{COORD_303}"]').click()
@@ -304,7 +304,7 @@ def test_demo_in_a_browser(browser, demo_process, database_url, tmp_path):
     expect(page.locator("#clock-jumps option").first).to_contain_text("Recordatorio de abril")
     page.locator("#clock-jump").click()
     expect(page.locator("#toast")).to_contain_text("el bot envió")
-    expect(page.locator("#clock-now")).to_contain_text("1 de mayo de 2023, 09:00")
+    expect(page.locator("#clock-now")).to_contain_text("2 de mayo de 2023, 09:00")
     coordinador = page.locator(f'.person[data-user="{COORD_305}"]')
     expect(coordinador.locator(".badge")).to_have_text("1")
     coordinador.click()
