@@ -414,7 +414,9 @@ def _period_line(text: str, default_year: int | None) -> Period | None:
 
 
 def _is_header(cells: tuple[str, ...]) -> bool:
-    words = [norm(c) for c in cells]
+    # Only a cell opening with L or A (or with something not ASCII, such as an invisible
+    # character) can be one of the two headings: the rest need no normalising.
+    words = [norm(c) for c in cells if (c.lstrip()[:1] or " ") in "LlAa" or not c.isascii()]
     return (any(w.startswith("LINEA DE ACCION") for w in words)
             and any(w.startswith("ACCIONES OPERATIVAS") for w in words))
 
