@@ -7,6 +7,9 @@ recognised by their words, ignoring accents, case and spacing, and the column of
 is taken from them. Blank cells in the first five columns repeat the row above (they are
 merged cells in the workbook). Anything malformed raises :class:`PoaFormatError` naming the
 line and the column, before anything is written.
+
+One file (past 400 lines) because it is one grammar: the parser's states (preamble, header
+rows, data rows, continuation) and the helpers that recognise each line belong together.
 """
 
 from __future__ import annotations

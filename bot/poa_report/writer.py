@@ -12,6 +12,9 @@ catalog and the engine's figures is :mod:`bot.services.export`. Workbook cells a
 numbers are numbers with number formats, percentages are true fractions with ``0.00%``
 formats (what the original workbook holds); the text twin prints them as the export does
 (``255,835``, ``8.33%``).
+
+One file (about 400 lines): the layout and its two renderings (workbook, text) must agree
+cell for cell, and the reader reads both back.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ period. A value that differs from the stored one is updated and the change appen
 ``revisions``. A value somebody captured through the bot is never overwritten by an import:
 the conflict becomes a warning. Everything happens in the caller's session, so the import
 is one transaction; ``dry_run`` does the whole work and rolls it back.
+
+One file (past 400 lines) because the steps (units, action lines, indicators, values,
+remarks) share one picture of what exists, read up front, inside one transaction.
 """
 
 from __future__ import annotations
