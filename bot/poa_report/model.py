@@ -54,8 +54,10 @@ def code_text(text: str) -> str:
     return clean(unicodedata.normalize("NFKC", strip_format(text)))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def norm(text: str) -> str:
-    """Comparison form: NFKC, no format characters or accents, upper case, single spaces."""
+    """Comparison form: NFKC, no format characters or accents, upper case, single spaces.
+    (Cached: a report repeats its units, actions and names in every period.)"""
     return clean(strip_accents(code_text(text or ""))).upper()
 
 

@@ -7,6 +7,9 @@ recognised by their words, ignoring accents, case and spacing, and the column of
 is taken from them. Blank cells in the first five columns repeat the row above (they are
 merged cells in the workbook). Anything malformed raises :class:`PoaFormatError` naming the
 line and the column, before anything is written.
+
+One file (past 400 lines) because it is one grammar: the parser's states (preamble, header
+rows, data rows, continuation) and the helpers that recognise each line belong together.
 """
 
 from __future__ import annotations
@@ -414,7 +417,9 @@ def _period_line(text: str, default_year: int | None) -> Period | None:
 
 
 def _is_header(cells: tuple[str, ...]) -> bool:
-    words = [norm(c) for c in cells]
+    # Only a cell opening with L or A (or with something not ASCII, such as an invisible
+    # character) can be one of the two headings: the rest need no normalising.
+    words = [norm(c) for c in cells if (c.lstrip()[:1] or " ") in "LlAa" or not c.isascii()]
     return (any(w.startswith("LINEA DE ACCION") for w in words)
             and any(w.startswith("ACCIONES OPERATIVAS") for w in words))
 

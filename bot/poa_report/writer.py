@@ -12,6 +12,9 @@ catalog and the engine's figures is :mod:`bot.services.export`. Workbook cells a
 numbers are numbers with number formats, percentages are true fractions with ``0.00%``
 formats (what the original workbook holds); the text twin prints them as the export does
 (``255,835``, ``8.33%``).
+
+One file (about 400 lines): the layout and its two renderings (workbook, text) must agree
+cell for cell, and the reader reads both back.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from bot.domain.numbers import format_number, format_percent, round_display
 
@@ -114,8 +117,7 @@ class CellKind(Enum):
     WHOLE_PERCENT = "whole_percent"  # META ANUAL: 100%
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):  # a tuple: a quarter lays out 400,000 of them
     value: str | Decimal | None
     kind: CellKind = CellKind.TEXT
 
@@ -258,10 +260,11 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
     """The workbook, streamed (openpyxl write-only mode): a state-wide quarter has tens of
     thousands of rows, and a normal workbook keeps a Python object per cell."""
     from openpyxl import Workbook
+    from openpyxl.cell import Cell as XlsxCell
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.cell_range import CellRange
+    from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet((document.title or f"POA {document.year}")[:31])
@@ -283,16 +286,26 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
-    def merge(first_row: int, first_column: int, last_row: int, last_column: int) -> None:
-        sheet.merged_cells.add(CellRange(min_row=first_row, min_col=first_column,
-                                         max_row=last_row, max_col=last_column))
+    merged: list[CellRange] = []  # set on the sheet at the end: adding one by one is quadratic
 
-    def styled(value, style: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value)
+    def merge(first_row: int, first_column: int, last_row: int, last_column: int) -> None:
+        merged.append(CellRange(min_row=first_row, min_col=first_column, max_row=last_row,
+                                max_col=last_column))
+
+    style_arrays: dict[str, object] = {}
+
+    def styled(value, style: str) -> XlsxCell:
+        # Assigning a named style looks it up by name on every cell (a quarter has 400,000);
+        # each cell gets a copy of the style array the named style gave a first cell instead.
+        array = style_arrays.get(style)
+        if array is None:
+            prototype = WriteOnlyCell(sheet)
+            prototype.style = style
+            array = style_arrays[style] = prototype._style
+        cell = XlsxCell(sheet, row=1, column=1, value=value, style_array=array)
         if cell.data_type == "f":
             # A remark like "=1+1" is text a person typed, never a formula to run.
             cell.data_type = "s"
-        cell.style = style
         return cell
 
     rows = layout(document)
@@ -333,6 +346,7 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
             sheet.append([])
         row = following
 
+    sheet.merged_cells = MultiCellRange(merged)  # written after the rows
     workbook.save(target)
 
 

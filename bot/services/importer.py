@@ -5,8 +5,14 @@ changes nothing: units by ``clave``, action lines by ``code``, indicators by yea
 action + full name (compared without accents, case or stray spaces), values by indicator +
 period. A value that differs from the stored one is updated and the change appended to
 ``revisions``. A value somebody captured through the bot is never overwritten by an import:
-the conflict becomes a warning. Everything happens in the caller's session, so the import
-is one transaction; ``dry_run`` does the whole work and rolls it back.
+the conflict becomes a warning. An empty VALOR ACTUAL is "not reported" (no value row); its
+OBSERVACIONES, if any, are kept in ``remarks_without_value`` for the export. Everything
+happens in the caller's session, so the import is one transaction; ``dry_run`` does the whole
+work and rolls it back. The report arrives read and checked; the database part is a few
+SELECTs and bulk statements (see :class:`_Loader`), so SQLite's write lock is held briefly.
+
+One file (past 400 lines) because the steps (units, action lines, indicators, values,
+remarks) share one picture of what exists, read up front, inside one transaction.
 """
 
 from __future__ import annotations
