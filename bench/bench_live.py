@@ -67,6 +67,7 @@ MB = 1024 * 1024
 TIMEZONE = ZoneInfo("America/Matamoros")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POA_BOT = Path(sys.executable).with_name("poa-bot")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- the subprocess ------------------------------------------------------------------------
@@ -379,10 +380,10 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15) 
                     seen = len(stub.messages_to(user))
                     stub.send_text(user, "/reportar")
                     choose = await _next_message(stub, user, seen, 60)
-                    if choose.buttons:
-                        seen = len(stub.messages_to(user))
+                    if choose.buttons:  # the period (the card may come as an edit)
                         stub.press_button(user, choose.buttons[0][1])
-                        await _next_message(stub, user, seen, 60)
+                        await stub.wait_for_message(
+                            user, lambda m: "Indicador 1" in (m.text or ""), 60)
                 await asyncio.gather(*(one(u) for u in users))
             handle.run(open_reports(), timeout=300)
             time.sleep(1)  # let start-up work (menus, reminders catch-up) settle
@@ -398,7 +399,7 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15) 
                               "cpu": bot.cpu_seconds() - cpu}
         finally:
             bot.stop()
-        echo = LiveProcess(handle, url, folder,
+        echo = LiveProcess(handle, url, folder, PYTHONPATH=str(ROOT),
                            command=[sys.executable, "-m", "bench.echo_bot"])
         try:
             echo_users = [20_000 + p for p in range(people)]
