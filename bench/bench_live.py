@@ -62,7 +62,7 @@ from storage.models import (
 from tests.botapi_stub import BotApiStub
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
-GERENTE, OTHER_GERENTE, COORDINADOR = 2001, 2002, 1001
+GERENTE, OTHER_GERENTE, COORDINADOR, STRANGER = 2001, 2002, 1001, 999
 MB = 1024 * 1024
 TIMEZONE = ZoneInfo("America/Matamoros")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -84,6 +84,9 @@ class LiveProcess:
                            DATABASE_URL=url, **env)
         polls_before = handle.call(lambda: sum(1 for c in self.stub.calls
                                                if c.method == "getUpdates"))
+        # The stand-in records a call when it is answered, and an empty long poll is held
+        # for its timeout: with an update waiting, the first getUpdates is answered at once.
+        handle.call(self.stub.send_text, STRANGER, "hola")
         started = time.monotonic()
         self.process = subprocess.Popen(command or [str(POA_BOT), "run"], cwd=folder,
                                         env=environment, stdout=subprocess.DEVNULL,
@@ -218,14 +221,14 @@ def measure_summary(url: str, folder: Path, *, indicators: int = 10_000,
 
 def add_people(session, people: int, first_chat: int, unit_clave: str = "303") -> list[int]:
     """``people`` coordinadores of ``unit_clave`` (bulk insert: the set-up is not measured)."""
-    unit = session.exec(select(Unit).where(Unit.clave == unit_clave)).one()
+    unit_id = session.execute(select(Unit.id).where(Unit.clave == unit_clave)).scalar_one()
     created = datetime(2023, 1, 1, tzinfo=UTC)
     session.execute(insert(Person), [
         {"telegram_user_id": first_chat + i, "chat_id": first_chat + i,
          "name": f"Coordinador {i}", "role": ROLE_COORDINADOR, "active": True,
          "created_at": created} for i in range(people)])
-    ids = session.exec(select(Person.id).where(Person.chat_id >= first_chat)).all()
-    session.execute(insert(PersonUnit), [{"person_id": i, "unit_id": unit.id} for i in ids])
+    ids = session.execute(select(Person.id).where(Person.chat_id >= first_chat)).scalars()
+    session.execute(insert(PersonUnit), [{"person_id": i, "unit_id": unit_id} for i in ids])
     return [first_chat + i for i in range(people)]
 
 

@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{part} ({'PostgreSQL' if server else 'SQLite'})…", file=sys.stderr,
                   flush=True)
             kind, figures = bench_live.run_part(part, server)
+            print("\n".join(bench_live.report(part, kind, figures)), file=sys.stderr,
+                  flush=True)
             rows += to_rows(kind, figures)
     if not args.skip_import:
         rows += import_rows()
