@@ -314,8 +314,10 @@ def measure_fanout(url: str, folder: Path, people: int = 3_000, probes: int = 5)
             reminded = handle.call(lambda: sum(1 for m in stub.sent if m.chat_id in set(chats)))
         finally:
             bot.stop()
-        times = handle.call(lambda: [m.time for m in stub.sent])
-        per_chat = handle.call(lambda: Counter(m.chat_id for m in stub.sent))
+        # Messages (not setMyCommands or answerCallbackQuery, which have no chat).
+        times = handle.call(lambda: [m.time for m in stub.sent if m.chat_id is not None])
+        per_chat = handle.call(lambda: Counter(m.chat_id for m in stub.sent
+                                               if m.chat_id is not None))
         busiest_chat = max(per_chat, key=per_chat.get)
         chat_times = handle.call(lambda: [m.time for m in stub.sent
                                           if m.chat_id == busiest_chat])
