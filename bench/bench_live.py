@@ -318,10 +318,14 @@ def measure_fanout(url: str, folder: Path, people: int = 3_000, probes: int = 5)
         times = handle.call(lambda: [m.time for m in stub.sent if m.chat_id is not None])
         per_chat = handle.call(lambda: Counter(m.chat_id for m in stub.sent
                                                if m.chat_id is not None))
+        methods = handle.call(lambda: Counter(
+            (m.chat_id, (m.text or "")[:40]) for m in stub.sent
+            if m.chat_id == max(per_chat, key=per_chat.get)).most_common(3))
         busiest_chat = max(per_chat, key=per_chat.get)
         chat_times = handle.call(lambda: [m.time for m in stub.sent
                                           if m.chat_id == busiest_chat])
-        return {"people": people, "latencies": latencies, "reminded_meanwhile": reminded,
+        return {"people": people, "latencies": latencies, "busiest_chat_methods": methods,
+                "reminded_meanwhile": reminded,
                 "busiest_second": busiest_second(times),
                 "busiest_chat_second": busiest_second(chat_times),
                 "flood": len(stub.flood_rejections), "rejections": len(stub.rejections)}
@@ -460,7 +464,8 @@ def report(part: str, kind: str, figures: dict) -> list[str]:
                 f"{_median_worst(figures['latencies'])}",
                 f"  sends in the busiest second {figures['busiest_second']}, busiest chat "
                 f"{figures['busiest_chat_second']}/s; 429s {figures['flood']}; reminded "
-                f"while probing {figures['reminded_meanwhile']}"]
+                f"while probing {figures['reminded_meanwhile']}; busiest chat's calls "
+                f"{dict(figures['busiest_chat_methods'])}"]
     bot, echo = figures["bot"], figures["echo"]
     return [f"[{kind}] report traffic, {bot['messages']} messages (send limiter off)",
             f"  poa-bot run: {bot['cpu_ms']:.1f} ms CPU/message, {bot['rate']:.0f} msg/s",
