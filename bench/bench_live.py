@@ -62,11 +62,12 @@ from storage.models import (
 )
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
-GERENTE, OTHER_GERENTE, COORDINADOR = 2001, 2002, 1001
+GERENTE, OTHER_GERENTE, COORDINADOR, STRANGER = 2001, 2002, 1001, 999
 MB = 1024 * 1024
 TIMEZONE = ZoneInfo("America/Matamoros")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POA_BOT = Path(sys.executable).with_name("poa-bot")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- the subprocess ------------------------------------------------------------------------
@@ -83,6 +84,9 @@ class LiveProcess:
                            DATABASE_URL=url, **env)
         polls_before = handle.call(lambda: sum(1 for c in self.stub.calls
                                                if c.method == "getUpdates"))
+        # The stand-in records a call when it is answered, and an empty long poll is held
+        # for its timeout: with an update waiting, the first getUpdates is answered at once.
+        handle.call(self.stub.send_text, STRANGER, "hola")
         started = time.monotonic()
         self.process = subprocess.Popen(command or [str(POA_BOT), "run"], cwd=folder,
                                         env=environment, stdout=subprocess.DEVNULL,
@@ -217,14 +221,14 @@ def measure_summary(url: str, folder: Path, *, indicators: int = 10_000,
 
 def add_people(session, people: int, first_chat: int, unit_clave: str = "303") -> list[int]:
     """``people`` coordinadores of ``unit_clave`` (bulk insert: the set-up is not measured)."""
-    unit = session.exec(select(Unit).where(Unit.clave == unit_clave)).one()
+    unit_id = session.execute(select(Unit.id).where(Unit.clave == unit_clave)).scalar_one()
     created = datetime(2023, 1, 1, tzinfo=UTC)
     session.execute(insert(Person), [
         {"telegram_user_id": first_chat + i, "chat_id": first_chat + i,
          "name": f"Coordinador {i}", "role": ROLE_COORDINADOR, "active": True,
          "created_at": created} for i in range(people)])
-    ids = session.exec(select(Person.id).where(Person.chat_id >= first_chat)).all()
-    session.execute(insert(PersonUnit), [{"person_id": i, "unit_id": unit.id} for i in ids])
+    ids = session.execute(select(Person.id).where(Person.chat_id >= first_chat)).scalars()
+    session.execute(insert(PersonUnit), [{"person_id": i, "unit_id": unit_id} for i in ids])
     return [first_chat + i for i in range(people)]
 
 
@@ -310,12 +314,18 @@ def measure_fanout(url: str, folder: Path, people: int = 3_000, probes: int = 5)
             reminded = handle.call(lambda: sum(1 for m in stub.sent if m.chat_id in set(chats)))
         finally:
             bot.stop()
-        times = handle.call(lambda: [m.time for m in stub.sent])
-        per_chat = handle.call(lambda: Counter(m.chat_id for m in stub.sent))
+        # Messages (not setMyCommands or answerCallbackQuery, which have no chat).
+        times = handle.call(lambda: [m.time for m in stub.sent if m.chat_id is not None])
+        per_chat = handle.call(lambda: Counter(m.chat_id for m in stub.sent
+                                               if m.chat_id is not None))
+        methods = handle.call(lambda: Counter(
+            (m.chat_id, (m.text or "")[:40]) for m in stub.sent
+            if m.chat_id == max(per_chat, key=per_chat.get)).most_common(3))
         busiest_chat = max(per_chat, key=per_chat.get)
         chat_times = handle.call(lambda: [m.time for m in stub.sent
                                           if m.chat_id == busiest_chat])
-        return {"people": people, "latencies": latencies, "reminded_meanwhile": reminded,
+        return {"people": people, "latencies": latencies, "busiest_chat_methods": methods,
+                "reminded_meanwhile": reminded,
                 "busiest_second": busiest_second(times),
                 "busiest_chat_second": busiest_second(chat_times),
                 "flood": len(stub.flood_rejections), "rejections": len(stub.rejections)}
@@ -379,10 +389,10 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15) 
                     seen = len(stub.messages_to(user))
                     stub.send_text(user, "/reportar")
                     choose = await _next_message(stub, user, seen, 60)
-                    if choose.buttons:
-                        seen = len(stub.messages_to(user))
+                    if choose.buttons:  # the period (the card may come as an edit)
                         stub.press_button(user, choose.buttons[0][1])
-                        await _next_message(stub, user, seen, 60)
+                        await stub.wait_for_message(
+                            user, lambda m: "Indicador 1" in (m.text or ""), 60)
                 await asyncio.gather(*(one(u) for u in users))
             handle.run(open_reports(), timeout=300)
             time.sleep(1)  # let start-up work (menus, reminders catch-up) settle
@@ -398,7 +408,7 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15) 
                               "cpu": bot.cpu_seconds() - cpu}
         finally:
             bot.stop()
-        echo = LiveProcess(handle, url, folder,
+        echo = LiveProcess(handle, url, folder, PYTHONPATH=str(ROOT),
                            command=[sys.executable, "-m", "bench.echo_bot"])
         try:
             echo_users = [20_000 + p for p in range(people)]
@@ -454,7 +464,8 @@ def report(part: str, kind: str, figures: dict) -> list[str]:
                 f"{_median_worst(figures['latencies'])}",
                 f"  sends in the busiest second {figures['busiest_second']}, busiest chat "
                 f"{figures['busiest_chat_second']}/s; 429s {figures['flood']}; reminded "
-                f"while probing {figures['reminded_meanwhile']}"]
+                f"while probing {figures['reminded_meanwhile']}; busiest chat's calls "
+                f"{dict(figures['busiest_chat_methods'])}"]
     bot, echo = figures["bot"], figures["echo"]
     return [f"[{kind}] report traffic, {bot['messages']} messages (send limiter off)",
             f"  poa-bot run: {bot['cpu_ms']:.1f} ms CPU/message, {bot['rate']:.0f} msg/s",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -46,6 +47,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 TELEGRAM_RATE = 29  # messages per second, just under Telegram's ~30 for bulk sending
+SWITCH_INTERVAL = 0.001  # seconds; see build_application
 
 # Order matters only for the shared handler groups; each module documents its own groups.
 HANDLER_MODULES = [
@@ -80,6 +82,10 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
     token = settings.token()
     if not token:
         raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
+    # CPU work in the database threads (a state-wide /resumen) holds the GIL for up to the
+    # switch interval each time the event loop wants it back; 1 ms instead of 5 keeps
+    # other people's replies quick meanwhile.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     builder = (
         ApplicationBuilder()
         .token(token)

@@ -95,6 +95,7 @@ class SummaryCache:
             cached = self._current(key, version)
             if cached is not None:
                 return cached
+            self._make_room()
             summary = build(session)
             rendered = RenderedSummary(summary, Overview(summary, scope=scope_title), version)
             self.builds += 1
@@ -118,6 +119,18 @@ class SummaryCache:
                 return None
             self._entries.move_to_end(key)
             return entry
+
+    def _make_room(self) -> None:
+        """Before a build, drop what the new summary would push out anyway (its size is
+        taken to be the largest cached one's), so the old and the new are never both held
+        with the build's temporary rows: that peak is the process's resident memory."""
+        with self._lock:
+            sizes = [entry.lines for entry in self._entries.values()]
+            room = self.max_lines - max(sizes, default=0)
+            total = sum(sizes)
+            while self._entries and total > room:
+                _, dropped = self._entries.popitem(last=False)
+                total -= dropped.lines
 
     def _store(self, key: SummaryKey, rendered: RenderedSummary) -> None:
         with self._lock:
