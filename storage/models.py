@@ -71,6 +71,8 @@ class Indicator(SQLModel, table=True):
     frecuencia: str = Field(max_length=20)  # a bot.domain.periods.Frequency value
     aggregation: str = Field(default=AGGREGATE_SUM, max_length=10)
     position: int = 0  # order within the unit, as in the report
+    # The name a phone shows (``nombre`` is the workbook's long capitalised one); None: derived.
+    short_name: str | None = Field(default=None, max_length=60)
 
 
 class ReportedValue(SQLModel, table=True):
@@ -272,3 +274,41 @@ class MenuState(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     menu: str = Field(max_length=64)  # fingerprint of the commands set (handlers.menus)
     set_at: datetime = _when()
+
+
+class Ficha(SQLModel, table=True):
+    """An indicator's *ficha técnica*: one per indicator, so per POA year (bot/domain/fichas.py).
+
+    No row means the defaults (today's implicit rules); a row holds every field explicitly.
+    Semáforo thresholds are percent of the programmed meta; the ``*_max`` pair is set only for
+    a two-sided (``regular``) semáforo.
+    """
+
+    __tablename__ = "fichas"
+    indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), primary_key=True,
+                                               autoincrement=False))
+    sentido: str = Field(max_length=12)  # bot.domain.fichas.Sentido
+    acumulacion: str = Field(max_length=10)  # bot.domain.fichas.Acumulacion
+    linea_base_valor: Decimal | None = _decimal(nullable=True)
+    linea_base_anio: int | None = None
+    medio_verificacion: str = Field(default="", sa_type=Text)
+    evidencia_obligatoria: bool = False
+    verde_min: Decimal = _decimal()
+    amarillo_min: Decimal = _decimal()
+    verde_max: Decimal | None = _decimal(nullable=True)
+    amarillo_max: Decimal | None = _decimal(nullable=True)
+    updated_at: datetime = _when()
+    updated_by_id: int | None = Field(default=None, foreign_key="persons.id")
+
+
+class ProgrammedMeta(SQLModel, table=True):
+    """A calendarised meta: the meta programmed for one of the indicator's periods.
+
+    Periods without a row are programmed at ``Indicator.meta`` (the annual meta split evenly).
+    """
+
+    __tablename__ = "programmed_metas"
+    indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), primary_key=True,
+                                               autoincrement=False))
+    period: str = Field(max_length=10, primary_key=True)  # Period.code
+    meta: Decimal = _decimal()

@@ -1,0 +1,109 @@
+"""Fichas técnicas as the rest of the bot reads them: the stored ficha or today's defaults.
+
+Every caller that judges a figure (summary, reporting flow, export, charts, reminders) asks
+here, so an indicator without a ficha row is judged exactly as before fichas existed (see
+:mod:`bot.domain.fichas` for the rules and formulas).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from bot.domain.attainment import Bands
+from bot.domain.fichas import (
+    Acumulacion,
+    FichaRules,
+    Semaforo,
+    Sentido,
+    default_acumulacion,
+)
+from bot.domain.periods import Frequency
+from storage.models import Ficha, Indicator, ProgrammedMeta
+
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True)
+class FichaView:
+    """One indicator's ficha in force (stored, or the defaults when ``stored`` is False)."""
+
+    indicator_id: int
+    rules: FichaRules
+    linea_base_valor: Decimal | None = None
+    linea_base_anio: int | None = None
+    medio_verificacion: str = ""
+    evidencia_obligatoria: bool = False
+    stored: bool = False
+
+
+def default_semaforo(bands: Bands) -> Semaforo:
+    """The settings' global bands (``POA_BAND_GREEN`` / ``_YELLOW``) as a one-sided semáforo."""
+    return Semaforo(green_min=bands.green, yellow_min=bands.yellow)
+
+
+def default_ficha(indicator: Indicator, bands: Bands) -> FichaView:
+    """Today's implicit rules for an indicator without a ficha row."""
+    per_year = Frequency.parse(indicator.frecuencia).periods_per_year
+    return FichaView(
+        indicator_id=indicator.id,
+        rules=FichaRules(
+            sentido=Sentido.ASCENDENTE,
+            acumulacion=default_acumulacion(indicator.aggregation, indicator.meta, per_year),
+            semaforo=default_semaforo(bands)))
+
+
+def ficha_from_row(row: Ficha) -> FichaView:
+    return FichaView(
+        indicator_id=row.indicator_id,
+        rules=FichaRules(
+            sentido=Sentido(row.sentido),
+            acumulacion=Acumulacion(row.acumulacion),
+            semaforo=Semaforo(green_min=row.verde_min, yellow_min=row.amarillo_min,
+                              green_max=row.verde_max, yellow_max=row.amarillo_max)),
+        linea_base_valor=row.linea_base_valor, linea_base_anio=row.linea_base_anio,
+        medio_verificacion=row.medio_verificacion,
+        evidencia_obligatoria=row.evidencia_obligatoria, stored=True)
+
+
+def load_fichas(session: Session, indicators: Iterable[Indicator],
+                bands: Bands) -> dict[int, FichaView]:
+    """The ficha in force for each indicator, by indicator id (a query per 500 indicators)."""
+    by_id = {indicator.id: indicator for indicator in indicators}
+    stored: dict[int, Ficha] = {}
+    ids = list(by_id)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for row in session.exec(select(Ficha).where(Ficha.indicator_id.in_(chunk))):
+            stored[row.indicator_id] = row
+    return {indicator_id: (ficha_from_row(stored[indicator_id]) if indicator_id in stored
+                           else default_ficha(indicator, bands))
+            for indicator_id, indicator in by_id.items()}
+
+
+def load_ficha(session: Session, indicator: Indicator, bands: Bands) -> FichaView:
+    return load_fichas(session, [indicator], bands)[indicator.id]
+
+
+def programmed_metas(session: Session,
+                     indicator_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
+    """Calendarised metas stored per indicator and period code (periods without one: even)."""
+    result: dict[int, dict[str, Decimal]] = {}
+    ids = list(indicator_ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        statement = select(ProgrammedMeta).where(ProgrammedMeta.indicator_id.in_(chunk))
+        for row in session.exec(statement):
+            result.setdefault(row.indicator_id, {})[row.period] = row.meta
+    return result
+
+
+def programmed_meta(indicator: Indicator, calendar: dict[str, Decimal] | None,
+                    period_code: str) -> Decimal:
+    """The meta programmed for one of the indicator's periods (the even split by default)."""
+    if calendar and period_code in calendar:
+        return calendar[period_code]
+    return indicator.meta
