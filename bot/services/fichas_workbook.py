@@ -196,7 +196,7 @@ def _rows(book, sheet_name: str, columns: tuple[str, ...], problems: list[str]):
     rows = list(book[sheet_name].iter_rows(values_only=True))
     header = [str(c).strip().lower() if c is not None else "" for c in (rows[0] if rows else ())]
     header = header[:len(columns)]
-    if tuple(header) != columns:
+    if tuple(header) != tuple(c.lower() for c in columns):
         problems.append(f"{sheet_name}, fila 1: los encabezados deben ser "
                         f"{', '.join(columns)}.")
         return []
