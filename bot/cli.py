@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.commands.people import add_arguments as add_people_arguments
     add_people_arguments(sub.add_parser("people", help="personas: lista, alta, baja, unidades"))
 
+    from bot.commands.fichas import add_arguments as add_fichas_arguments
+    add_fichas_arguments(sub.add_parser("fichas", help="fichas técnicas: exporta o importa .xlsx"))
+
     sub.add_parser("run", help="inicia el bot de Telegram")
     sub.add_parser("doctor", help="revisa configuración, base de datos y conexión con Telegram")
 

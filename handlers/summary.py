@@ -199,6 +199,8 @@ def detail_keyboard(period: Period, scope: str, back: int, clave: str, view: Pag
     nav = _nav_row(view.pages, page,
                    lambda p: callback_data(PREFIX, "u", period.code, scope, back, clave, p))
     rows = [nav] if nav else []
+    # The unit's fichas técnicas (handlers.fichas); a clave is ≤ 20 characters, so it fits.
+    rows.append([("📋 Fichas técnicas", callback_data("fi", "u", clave))])
     rows.append([(BACK, callback_data(PREFIX, "p", period.code, scope, back))])
     return keyboard(rows)
 

@@ -312,3 +312,24 @@ class ProgrammedMeta(SQLModel, table=True):
                                                autoincrement=False))
     period: str = Field(max_length=10, primary_key=True)  # Period.code
     meta: Decimal = _decimal()
+
+
+class MetaChange(SQLModel, table=True):
+    """A *reprogramación*: a request to change a programmed meta and its decision (the log).
+
+    ``outcome`` is ``pending`` until a gerente decides: ``authorized`` (the ProgrammedMeta
+    changed at ``decided_at``), ``rejected``, or ``void`` (the period closed meanwhile).
+    """
+
+    __tablename__ = "meta_changes"
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicators.id", index=True)
+    period: str = Field(max_length=10)  # Period.code
+    old_meta: Decimal = _decimal()
+    new_meta: Decimal = _decimal()
+    justification: str = Field(sa_type=Text)
+    requested_by_id: int = Field(foreign_key="persons.id")
+    requested_at: datetime = _when()
+    decided_by_id: int | None = Field(default=None, foreign_key="persons.id")
+    decided_at: datetime | None = _when(nullable=True)
+    outcome: str = Field(default="pending", max_length=12)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.domain.attainment import Bands
@@ -21,8 +22,8 @@ from bot.domain.fichas import (
     Sentido,
     default_acumulacion,
 )
-from bot.domain.periods import Frequency
-from storage.models import Ficha, Indicator, ProgrammedMeta
+from bot.domain.periods import Frequency, Period
+from storage.models import Ficha, Indicator, ProgrammedMeta, Unit
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -107,3 +108,53 @@ def programmed_meta(indicator: Indicator, calendar: dict[str, Decimal] | None,
     if calendar and period_code in calendar:
         return calendar[period_code]
     return indicator.meta
+
+
+# --- the ficha as a person sees it (chat, /ficha) ------------------------------------------
+
+@dataclass(frozen=True)
+class FichaCard:
+    """Everything ``/ficha`` shows of one indicator (descriptive fields, rules, calendar)."""
+
+    ficha: FichaView
+    indicator_id: int
+    unit_clave: str
+    unit_nombre: str
+    nombre: str
+    short_name: str | None
+    unidad_medida: str
+    frecuencia: str
+    year: int
+    metas: tuple[tuple[str, Decimal, bool], ...]  # (period code, programmed meta, calendarised)
+
+
+def year_periods(indicator: Indicator) -> list[Period]:
+    """The indicator's own periods of its POA year, in order."""
+    frequency = Frequency.parse(indicator.frecuencia)
+    return Period.whole_year(indicator.year).subperiods(frequency)
+
+
+def ficha_card(session: Session, indicator: Indicator, bands: Bands) -> FichaCard:
+    unit = session.get(Unit, indicator.unit_id)
+    calendar = programmed_metas(session, [indicator.id]).get(indicator.id, {})
+    metas = tuple((p.code, programmed_meta(indicator, calendar, p.code), p.code in calendar)
+                  for p in year_periods(indicator))
+    return FichaCard(
+        ficha=load_ficha(session, indicator, bands), indicator_id=indicator.id,
+        unit_clave=unit.clave, unit_nombre=unit.nombre, nombre=indicator.nombre,
+        short_name=indicator.short_name, unidad_medida=indicator.unidad_medida,
+        frecuencia=indicator.frecuencia, year=indicator.year, metas=metas)
+
+
+def unit_indicators(session: Session, unit_clave: str) -> list[Indicator]:
+    """The indicators of the unit's latest POA year, in report order."""
+    unit = session.exec(select(Unit).where(Unit.clave == unit_clave)).first()
+    if unit is None:
+        return []
+    year = session.exec(select(func.max(Indicator.year)).where(
+        Indicator.unit_id == unit.id)).one()
+    if year is None:
+        return []
+    return list(session.exec(select(Indicator).where(
+        Indicator.unit_id == unit.id, Indicator.year == year)
+        .order_by(Indicator.position, Indicator.id)))

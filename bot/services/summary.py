@@ -30,6 +30,11 @@ How a line is formed for an asked period P (``2023-03``, ``2023-Q1``, ``2023-S1`
   with all their due lines reported ÷ units with something due. **Timeliness**: lines
   reported completely and with no late value ÷ lines due.
 
+Indicators with a ficha técnica or calendarised metas are judged by them instead (their
+sentido, semáforo, accumulation and programmed metas; see :mod:`bot.services.summary_fichas`,
+three more statements for the year, run only when the catalog (which carries a "has a
+ficha / a calendar" flag per indicator) shows one); the rules above are the defaults.
+
 SQL: five set-based statements whatever the number of indicators (catalog, each line's
 values of P aggregated per indicator, per-indicator year sums with ``SUM … GROUP BY``, the
 last value of each ``'last'`` indicator with ``ROW_NUMBER()``, and the units'
@@ -47,7 +52,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -69,11 +74,14 @@ from bot.domain.attainment import (
     timeliness,
 )
 from bot.domain.periods import Frequency, Period
+from bot.services.summary_fichas import YearFichas, line_figures, load_year_fichas
 from storage.models import (
     ROLE_COORDINADOR,
+    Ficha,
     Indicator,
     Person,
     PersonUnit,
+    ProgrammedMeta,
     ReportedValue,
     Unit,
 )
@@ -212,6 +220,10 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
     year_sums = _year_sums(session, period, unit_clave)
     last_values = _last_values(session, period, unit_clave)
     responsible = _responsible(session, unit_clave)
+    # Fichas and calendars are read only when the catalog says some indicator has one.
+    fichas = (load_year_fichas(session, period, unit_clave)
+              if any(row.ficha_id is not None or row.calendarised for row in catalog)
+              else YearFichas())
     expected = expected_progress(period)
 
     by_unit: dict[int, list[IndicatorLine]] = defaultdict(list)
@@ -224,9 +236,13 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
         indicator_id, unit_id = row[0], row[1]
         if unit_id not in unit_names:
             unit_names[unit_id] = (row.clave, row.unit_nombre)
-        by_unit[unit_id].append(_line(
-            row, plan, reported.get((indicator_id, plan.kind), _NOTHING_REPORTED),
-            year_sums.get(indicator_id, _ZERO), last_values.get(indicator_id), expected, bands))
+        line_reported = reported.get((indicator_id, plan.kind), _NOTHING_REPORTED)
+        if fichas.has_own(indicator_id):  # judged by its ficha / calendar (few indicators)
+            line = _ficha_line(row, plan, line_reported, fichas, period.year, expected, bands)
+        else:
+            line = _line(row, plan, line_reported, year_sums.get(indicator_id, _ZERO),
+                         last_values.get(indicator_id), expected, bands)
+        by_unit[unit_id].append(line)
 
     units: list[UnitSummary] = []
     missing: list[MissingReport] = []
@@ -357,7 +373,7 @@ def _line(row, plan: _Plan, reported: _Reported, year_sum: Decimal,
     counts the indicator's meta, one with a value the meta it was reported against.
     """
     (indicator_id, _unit_id, accion, nombre, unidad_medida, _frecuencia, aggregation,
-     position, indicator_meta, unit_clave, _unit_nombre) = row
+     position, indicator_meta, unit_clave, _unit_nombre) = row[:11]
     per_year = plan.per_year
     mask = reported.mask
     facts = plan.facts_of(mask)
@@ -391,6 +407,31 @@ def _line(row, plan: _Plan, reported: _Reported, year_sum: Decimal,
         due_periods=plan.due_periods, missing_periods=missing_periods)
 
 
+def _ficha_line(row, plan: _Plan, reported: _Reported, fichas: YearFichas, year: int,
+                expected: Decimal, bands: Bands) -> IndicatorLine:
+    """A line judged by the indicator's ficha and calendar (:mod:`bot.services.summary_fichas`)."""
+    indicator_id, aggregation, indicator_meta = row[0], row[6], row[8]
+    facts = plan.facts_of(reported.mask)
+    counted = plan.due_mask | reported.mask or (1 << len(plan.slots)) - 1
+    due = plan.due_mask != 0
+    figures = line_figures(
+        rules=fichas.rules_for(indicator_id, aggregation, indicator_meta, plan.per_year, bands),
+        frequency=plan.frequency, year=year, indicator_meta=indicator_meta,
+        calendar=fichas.calendars.get(indicator_id, {}),
+        slots=[(slot.code, slot.index) for slot in plan.slots], counted=counted, due=due,
+        complete=not facts.missing_periods, year_values=fichas.values.get(indicator_id, []),
+        fallback_expected=expected)
+    return IndicatorLine(
+        indicator_id=indicator_id, unit_clave=row[9], accion=row[2], nombre=row[3],
+        unidad_medida=row[4], frecuencia=plan.frecuencia, aggregation=aggregation,
+        position=row[7], period=plan.shown, meta=figures.meta, value=figures.value,
+        observaciones=reported.remark or "", attainment=figures.attainment,
+        cumulative=figures.cumulative, expected=figures.expected,
+        annual_target=figures.annual_target, status=figures.status, due=due,
+        late=reported.late or facts.late_by_absence, due_periods=plan.due_periods,
+        missing_periods=facts.missing_periods)
+
+
 # --- queries (a fixed number, whatever the catalog size) -----------------------------------
 
 def _scoped(statement, year: int, unit_clave: str | None):
@@ -407,8 +448,12 @@ def _catalog(session: Session, year: int, unit_clave: str | None):
     statement = (select(Indicator.id, Indicator.unit_id, Indicator.accion, Indicator.nombre,
                         Indicator.unidad_medida, Indicator.frecuencia, Indicator.aggregation,
                         Indicator.position, Indicator.meta, Unit.clave,
-                        Unit.nombre.label("unit_nombre"))
+                        Unit.nombre.label("unit_nombre"),
+                        Ficha.indicator_id.label("ficha_id"),
+                        exists().where(ProgrammedMeta.indicator_id == Indicator.id)
+                        .label("calendarised"))
                  .join(Unit, Unit.id == Indicator.unit_id)
+                 .outerjoin(Ficha, Ficha.indicator_id == Indicator.id)
                  .where(Indicator.year == year)
                  .order_by(Unit.clave, Indicator.position, Indicator.id))
     if unit_clave is not None:
