@@ -41,7 +41,7 @@ from bot.services.gerente_actions import reminder_targets
 from bot.services.registration import PersonView
 from bot.services.summary import Summary, build_summary
 from bot.services.summary_cache import RenderedSummary, SummaryCache, SummaryKey
-from bot.services.summary_front import build_front, front_text
+from bot.services.summary_front import MAX_LINES, build_front, front_text
 from bot.services.summary_pages import Page, restrict_summary
 from handlers.common import (
     STALE_BUTTON_TEXT,
@@ -219,7 +219,8 @@ class FrontView:
 
 
 def front_view(session: Session, person: PersonView, request: SummaryRequest,
-               cache: SummaryCache, now, calendar: ReportingCalendar) -> FrontView:
+               cache: SummaryCache, now, calendar: ReportingCalendar, *,
+               max_lines: int = MAX_LINES) -> FrontView:
     """The first screen for ``request`` (:mod:`bot.services.summary_front`) with its
     buttons. Runs in a database worker thread; shared by /resumen and the weekly digest."""
     summary = load_rendered(session, person, request, cache).summary
@@ -251,7 +252,7 @@ def front_view(session: Session, person: PersonView, request: SummaryRequest,
     rows.extend(details[i:i + UNIT_BUTTONS_PER_ROW]
                 for i in range(0, len(details), UNIT_BUTTONS_PER_ROW))
     rows.append([(DETAIL, callback_data(PREFIX, "p", period.code, scope, 0))])
-    return FrontView(front_text(front, scope_title(scope)), rows)
+    return FrontView(front_text(front, scope_title(scope), max_lines=max_lines), rows)
 
 
 def _label_name(name: str) -> str:
