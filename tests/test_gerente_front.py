@@ -282,3 +282,37 @@ def test_unit_detail_and_escalation_say_sin_responsable(db, seeded):
 
     summary = db.call(build_summary, Period.month(2023, 3), today=date(2023, 4, 12))
     assert "Responsable: sin responsable" in unit_pages(summary, "308")[0].text
+
+
+def test_overdue_follows_the_business_day_deadline(db):
+    """April 2026: March's deadline, Sunday 5, moves to Monday 6 as for reminders."""
+    from bot.domain.calendar import EVERY_DAY, BusinessDays
+    from bot.services.summary import build_summary
+    from tests.harness import add_sample_catalog
+
+    db.call(add_sample_catalog, 2026)
+    march, monday = Period.month(2026, 3), date(2026, 4, 6)
+    moved = db.call(build_summary, march, today=monday, business_days=BusinessDays())
+    plain_day = db.call(build_summary, march, today=monday, business_days=EVERY_DAY)
+    assert all(not line.overdue_periods and not line.late for line in moved.lines)
+    assert any(line.due_periods for line in moved.lines)
+    assert all(line.overdue_periods == line.due_periods for line in plain_day.lines)
+    tuesday = db.call(build_summary, march, today=date(2026, 4, 7),
+                      business_days=BusinessDays())
+    assert all(line.overdue_periods == line.due_periods for line in tuesday.lines)
+
+
+def test_cli_json_has_the_first_screen_counts(db, seeded, database_url, monkeypatch, capsys,
+                                              tmp_path):
+    import json
+
+    from bot.cli import main as cli_main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["resumen", "--period", "2023-03", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["reportes"] == {"debidos": 23, "llegaron": 22, "faltan": 1,
+                                "faltan_vencidos": 1, "a_tiempo": 0, "tarde": 0,
+                                "importados": 22}
+    assert data["puntualidad"]["importados"] == 22 and data["puntualidad"]["a_tiempo"] == 0
