@@ -55,7 +55,7 @@ HANDLER_MODULES = [
     "handlers.reporting",
     "handlers.help",
     "handlers.reminders",
-    "handlers.summary", "handlers.export",
+    "handlers.summary", "handlers.export", "handlers.digest",
     "handlers.team",
     "handlers.fichas",
 ]

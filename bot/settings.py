@@ -15,6 +15,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.domain.calendar import BusinessDays
 
 PUBLIC_BOT_API = "https://api.telegram.org/bot"
+_WEEKDAYS = {name: number for number, names in enumerate(
+    (("lunes", "monday", "mon", "lun"), ("martes", "tuesday", "tue", "mar"),
+     ("miércoles", "miercoles", "wednesday", "wed", "mie"), ("jueves", "thursday", "thu", "jue"),
+     ("viernes", "friday", "fri", "vie"), ("sábado", "sabado", "saturday", "sat", "sab"),
+     ("domingo", "sunday", "sun", "dom")), start=1) for name in names}
 
 
 class Settings(BaseSettings):
@@ -50,6 +55,27 @@ class Settings(BaseSettings):
     poa_band_yellow: Decimal = Decimal("80")
 
     invitation_days: int = Field(default=7, ge=1, le=90)
+
+    # The gerentes' weekly digest (bot/services/digest.py): ISO weekday 1 (Monday) to 7, or
+    # its name (lunes, monday...); "off" sends none. Local time of POA_TIMEZONE.
+    poa_digest_day: int | None = 1
+    poa_digest_time: time = time(8, 30)
+
+    @field_validator("poa_digest_day", mode="before")
+    @classmethod
+    def _weekday(cls, value):
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("", "off", "no", "none", "0"):
+                return None
+            if word in _WEEKDAYS:
+                return _WEEKDAYS[word]
+        if value is None:
+            return None
+        day = int(value)
+        if not 1 <= day <= 7:
+            raise ValueError("POA_DIGEST_DAY: 1 (lunes) a 7 (domingo), el nombre del día u off")
+        return day
 
     @field_validator("poa_reminder_days", mode="before")
     @classmethod

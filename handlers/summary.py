@@ -7,7 +7,13 @@ message keeps working; every press is re-validated: the period must be a strict 
 the scope ``*`` (everything the person may see) or a unit the person may see, the page in
 range. Anything else is answered "Este botón ya no es válido." and changes nothing.
 
-Callback data (≤ 64 bytes): ``rs:p:<period>:<scope>:<page>`` for an overview page and
+``/resumen`` opens with the first screen (:mod:`bot.services.summary_front`: what needs
+action, one line per unit) and its buttons: «Recordar a Ana», «Invitar responsable de 308»
+(gerentes; handled in :mod:`handlers.summary_actions`), 🔎 per unit needing action and
+📋 for the detailed overview, which pages as before and leads back to the first screen.
+
+Callback data (≤ 64 bytes): ``rs:f:<period>:<scope>`` for the first screen,
+``rs:p:<period>:<scope>:<page>`` for an overview page and
 ``rs:u:<period>:<scope>:<back page>:<clave>:<page>`` for a unit's detail.
 
 Speed: the summary is built, planned into pages and the page shown written in a database
@@ -28,11 +34,14 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot.domain.attainment import Bands
+from bot.domain.calendar import EVERY_DAY, BusinessDays, ReportingCalendar, deadline_for
 from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.resumen_args import ArgumentsError, SummaryArgs, parse_summary_args
+from bot.services.gerente_actions import reminder_targets
 from bot.services.registration import PersonView
 from bot.services.summary import Summary, build_summary
 from bot.services.summary_cache import RenderedSummary, SummaryCache, SummaryKey
+from bot.services.summary_front import MAX_LINES, build_front, front_text
 from bot.services.summary_pages import Page, restrict_summary
 from handlers.common import (
     STALE_BUTTON_TEXT,
@@ -54,6 +63,9 @@ PREFIX = "rs"
 ALL = "*"
 UNIT_BUTTONS_PER_ROW = 4
 PREVIOUS, NEXT, BACK = "◀", "▶", "⬅ Volver al resumen"
+HOME, DETAIL = "⬅ Inicio", "📋 Detalle por unidad"
+ACTIONS = "rf"  # handlers.summary_actions: rf:r:<person id> remind, rf:i:<clave> invite
+MAX_REMIND_BUTTONS, MAX_INVITE_BUTTONS, MAX_UNIT_BUTTONS = 4, 3, 8
 CACHE_KEY = "poa_summary_cache"
 
 
@@ -75,12 +87,13 @@ class SummaryRequest:
     today: date
     bands: Bands
     deadline_day: int
+    business_days: BusinessDays = EVERY_DAY
 
 
 def load_summary(session: Session, person: PersonView, request: SummaryRequest) -> Summary:
     """The summary the person may see for ``request`` (scope already validated)."""
     options = {"today": request.today, "bands": request.bands,
-               "deadline_day": request.deadline_day}
+               "deadline_day": request.deadline_day, "business_days": request.business_days}
     if request.scope != ALL:
         return build_summary(session, request.period, unit_clave=request.scope, **options)
     if person.is_gerente:
@@ -101,7 +114,8 @@ def summary_key(person: PersonView, request: SummaryRequest) -> SummaryKey:
     else:
         units = tuple(sorted(person.unit_claves))
     return SummaryKey(period=request.period.code, units=units, today=request.today,
-                      bands=request.bands, deadline_day=request.deadline_day)
+                      bands=request.bands, deadline_day=request.deadline_day,
+                      business_days=request.business_days)
 
 
 def load_rendered(session: Session, person: PersonView, request: SummaryRequest,
@@ -153,7 +167,8 @@ def summary_request(context: CallbackContext, period: Period, scope: str) -> Sum
     return SummaryRequest(period=period, scope=scope, today=local_today(context),
                           bands=Bands(green=settings.poa_band_green,
                                       yellow=settings.poa_band_yellow),
-                          deadline_day=settings.poa_deadline_day)
+                          deadline_day=settings.poa_deadline_day,
+                          business_days=settings.business_days)
 
 
 def local_today(context: CallbackContext) -> date:
@@ -191,7 +206,58 @@ def overview_keyboard(period: Period, scope: str, view: PageView, page: int):
                    lambda p: callback_data(PREFIX, "p", period.code, scope, p))
     if nav:
         rows.append(nav)
-    return keyboard(rows) if rows else None
+    rows.append([(HOME, callback_data(PREFIX, "f", period.code, scope))])
+    return keyboard(rows)
+
+
+@dataclass(frozen=True)
+class FrontView:
+    """The first screen ready to send: its text and its buttons."""
+
+    text: str
+    rows: list[list[tuple[str, str]]]
+
+
+def front_view(session: Session, person: PersonView, request: SummaryRequest,
+               cache: SummaryCache, now, calendar: ReportingCalendar, *,
+               max_lines: int = MAX_LINES) -> FrontView:
+    """The first screen for ``request`` (:mod:`bot.services.summary_front`) with its
+    buttons. Runs in a database worker thread; shared by /resumen and the weekly digest."""
+    summary = load_rendered(session, person, request, cache).summary
+    front = build_front(summary, lambda p: deadline_for(p, request.deadline_day,
+                                                        request.business_days))
+    period, scope = request.period, request.scope
+    rows: list[list[tuple[str, str]]] = []
+    if person.is_gerente:
+        targets = reminder_targets(session, [u.clave for u in front.missing], now, calendar)
+        buttons = [(f"🔔 Recordar a {_label_name(t.name)}",
+                    callback_data(ACTIONS, "r", t.person_id))
+                   for t in targets[:MAX_REMIND_BUTTONS]]
+        rows.extend(buttons[i:i + 2] for i in range(0, len(buttons), 2))
+        for clave in front.unattended[:MAX_INVITE_BUTTONS]:
+            try:
+                rows.append([(f"✉️ Invitar responsable de {clave}",
+                              callback_data(ACTIONS, "i", clave))])
+            except ValueError:  # a clave too long for callback data
+                continue
+    claves = [u.clave for u in front.missing] + [u.clave for u in front.late] + [
+        r.clave for r in front.red]
+    details = []
+    for clave in list(dict.fromkeys(claves))[:MAX_UNIT_BUTTONS]:
+        try:
+            details.append((f"🔎 {clave}", callback_data(PREFIX, "u", period.code, scope, 0,
+                                                          clave, 0)))
+        except ValueError:
+            continue
+    rows.extend(details[i:i + UNIT_BUTTONS_PER_ROW]
+                for i in range(0, len(details), UNIT_BUTTONS_PER_ROW))
+    rows.append([(DETAIL, callback_data(PREFIX, "p", period.code, scope, 0))])
+    return FrontView(front_text(front, scope_title(scope), max_lines=max_lines), rows)
+
+
+def _label_name(name: str) -> str:
+    name = " ".join(name.split())
+    return name if len(name) <= 20 else name[:19] + "…"
 
 
 def detail_keyboard(period: Period, scope: str, back: int, clave: str, view: PageView,
@@ -253,12 +319,12 @@ async def resumen(update: Update, context: CallbackContext) -> None:
     reply = await summary_for_command(update, context)
     if reply is None:
         return
-    # Only the page shown is written (a state-wide summary has hundreds), in the worker
-    # thread; the summary itself is in the cache by now.
-    view = await app_context(context).db.run(overview_page, reply.person, reply.request,
-                                             summary_cache(context), 0)
-    await reply_html(update, context, view.text,
-                     reply_markup=overview_keyboard(reply.args.period, reply.scope, view, 0))
+    # The first screen (what needs action), in the worker thread; the summary itself is in
+    # the cache by now.
+    ctx = app_context(context)
+    view = await ctx.db.run(front_view, reply.person, reply.request, summary_cache(context),
+                            ctx.clock(), ReportingCalendar.from_settings(ctx.settings))
+    await reply_html(update, context, view.text, reply_markup=keyboard(view.rows))
 
 
 @dataclass(frozen=True)
@@ -291,7 +357,9 @@ async def on_button(update: Update, context: CallbackContext) -> None:
 async def _show(update: Update, context: CallbackContext, person: PersonView,
                 parts: list[str]) -> bool:
     """Redraw the page a button names; False (and nothing changed) if it is not valid."""
-    if len(parts) not in (4, 6) or parts[0] not in ("p", "u"):
+    if parts[:1] == ["f"] and len(parts) == 3:
+        parts = [*parts, "0"]  # the first screen: no page number
+    elif len(parts) not in (4, 6) or parts[0] not in ("p", "u"):
         return False
     kind, code, scope = parts[0], parts[1], parts[2]
     numbers = [parts[3]] + ([parts[5]] if kind == "u" else [])
@@ -307,6 +375,11 @@ async def _show(update: Update, context: CallbackContext, person: PersonView,
         return False
     request = summary_request(context, period, scope)
     back = int(parts[3])
+    if kind == "f":
+        front = await ctx.db.run(front_view, person, request, summary_cache(context),
+                                 ctx.clock(), ReportingCalendar.from_settings(ctx.settings))
+        await edit_or_keep(update, front.text, keyboard(front.rows), context)
+        return True
     if kind == "p":
         view = await ctx.db.run(overview_page, person, request, summary_cache(context), back)
         if view is None:
@@ -328,3 +401,6 @@ def register(application: Application) -> None:
     application.bot_data[CACHE_KEY] = SummaryCache()
     application.add_handler(CommandHandler("resumen", resumen))
     application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"))
+    from handlers import summary_actions  # it uses this module's helpers
+
+    summary_actions.register(application)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -13,11 +15,13 @@ from PIL import Image
 
 from bot.cli import main as cli_main
 from bot.clock import FrozenClock
+from bot.domain.attainment import STATUS_ORDER
 from bot.domain.numbers import format_number, format_percent
 from bot.domain.periods import Period
 from bot.poa_report.reader import norm, read_report
 from bot.services.importer import import_report
 from bot.services.summary import build_summary
+from bot.services.summary_front import headline
 from bot.services.summary_pages import PAGE_LIMIT, overview_pages, paginate, restrict_summary
 from tests.harness import running_bot
 
@@ -43,6 +47,14 @@ def _plain(message) -> str:
     return message.text or ""
 
 
+async def _open_detail(bot, user_id, reply) -> str:
+    """Press the first screen's «📋 Detalle por unidad»; the message's text afterwards."""
+    data = dict(bot.stub.buttons(user_id, reply.message_id))["📋 Detalle por unidad"]
+    bot.stub.press_button(user_id, data, message_id=reply.message_id)
+    await bot.idle()
+    return bot.stub.message(user_id, reply.message_id)["text"]
+
+
 async def test_gerente_resumen_matches_the_cli(db, seeded, database_url, monkeypatch, capsys,
                                                tmp_path):
     monkeypatch.setenv("DATABASE_URL", database_url)
@@ -55,7 +67,7 @@ async def test_gerente_resumen_matches_the_cli(db, seeded, database_url, monkeyp
     async with _bot(db) as bot:
         await bot.register_gerente(GERENTE)
         reply = await bot.say(GERENTE, "/resumen mar-23")
-        pages = [_plain(reply)]
+        pages = [await _open_detail(bot, GERENTE, reply)]
         while any("▶" in label for label, _ in bot.stub.buttons(GERENTE, reply.message_id)):
             data = next(d for label, d in bot.stub.buttons(GERENTE, reply.message_id)
                         if "▶" in label)
@@ -66,7 +78,7 @@ async def test_gerente_resumen_matches_the_cli(db, seeded, database_url, monkeyp
     assert text.startswith("Resumen POA · marzo 2023")
     done = cli["completitud"]
     assert (f"{done['unidades_reportadas']} de {done['unidades_debidas']} coordinaciones "
-            "reportaron") in text
+            "con todo reportado") in text
     for unit in cli["unidades"]:
         block = text[text.index(f"{unit['clave']} · "):]
         for line in unit["indicadores"]:
@@ -94,27 +106,28 @@ async def test_figures_equal_build_summary_for_the_same_day(db, seeded):
         reply = await bot.say(GERENTE, "/resumen")  # default: the last closed month (March)
     text = _plain(reply)
     assert "marzo 2023" in text
-    done = summary.completeness
-    late_units = sum(1 for u in summary.units if u.late)
-    assert (f"{done.units_reported} de {done.units_due} coordinaciones reportaron; "
-            f"{late_units} fuera de tiempo") in text
-    for status, count in summary.status_counts.items():
-        if count:
-            assert f"{status.light} " in text and f": {count}" in text
+    head = headline(summary)
+    assert f"Llegaron {head.received} de {head.due} reportes debidos" in text
+    for unit in summary.units:
+        counts = Counter(line.status for line in unit.lines)
+        marks = " ".join(f"{s.light}{counts[s]}" for s in STATUS_ORDER if counts[s])
+        assert re.search(rf"^{unit.clave} .*: {re.escape(marks)}$", text, re.M), unit.clave
 
 
 async def test_coordinador_sees_only_their_units(db, seeded):
     async with _bot(db) as bot:
         await bot.register_coordinador(COORDINADOR, ["303", "306"], name="Ana")
         reply = await bot.say(COORDINADOR, "/resumen T1")
-        text = _plain(reply)
+        assert not any(d.startswith("rf:") for _, d in bot.stub.buttons(COORDINADOR,
+                                                                        reply.message_id))
+        text = await _open_detail(bot, COORDINADOR, reply)
         assert "303 · " in text and "306 · " in text
         assert "305 · " not in text and "309 · " not in text
         assert "2 de 2 coordinaciones" in text or "de 2 coordinaciones" in text
         refused = await bot.say(COORDINADOR, "/resumen 305 mar-23")
         assert "Solo puedes consultar tus unidades: 303, 306" in _plain(refused)
         one = await bot.say(COORDINADOR, "/resumen 306 mar-23")
-        assert "306 · " in _plain(one) and "303 · " not in _plain(one)
+        assert "306 COORD" in _plain(one) and "303 COORD" not in _plain(one)
         # A forged button for another unit is refused and changes nothing.
         before = bot.stub.message(COORDINADOR, reply.message_id)["text"]
         bot.stub.press_button(COORDINADOR, "rs:u:2023-Q1:*:0:305:0", message_id=reply.message_id)
@@ -128,6 +141,7 @@ async def test_unit_detail_is_one_tap_away_and_back(db, seeded):
     async with _bot(db) as bot:
         await bot.register_gerente(GERENTE)
         reply = await bot.say(GERENTE, "/resumen mar-23")
+        overview = await _open_detail(bot, GERENTE, reply)
         buttons = dict(bot.stub.buttons(GERENTE, reply.message_id))
         assert "🔎 306" in buttons
         bot.stub.press_button(GERENTE, buttons["🔎 306"], message_id=reply.message_id)
@@ -139,13 +153,19 @@ async def test_unit_detail_is_one_tap_away_and_back(db, seeded):
         back = dict(bot.stub.buttons(GERENTE, reply.message_id))["⬅ Volver al resumen"]
         bot.stub.press_button(GERENTE, back, message_id=reply.message_id)
         await bot.idle()
-        assert bot.stub.message(GERENTE, reply.message_id)["text"] == _plain(reply)
+        assert bot.stub.message(GERENTE, reply.message_id)["text"] == overview
         # Stale and forged data: answered, nothing changes.
         for data in ("rs:p:2023-13:*:0", "rs:p:2023-03:*:99", "rs:u:2023-03:*:0:999:0", "rs:x",
-                     "rs:p:mar-23:*:0"):
+                     "rs:p:mar-23:*:0", "rs:f:2023-03", "rs:f:2023-13:*", "rf:r:abc", "rf:i:999",
+                     "rf:r:999999", "rf:x:1"):
             bot.stub.press_button(GERENTE, data, message_id=reply.message_id)
             await bot.idle()
-            assert bot.stub.message(GERENTE, reply.message_id)["text"] == _plain(reply)
+            assert bot.stub.message(GERENTE, reply.message_id)["text"] == overview
+        # ⬅ Inicio leads back to the first screen.
+        home = dict(bot.stub.buttons(GERENTE, reply.message_id))["⬅ Inicio"]
+        bot.stub.press_button(GERENTE, home, message_id=reply.message_id)
+        await bot.idle()
+        assert bot.stub.message(GERENTE, reply.message_id)["text"] == _plain(reply)
 
 
 async def test_bad_arguments_show_the_accepted_forms(db, seeded):

@@ -90,7 +90,7 @@ async def test_resumen_pages_come_from_the_cache_and_a_new_value_shows(db):
         cache = bot.app.bot_data[summary_handlers.CACHE_KEY]
         first = await bot.say(GERENTE, "/resumen marzo 2023")
         assert cache.builds == 1
-        detail = next(data for label, data in first.buttons if "303" in label)
+        detail = next(data for label, data in first.buttons if label == "🔎 303")
         bot.stub.press_button(GERENTE, detail, first.message_id)
         await bot.stub.wait_for_calls("editMessageText", 1)
         await bot.idle()

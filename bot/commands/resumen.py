@@ -37,7 +37,11 @@ missing)::
      "avance_esperado_pct", "bandas": {"verde", "amarillo"},
      "completitud": {"unidades_reportadas", "unidades_debidas", "unidades_pct",
                      "indicadores_reportados", "indicadores_debidos", "indicadores_pct"},
-     "puntualidad": {"a_tiempo", "debidos", "fuera_de_tiempo", "pct"},
+     "puntualidad": {"a_tiempo" (imported lines excluded), "debidos", "fuera_de_tiempo",
+                     "importados" (complete lines with imported history: no timeliness),
+                     "pct"},
+     "reportes": {"debidos", "llegaron", "faltan", "faltan_vencidos", "a_tiempo", "tarde",
+                  "importados"}  (counts of indicator × period, as /resumen's first screen),
      "estados": {"above": n, "on_target": n, "close": n, "behind": n, "missing": n,
                  "not_due": n},
      "unidades": [{"clave", "nombre", "responsables": [..], "todo_reportado": bool,
@@ -47,7 +51,9 @@ missing)::
                        "valor", "cumplimiento_periodo_pct", "avance_acumulado_pct",
                        "avance_esperado_pct", "estado", "reportado": bool,
                        "fuera_de_tiempo": bool, "observaciones",
-                       "periodos_sin_reportar": [..]}]}],
+                       "periodos_sin_reportar": [..], "periodos_tarde": [..],
+                       "periodos_importados": [..],
+                       "periodos_vencidos_sin_reportar": [..]}]}],
      "sin_reportar": [{"unidad_clave", "unidad_nombre", "indicador_id", "indicador",
                        "periodos": [..], "responsables": [..], "vencido": bool}]}
 
@@ -97,7 +103,7 @@ def run(args, settings, db) -> int:
         build_summary, period, unit_clave=unit_clave,
         today=datetime.now(settings.timezone).date(),
         bands=Bands(green=settings.poa_band_green, yellow=settings.poa_band_yellow),
-        deadline_day=settings.poa_deadline_day)
+        deadline_day=settings.poa_deadline_day, business_days=settings.business_days)
     if summary.is_empty:
         scope = f" de la unidad {unit_clave}" if unit_clave else ""
         print(f"No hay indicadores del POA {period.year}{scope}. Importa el reporte primero: "
@@ -185,7 +191,20 @@ def _line_json(line: IndicatorLine) -> dict:
         "fuera_de_tiempo": line.late,
         "observaciones": line.observaciones,
         "periodos_sin_reportar": list(line.missing_periods),
+        "periodos_tarde": list(line.late_periods),
+        "periodos_importados": list(line.imported_periods),
+        "periodos_vencidos_sin_reportar": list(line.overdue_periods),
     }
+
+
+def _reports_json(summary: Summary) -> dict:
+    """The first screen's counts, in reports (indicator × period): bot.services.summary_front."""
+    from bot.services.summary_front import headline
+
+    head = headline(summary)
+    return {"debidos": head.due, "llegaron": head.received, "faltan": head.missing,
+            "faltan_vencidos": head.overdue, "a_tiempo": head.on_time, "tarde": head.late,
+            "importados": head.imported}
 
 
 def summary_json(summary: Summary) -> dict:
@@ -207,7 +226,9 @@ def summary_json(summary: Summary) -> dict:
         },
         "puntualidad": {"a_tiempo": on_time.on_time, "debidos": on_time.due,
                         "fuera_de_tiempo": on_time.late,
+                        "importados": on_time.imported,
                         "pct": _pct(_percent(on_time.ratio))},
+        "reportes": _reports_json(summary),
         "estados": {status.value: summary.status_counts[status] for status in STATUS_ORDER},
         "unidades": [{
             "clave": unit.clave, "nombre": unit.nombre, "responsables": list(unit.responsible),

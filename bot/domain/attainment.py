@@ -36,6 +36,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from bot.domain.calendar import EVERY_DAY, BusinessDays
 from bot.domain.calendar import deadline_for as reporting_deadline
 from bot.domain.periods import Period
 
@@ -215,6 +216,8 @@ def is_due(period: Period, today: date) -> bool:
     return period.end < today
 
 
-def is_overdue(period: Period, today: date, deadline_day: int) -> bool:
-    """Unreported after its deadline day: late."""
-    return today > reporting_deadline(period, deadline_day)
+def is_overdue(period: Period, today: date, deadline_day: int,
+               business_days: BusinessDays = EVERY_DAY) -> bool:
+    """Unreported after its deadline day (moved off weekends and holidays by
+    ``business_days``, as the reminders' calendar does): late."""
+    return today > reporting_deadline(period, deadline_day, business_days)

@@ -219,13 +219,17 @@ def reminded_today(session: Session, now: datetime, calendar: ReportingCalendar)
 
 
 def plan_manual(session: Session, now: datetime, calendar: ReportingCalendar,
-                period: Period | None = None) -> tuple[list[Delivery], int]:
+                period: Period | None = None, person_id: int | None = None,
+                ) -> tuple[list[Delivery], int]:
     """``/recordar [periodo]``: reminders for ``period`` (default: every period open now) to
-    coordinadores with pending indicators, except those already reminded today. Returns the
-    deliveries and how many people were left out for that reason."""
+    coordinadores with pending indicators (only ``person_id`` when given: the first screen's
+    «Recordar a Ana»), except those already reminded today. Returns the deliveries and how
+    many people were left out for that reason."""
     periods = [period] if period is not None else pending.candidate_periods(session, now, calendar)
     stage = f"{MANUAL_STAGE_PREFIX}{calendar.today(now).isoformat()}"
     deliveries = plan_reminders(session, periods, stage, now, calendar, manual=True)
+    if person_id is not None:
+        deliveries = [d for d in deliveries if d.person_id == person_id]
     already = reminded_today(session, now, calendar)
     return [d for d in deliveries if d.person_id not in already], \
         sum(1 for d in deliveries if d.person_id in already)

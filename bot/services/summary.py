@@ -73,6 +73,7 @@ from bot.domain.attainment import (
     period_attainment,
     timeliness,
 )
+from bot.domain.calendar import EVERY_DAY, BusinessDays
 from bot.domain.periods import Frequency, Period
 from bot.services.summary_fichas import YearFichas, line_figures, load_year_fichas
 from storage.models import (
@@ -112,6 +113,11 @@ class IndicatorLine:
     late: bool  # a late value, or a due period unreported past its deadline
     due_periods: tuple[str, ...] = ()
     missing_periods: tuple[str, ...] = ()  # due periods without a value
+    # Added for the gerente's first screen (bot.services.summary_front); ``late`` above
+    # mixes a late value with an overdue absence, these keep them apart:
+    late_periods: tuple[str, ...] = ()  # due periods whose value arrived late
+    imported_periods: tuple[str, ...] = ()  # due periods whose value came from an import
+    overdue_periods: tuple[str, ...] = ()  # missing periods past their deadline
 
     @property
     def reported(self) -> bool:
@@ -147,9 +153,10 @@ class Completeness:
 
 @dataclass(frozen=True)
 class Timeliness:
-    on_time: int  # due lines reported completely, no value late
+    on_time: int  # due lines reported completely, no value late, none imported
     due: int
     late: int  # due lines flagged late
+    imported: int = 0  # due lines complete with an imported value: no timeliness known
 
     @property
     def ratio(self) -> Decimal | None:
@@ -201,19 +208,35 @@ class _Reported(NamedTuple):
     last_meta: Decimal  # and its meta
     late: bool  # any of them arrived late
     remark: str | None  # remarks of the latest of them with any
+    late_mask: int = 0  # bits of the periods whose value arrived late
+    import_mask: int = 0  # bits of the periods whose value came from an import
 
 
 _NOTHING_REPORTED = _Reported(0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), False, None)
+SOURCE_IMPORT = "import"  # ReportedValue.source of imported history (bot.services.importer)
+
+
+def timeliness_of(due_lines: Iterable[IndicatorLine]) -> Timeliness:
+    """Timeliness of due lines. A line whose values came from an import has no timeliness:
+    it is neither on time nor late (the report does not say when it arrived)."""
+    due_lines = list(due_lines)
+    complete = [line for line in due_lines if not line.missing_periods and not line.late]
+    imported = sum(1 for line in complete if line.imported_periods)
+    return Timeliness(on_time=len(complete) - imported, due=len(due_lines),
+                      late=sum(1 for line in due_lines if line.late), imported=imported)
 
 
 def build_summary(session: Session, period: Period, *, unit_clave: str | None = None,
                   today: date | None = None, bands: Bands | None = None,
-                  deadline_day: int = 5) -> Summary:
-    """Summarise ``period`` (its year's catalog), optionally for one unit."""
+                  deadline_day: int = 5, business_days: BusinessDays = EVERY_DAY) -> Summary:
+    """Summarise ``period`` (its year's catalog), optionally for one unit.
+
+    ``business_days``: the reminders' calendar (``Settings.business_days``), so a deadline
+    on a weekend or holiday moves as it does for reminders and the escalation."""
     today = today or date.today()
     bands = bands or DEFAULT_BANDS
     # The calendar work is done once per frequency, not once per indicator.
-    plans = {frequency: _plan(frequency, period, today, deadline_day)
+    plans = {frequency: _plan(frequency, period, today, deadline_day, business_days)
              for frequency in Frequency}
     catalog = _catalog(session, period.year, unit_clave)
     reported = _reported_in_period(session, period, plans.values(), unit_clave)
@@ -269,10 +292,7 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
             units_due=sum(1 for u in units if _unit_due(u)),
             indicators_reported=sum(1 for line in due_lines if not line.missing_periods),
             indicators_due=len(due_lines)),
-        timeliness=Timeliness(
-            on_time=sum(1 for line in due_lines if not line.missing_periods and not line.late),
-            due=len(due_lines),
-            late=sum(1 for line in due_lines if line.late)),
+        timeliness=timeliness_of(due_lines),
         status_counts={status: counts.get(status, 0) for status in STATUS_ORDER},
         missing=missing)
 
@@ -308,6 +328,7 @@ class _MaskFacts(NamedTuple):
     missing_periods: tuple[str, ...]  # due periods without a value
     missing_count: int
     late_by_absence: bool  # one of those is past its deadline day
+    overdue_periods: tuple[str, ...]  # those of them past their deadline day
     last_counted_reported: bool  # the last period due or reported has a value
     last_slot_reported: bool  # the line's last period has a value
     last_reported_index: int  # ``Period.index`` of the latest period with a value (0: none)
@@ -331,6 +352,16 @@ class _Plan:
     due_mask: int
     due_periods: tuple[str, ...]
     facts: dict[int, _MaskFacts] = field(default_factory=dict, compare=False)
+    codes_by_mask: dict[int, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    def due_codes(self, mask: int) -> tuple[str, ...]:
+        """The codes of the due periods whose bit is set in ``mask``."""
+        mask &= self.due_mask
+        codes = self.codes_by_mask.get(mask)
+        if codes is None:
+            codes = self.codes_by_mask[mask] = tuple(
+                slot.code for i, slot in enumerate(self.slots) if mask >> i & 1)
+        return codes
 
     def facts_of(self, mask: int) -> _MaskFacts:
         facts = self.facts.get(mask)
@@ -346,6 +377,7 @@ class _Plan:
             missing_periods=tuple(slot.code for slot in missing),
             missing_count=len(missing),
             late_by_absence=any(slot.overdue for slot in missing),
+            overdue_periods=tuple(slot.code for slot in missing if slot.overdue),
             # With nothing due or reported the line counts all its periods; the last of
             # them then has no value.
             last_counted_reported=bool(counted) and bool(mask >> (counted.bit_length() - 1) & 1),
@@ -353,12 +385,14 @@ class _Plan:
             last_reported_index=slots[mask.bit_length() - 1].index if mask else 0)
 
 
-def _plan(frequency: Frequency, asked: Period, today: date, deadline_day: int) -> _Plan:
+def _plan(frequency: Frequency, asked: Period, today: date, deadline_day: int,
+          business_days: BusinessDays = EVERY_DAY) -> _Plan:
     shown, own = line_periods(frequency, asked)
     slots = []
     for p in own:
         due = p.end <= asked.end and is_due(p, today)
-        slots.append(_Slot(p.code, p.index, due, due and is_overdue(p, today, deadline_day)))
+        slots.append(_Slot(p.code, p.index, due,
+                           due and is_overdue(p, today, deadline_day, business_days)))
     return _Plan(frequency, shown.code, tuple(slots), kind=frequency.kind,
                  frecuencia=frequency.value, per_year=frequency.periods_per_year,
                  due_mask=sum(1 << i for i, slot in enumerate(slots) if slot.due),
@@ -404,7 +438,10 @@ def _line(row, plan: _Plan, reported: _Reported, year_sum: Decimal,
         status=line_status(value, attainment, due=due, complete=not missing_periods,
                            bands=bands),
         due=due, late=reported.late or facts.late_by_absence,
-        due_periods=plan.due_periods, missing_periods=missing_periods)
+        due_periods=plan.due_periods, missing_periods=missing_periods,
+        late_periods=plan.due_codes(reported.late_mask),
+        imported_periods=plan.due_codes(reported.import_mask),
+        overdue_periods=facts.overdue_periods)
 
 
 def _ficha_line(row, plan: _Plan, reported: _Reported, fichas: YearFichas, year: int,
@@ -483,6 +520,7 @@ def _reported_in_period(session: Session, period: Period, plans: Iterable[_Plan]
                case(kind_of, value=value.period).label("kind"),
                case(bit_of, value=value.period).label("bit"),
                case((value.late, 1), else_=0).label("late"),
+               case((value.source == SOURCE_IMPORT, 1), else_=0).label("imported"),
                case((has_remark, value.period)).label("remark_period"))
         .join(Indicator, Indicator.id == value.indicator_id)
         .where(value.period.in_(sorted(kind_of))),
@@ -493,6 +531,8 @@ def _reported_in_period(session: Session, period: Period, plans: Iterable[_Plan]
                     func.sum(rows.c.value).label("total"),
                     func.sum(rows.c.meta).label("meta_total"),
                     func.max(rows.c.late).label("late"),
+                    func.sum(rows.c.bit * rows.c.late).label("late_mask"),
+                    func.sum(rows.c.bit * rows.c.imported).label("import_mask"),
                     func.max(rows.c.period).label("latest"),
                     func.max(rows.c.remark_period).label("remark_period"))
              .group_by(rows.c.indicator_id, rows.c.kind).subquery())
@@ -500,15 +540,16 @@ def _reported_in_period(session: Session, period: Period, plans: Iterable[_Plan]
     statement = (
         select(lines.c.indicator_id, lines.c.kind, lines.c.mask, lines.c.total,
                lines.c.meta_total, latest.value, latest.meta, lines.c.late,
-               remarked.observaciones)
+               remarked.observaciones, lines.c.late_mask, lines.c.import_mask)
         .join(latest, and_(latest.indicator_id == lines.c.indicator_id,
                            latest.period == lines.c.latest))
         .outerjoin(remarked, and_(remarked.indicator_id == lines.c.indicator_id,
                                   remarked.period == lines.c.remark_period)))
     return {(indicator_id, kind): _Reported(int(mask), total, meta_total, last_value,
-                                            last_meta, bool(late), remark)
-            for indicator_id, kind, mask, total, meta_total, last_value, last_meta, late, remark
-            in session.connection().execute(statement)}
+                                            last_meta, bool(late), remark, int(late_mask),
+                                            int(import_mask))
+            for (indicator_id, kind, mask, total, meta_total, last_value, last_meta, late, remark,
+                 late_mask, import_mask) in session.connection().execute(statement)}
 
 
 def _year_sums(session: Session, period: Period, unit_clave: str | None) -> dict[int, Decimal]:

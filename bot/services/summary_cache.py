@@ -49,6 +49,7 @@ class SummaryKey:
     today: date
     bands: Bands
     deadline_day: int
+    business_days: object = None  # bot.domain.calendar.BusinessDays (hashable)
 
 
 @dataclass

@@ -30,8 +30,8 @@ from bot.services.summary import (
     Completeness,
     IndicatorLine,
     Summary,
-    Timeliness,
     UnitSummary,
+    timeliness_of,
 )
 
 PAGE_LIMIT = 3900  # below Telegram's 4096, leaving room for the page header
@@ -66,9 +66,7 @@ def restrict_summary(summary: Summary, claves: Iterable[str]) -> Summary:
             units_due=len(due_units),
             indicators_reported=sum(1 for line in due if not line.missing_periods),
             indicators_due=len(due)),
-        timeliness=Timeliness(
-            on_time=sum(1 for line in due if not line.missing_periods and not line.late),
-            due=len(due), late=sum(1 for line in due if line.late)),
+        timeliness=timeliness_of(due),
         status_counts={status: counts.get(status, 0) for status in STATUS_ORDER},
         missing=[m for m in summary.missing if m.unit_clave in wanted])
 
@@ -167,22 +165,22 @@ def _period_note(line: IndicatorLine, summary: Summary) -> str:
 
 
 def header_lines(summary: Summary, scope: str | None = None) -> list[str]:
-    """Title, completeness/timeliness and the band counts."""
+    """Title, what was due and what came in (the words of the first screen,
+    :mod:`bot.services.summary_front`) and the band counts."""
+    from bot.services.summary_front import arrival_line, due_line, headline
+
     done = summary.completeness
-    late_units = sum(1 for unit in summary.units if unit.late)
     title = f"<b>Resumen POA · {esc(summary.period.label)}</b>"
     if scope:
         title += f" · {esc(scope)}"
     lines = [title,
-             f"Avance esperado: {format_percent(summary.expected)} · corte "
-             f"{summary.today.strftime('%d/%m/%Y')}"]
+             f"Datos al {summary.today.strftime('%d/%m/%Y')} · avance esperado "
+             f"{format_percent(summary.expected)}"]
     if done.units_due:
-        word = "coordinación" if done.units_due == 1 else "coordinaciones"
-        verb = "reportó" if done.units_reported == 1 and done.units_due == 1 else "reportaron"
-        lines.append(f"📋 {done.units_reported} de {done.units_due} {word} {verb}; "
-                     f"{late_units} fuera de tiempo")
-        lines.append(f"Indicadores: {done.indicators_reported} de {done.indicators_due} "
-                     f"reportados; {summary.timeliness.on_time} a tiempo")
+        head = headline(summary)
+        lines.append(f"📋 {done.units_reported} de {done.units_due} coordinaciones con todo "
+                     f"reportado · {due_line(head)}")
+        lines.append(arrival_line(head))
     else:
         lines.append("📋 Nada vence todavía en este periodo.")
     labels = band_labels(summary)
@@ -195,7 +193,7 @@ def header_lines(summary: Summary, scope: str | None = None) -> list[str]:
 
 def unit_title(unit: UnitSummary) -> str:
     mark = "✅" if unit.all_reported else "⏳"
-    late = " · ⏰ fuera de tiempo" if unit.late else ""
+    late = " · ⏰ llegó tarde" if any(line.late_periods for line in unit.lines) else ""
     return f"<b>{esc(unit.clave)} · {esc(_short(unit.nombre, NAME_WIDTH))}</b> {mark}{late}"
 
 
@@ -222,8 +220,12 @@ def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = Fals
         extra = [f"   Estado: {esc(line.status.label)}"]
         if line.missing_periods:
             extra.append(f"   Falta: {esc(', '.join(line.missing_periods))}")
-        if line.late:
-            extra.append("   ⏰ Fuera de tiempo")
+        if line.late_periods:
+            extra.append(f"   ⏰ Llegó tarde: {esc(', '.join(line.late_periods))}")
+        if line.overdue_periods:
+            extra.append(f"   Plazo vencido sin reporte: {esc(', '.join(line.overdue_periods))}")
+        if line.imported_periods:
+            extra.append("   Histórico importado: sin registro de puntualidad")
         if line.observaciones:
             extra.append(f"   <i>{esc(_short(line.observaciones, REMARK_WIDTH))}</i>")
         text += "\n" + "\n".join(extra)
@@ -393,13 +395,14 @@ def unit_pages(summary: Summary, clave: str, *, limit: int = PAGE_LIMIT) -> list
     unit = next((u for u in summary.units if u.clave == clave), None)
     if unit is None:
         return None
-    people = ", ".join(unit.responsible) or "sin coordinador registrado"
+    people = ", ".join(unit.responsible) or "sin responsable"
     head = "\n".join([
         f"<b>{esc(unit.clave)} · {esc(unit.nombre)}</b>",
         f"{esc(summary.period.label)} · avance esperado {format_percent(summary.expected)}",
         f"Responsable: {esc(people)}",
         ("✅ Todo reportado" if unit.all_reported else "⏳ Faltan reportes")
-        + (" · ⏰ con reportes fuera de tiempo" if unit.late else ""),
+        + (" · ⏰ con reportes que llegaron tarde"
+           if any(line.late_periods for line in unit.lines) else ""),
     ])
     figures = Figures()
     items = [indicator_text(line, summary, detail=True, figures=figures) for line in unit.lines]
