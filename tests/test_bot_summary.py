@@ -185,14 +185,24 @@ async def test_restrict_summary_recomputes_totals(db, seeded):
     assert dict(only.status_counts) == dict(direct.status_counts)
 
 
-async def test_exportar_sends_the_workbook_and_csv(db, seeded):
+async def test_exportar_sends_only_the_workbook_unless_the_csv_is_asked(db, seeded):
     async with _bot(db) as bot:
         await bot.register_gerente(GERENTE)
         bot.stub.send_text(GERENTE, "/exportar 2023-T1")
         xlsx = await bot.stub.wait_for_message(
             GERENTE, lambda m: m.method == "sendDocument" and m.document[1].endswith(".xlsx"))
+        await bot.idle()
+        alone = [m.document[1] for m in bot.stub.messages_to(GERENTE)
+                 if m.method == "sendDocument"]
+        bot.stub.send_text(GERENTE, "/exportar CSV 2023-T1")  # any order, any case
         csv_doc = await bot.stub.wait_for_message(
             GERENTE, lambda m: m.method == "sendDocument" and m.document[1].endswith(".csv"))
+        await bot.idle()
+        both = [m.document[1] for m in bot.stub.messages_to(GERENTE)
+                if m.method == "sendDocument"]
+    assert alone == ["POA-2023-Q1.xlsx"]
+    assert "/exportar 2023-Q1 csv" in xlsx.text  # the caption says how to get the CSV
+    assert both == ["POA-2023-Q1.xlsx", "POA-2023-Q1.xlsx", "POA-2023-Q1.csv"]
     assert xlsx.document[1] == "POA-2023-Q1.xlsx" and "1.º trimestre 2023" in xlsx.text
     assert csv_doc.document[0].decode("utf-8-sig").count("VALOR ACTUAL") >= 1
     sheet = load_workbook(io.BytesIO(xlsx.document[0])).active
@@ -228,6 +238,8 @@ async def test_exportar_refuses_a_unit_and_bad_periods(db, seeded):
         assert "/exportar no lleva unidad" in _plain(reply)
         reply = await bot.say(GERENTE, "/exportar 2022")
         assert "No hay indicadores del POA 2022" in _plain(reply)
+        reply = await bot.say(GERENTE, "/exportar xlsx")
+        assert "No entendí «xlsx»" in _plain(reply) and "csv" in _plain(reply)
 
 
 async def test_grafica_sends_a_phone_sized_png(db, seeded, tmp_path):
