@@ -264,3 +264,29 @@ async def test_coordinador_exports_only_their_units(db, seeded):
     claves = {values[2] for values in sheet.iter_rows(values_only=True)
               if values[2] not in (None, "CLAVE", "UNIDAD RESPONSABLE")}
     assert claves == {"303"}
+
+
+async def test_grafica_of_a_unit_has_a_button_per_indicator_for_its_year(db, seeded):
+    async with _bot(db) as bot:
+        await bot.register_gerente(GERENTE)
+        await bot.register_coordinador(COORDINADOR, ["305"], name="Ana")
+        bot.stub.send_text(GERENTE, "/grafica 303 mar-23")
+        photo = await bot.stub.wait_for_message(GERENTE, lambda m: m.method == "sendPhoto")
+        buttons = bot.stub.buttons(GERENTE, photo.message_id)
+        assert [label for label, _ in buttons] == ["1", "2", "3", "4"]
+        assert "303 · cumplimiento de cada indicador · marzo 2023" in photo.text
+        bot.stub.press_button(GERENTE, buttons[0][1])
+        trend = await bot.stub.wait_for_message(
+            GERENTE, lambda m: m.method == "sendPhoto" and m.message_id != photo.message_id)
+        # Someone else's unit, or forged data: refused, nothing sent.
+        bot.stub.press_button(COORDINADOR, buttons[0][1])
+        for forged in ("gf:999999", "gf:x", "gf:1:2", "gf:²"):
+            bot.stub.press_button(GERENTE, forged)
+        await bot.idle()
+        photos = [m for m in bot.stub.sent if m.method == "sendPhoto"]
+    assert "303 · RECIBOS ENTREGADOS A DOMICILIO · 2023" in trend.text
+    image = Image.open(io.BytesIO(trend.document[0]))
+    assert image.format == "PNG" and image.size[0] == 1080
+    assert len(photos) == 2
+    stale = [a for a in bot.stub.callback_answers if a.text == "Este botón ya no es válido."]
+    assert len(stale) == 5
