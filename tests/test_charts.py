@@ -198,6 +198,8 @@ def test_indicator_trend_without_last_year_says_so(db, seed_tsv):
         Indicator.unidad_medida == "%")).first())
     trend = db.call(indicator_trend, indicator_id, today=TODAY)
     assert not trend.has_last_year and all(p.last_year is None for p in trend.points)
+    # 306 INSPECCION: 8.33 % a month of a cumulative %: the meta accumulates (25 % in March).
+    assert trend.points[2].meta == trend.points[0].meta * 3
     figure = trend_figure(trend)
     assert [line.get_label() for line in figure.axes[0].lines] == ["meta programada"]
     assert "sin datos de 2022" in figure.axes[0].get_title()

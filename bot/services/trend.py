@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from bot.domain.attainment import Bands, Status
+from bot.domain.attainment import AGGREGATE_LAST, Bands, Status, is_share_of_year
 from bot.domain.periods import Frequency, Period, period_from_code
 from bot.services.summary import build_summary
 from storage.models import Indicator, ReportedValue, Unit
@@ -25,7 +25,7 @@ from storage.models import Indicator, ReportedValue, Unit
 class TrendPoint:
     period: Period
     value: Decimal | None  # None: not reported (never 0)
-    meta: Decimal  # the programmed meta of the period (what it was reported against)
+    meta: Decimal  # the programmed meta of the period (accumulated for a share-of-year %)
     status: Status
     last_year: Decimal | None  # the same period of last year, None: no value
 
@@ -68,7 +68,13 @@ def indicator_trend(session: Session, indicator_id: int, *, today: date,
         summary = build_summary(session, period, unit_clave=unit.clave, today=today,
                                 bands=bands, deadline_day=deadline_day)
         line = next(line for line in summary.lines if line.indicator_id == indicator_id)
-        points.append(TrendPoint(period, line.value, line.meta, line.status,
+        meta = line.meta
+        if indicator.aggregation == AGGREGATE_LAST and is_share_of_year(
+                meta, frequency.periods_per_year):
+            # 8.33 % a month of a cumulative % (25 % in March): the meta accumulated so far,
+            # what the summary compares the value with (bot.domain.attainment).
+            meta *= period.index
+        points.append(TrendPoint(period, line.value, meta, line.status,
                                  (previous or {}).get(period.index)))
     return IndicatorTrend(
         indicator_id=indicator_id, unit_clave=unit.clave, unit_nombre=unit.nombre,
