@@ -108,7 +108,10 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
         # Telegram answers 429 and everything waits the retry_after (a 3,000-person reminder
         # reached 0.78 of 30/s that way; evenly spaced it reaches 0.94 without one 429).
         # Interactive replies go before bulk sends (bot.telegram_retry.PriorityPacer).
-        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3, rate=TELEGRAM_RATE))
+        # Each chat also has its own pace (about 1/s after a short burst, Telegram's limit).
+        builder = builder.rate_limiter(RetryingRateLimiter(
+            max_retries=3, rate=TELEGRAM_RATE, chat_rate=settings.telegram_chat_rate,
+            chat_burst=settings.telegram_chat_burst))
     application = builder.build()
     application.bot_data[BOT_DATA_KEY] = AppContext(settings=settings, db=db, clock=clock)
 

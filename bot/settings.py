@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     webhook_secret_token: SecretStr | None = None
     # Off only for benchmarks against a local stand-in (handling cost without the 30/s pace).
     telegram_rate_limit: bool = True
+    # Pace of one chat (Telegram: about 1 message/s, short bursts tolerated); 0: no pace.
+    telegram_chat_rate: float = Field(default=1.0, ge=0)
+    telegram_chat_burst: int = Field(default=3, ge=1, le=30)
 
     # Reporting calendar (all days are days of the month after the period closes).
     poa_deadline_day: int = Field(default=5, ge=1, le=28)

@@ -22,6 +22,15 @@ bucket of one) whose waiters are served interactive first, bulk after. Code that
 bulk (reminders, start-up menus) runs inside :func:`bulk_sends`; everything else is
 interactive. Paced: every request to a chat (``chat_id``), like PTB's limiter, and every bulk
 request (``setMyCommands`` for 3,000 chats has no ``chat_id`` but counts all the same).
+
+**Per chat.** Telegram also allows only about one message a second to one chat (a short
+burst is tolerated); the gerente's ``/recordar`` answer went out as 14 messages in one second
+to one chat. Each chat therefore has its own leaky bucket, an :class:`aiolimiter.AsyncLimiter`
+(the limiter PTB's :class:`AIORateLimiter` keeps per group chat, here kept per chat of any
+kind): ``chat_burst`` messages at once, then ``chat_rate`` a second. A request first waits
+for its chat's bucket and only then for a turn of the overall pacer, so a slow chat never
+holds a turn other chats could use, and an interactive reply to one chat does not wait
+behind another chat's queue of messages.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import httpx
+from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
@@ -44,6 +54,9 @@ TRANSIENT_RETRIES = 3
 FIRST_PAUSE_SECONDS = 0.5  # then 1 s, 2 s: about 3.5 s in all before giving up
 NOT_RETRIED_ENDPOINTS = frozenset({"getUpdates"})
 INTERACTIVE, BULK = 0, 1  # priorities: lower is served first
+CHAT_RATE = 1.0  # messages a second to one chat, sustained (Telegram: about one)
+CHAT_BURST = 3  # messages to one chat that may go at once before the pace applies
+IDLE_CHAT_LIMITERS = 1024  # chat buckets kept before the empty ones are dropped
 
 _priority: ContextVar[int] = ContextVar("poa_send_priority", default=INTERACTIVE)
 
@@ -118,16 +131,55 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
-class RetryingRateLimiter(AIORateLimiter):
-    """:class:`AIORateLimiter` with interactive-first pacing and retries of transient
-    failures (see the module doc). ``rate``: requests per second overall (None: unpaced)."""
+class ChatLimiters:
+    """One :class:`AsyncLimiter` per chat: ``burst`` at once, then ``rate`` a second.
 
-    def __init__(self, *, rate: float | None = None,
+    Buckets that have drained are dropped once more than :data:`IDLE_CHAT_LIMITERS` are kept
+    (a 3,000-person reminder would otherwise leave 3,000 behind); a drained bucket holds no
+    state worth keeping.
+    """
+
+    def __init__(self, rate: float, burst: int):
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"invalid per-chat pace: {rate}/s, burst {burst}")
+        self.rate = rate
+        self.burst = burst
+        self._limiters: dict[int | str, AsyncLimiter] = {}
+
+    def __len__(self) -> int:
+        return len(self._limiters)
+
+    def of(self, chat_id: int | str) -> AsyncLimiter:
+        limiter = self._limiters.get(chat_id)
+        if limiter is None:
+            if len(self._limiters) >= IDLE_CHAT_LIMITERS:
+                self._drop_drained()
+            # max_rate per time_period: a bucket of ``burst`` leaking ``rate`` a second.
+            limiter = self._limiters[chat_id] = AsyncLimiter(
+                max_rate=self.burst, time_period=self.burst / self.rate)
+        return limiter
+
+    def _drop_drained(self) -> None:
+        for chat_id, limiter in list(self._limiters.items()):
+            # Drained to empty (so nobody waits on it): the same as a new bucket.
+            if limiter.has_capacity(self.burst):
+                del self._limiters[chat_id]
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """:class:`AIORateLimiter` with interactive-first pacing, a pace per chat and retries of
+    transient failures (see the module doc). ``rate``: requests per second overall (None:
+    unpaced); ``chat_rate``/``chat_burst``: the pace of one chat (``chat_rate`` None or 0:
+    no pace per chat)."""
+
+    def __init__(self, *, rate: float | None = None, chat_rate: float | None = None,
+                 chat_burst: int = CHAT_BURST,
                  transient_retries: int = TRANSIENT_RETRIES,
                  first_pause: float = FIRST_PAUSE_SECONDS, **kwargs: Any):
         # PTB's own overall limiter is first-come-first-served: replaced by the pacer.
         super().__init__(overall_max_rate=0, **kwargs)
         self.pacer = PriorityPacer(rate) if rate else None
+        self.chats = ChatLimiters(chat_rate, chat_burst) if chat_rate else None
         self._transient_retries = transient_retries
         self._first_pause = first_pause
 
@@ -136,11 +188,17 @@ class RetryingRateLimiter(AIORateLimiter):
             return await super().process_request(callback, args, kwargs, endpoint, data,
                                                  rate_limit_args)
         priority = send_priority()
-        if self.pacer is not None and (priority == BULK or data.get("chat_id") is not None):
-            pacer, unpaced = self.pacer, callback
+        chat_id = data.get("chat_id")
+        pacer = self.pacer if priority == BULK or chat_id is not None else None
+        chat = self.chats.of(chat_id) if self.chats is not None and chat_id is not None else None
+        if pacer is not None or chat is not None:
+            unpaced = callback
 
             async def callback(*call_args, **call_kwargs):  # each attempt takes its turn
-                await pacer.acquire(priority)
+                if chat is not None:  # the chat's own pace first: no overall turn held
+                    await chat.acquire()
+                if pacer is not None:
+                    await pacer.acquire(priority)
                 return await unpaced(*call_args, **call_kwargs)
         pause = self._first_pause
         for attempt in range(self._transient_retries + 1):

@@ -154,7 +154,10 @@ class BotHarness:
 def make_settings(stub: BotApiStub, db: Database, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"telegram_bot_token": stub.token,
                               "telegram_api_base_url": stub.base_url,
-                              "database_url": db.url}
+                              "database_url": db.url,
+                              # Functional tests type faster than a person: no per-chat pace
+                              # (tests/test_chat_pacing.py sets one).
+                              "telegram_chat_rate": 0}
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

@@ -205,14 +205,24 @@ async def test_restrict_summary_recomputes_totals(db, seeded):
     assert dict(only.status_counts) == dict(direct.status_counts)
 
 
-async def test_exportar_sends_the_workbook_and_csv(db, seeded):
+async def test_exportar_sends_only_the_workbook_unless_the_csv_is_asked(db, seeded):
     async with _bot(db) as bot:
         await bot.register_gerente(GERENTE)
         bot.stub.send_text(GERENTE, "/exportar 2023-T1")
         xlsx = await bot.stub.wait_for_message(
             GERENTE, lambda m: m.method == "sendDocument" and m.document[1].endswith(".xlsx"))
+        await bot.idle()
+        alone = [m.document[1] for m in bot.stub.messages_to(GERENTE)
+                 if m.method == "sendDocument"]
+        bot.stub.send_text(GERENTE, "/exportar CSV 2023-T1")  # any order, any case
         csv_doc = await bot.stub.wait_for_message(
             GERENTE, lambda m: m.method == "sendDocument" and m.document[1].endswith(".csv"))
+        await bot.idle()
+        both = [m.document[1] for m in bot.stub.messages_to(GERENTE)
+                if m.method == "sendDocument"]
+    assert alone == ["POA-2023-Q1.xlsx"]
+    assert "/exportar 2023-Q1 csv" in xlsx.text  # the caption says how to get the CSV
+    assert both == ["POA-2023-Q1.xlsx", "POA-2023-Q1.xlsx", "POA-2023-Q1.csv"]
     assert xlsx.document[1] == "POA-2023-Q1.xlsx" and "1.º trimestre 2023" in xlsx.text
     assert csv_doc.document[0].decode("utf-8-sig").count("VALOR ACTUAL") >= 1
     sheet = load_workbook(io.BytesIO(xlsx.document[0])).active
@@ -248,6 +258,8 @@ async def test_exportar_refuses_a_unit_and_bad_periods(db, seeded):
         assert "/exportar no lleva unidad" in _plain(reply)
         reply = await bot.say(GERENTE, "/exportar 2022")
         assert "No hay indicadores del POA 2022" in _plain(reply)
+        reply = await bot.say(GERENTE, "/exportar xlsx")
+        assert "No entendí «xlsx»" in _plain(reply) and "csv" in _plain(reply)
 
 
 async def test_grafica_sends_a_phone_sized_png(db, seeded, tmp_path):
@@ -272,3 +284,29 @@ async def test_coordinador_exports_only_their_units(db, seeded):
     claves = {values[2] for values in sheet.iter_rows(values_only=True)
               if values[2] not in (None, "CLAVE", "UNIDAD RESPONSABLE")}
     assert claves == {"303"}
+
+
+async def test_grafica_of_a_unit_has_a_button_per_indicator_for_its_year(db, seeded):
+    async with _bot(db) as bot:
+        await bot.register_gerente(GERENTE)
+        await bot.register_coordinador(COORDINADOR, ["305"], name="Ana")
+        bot.stub.send_text(GERENTE, "/grafica 303 mar-23")
+        photo = await bot.stub.wait_for_message(GERENTE, lambda m: m.method == "sendPhoto")
+        buttons = bot.stub.buttons(GERENTE, photo.message_id)
+        assert [label for label, _ in buttons] == ["1", "2", "3", "4"]
+        assert "303 · cumplimiento de cada indicador · marzo 2023" in photo.text
+        bot.stub.press_button(GERENTE, buttons[0][1])
+        trend = await bot.stub.wait_for_message(
+            GERENTE, lambda m: m.method == "sendPhoto" and m.message_id != photo.message_id)
+        # Someone else's unit, or forged data: refused, nothing sent.
+        bot.stub.press_button(COORDINADOR, buttons[0][1])
+        for forged in ("gf:999999", "gf:x", "gf:1:2", "gf:²"):
+            bot.stub.press_button(GERENTE, forged)
+        await bot.idle()
+        photos = [m for m in bot.stub.sent if m.method == "sendPhoto"]
+    assert "303 · RECIBOS ENTREGADOS A DOMICILIO · 2023" in trend.text
+    image = Image.open(io.BytesIO(trend.document[0]))
+    assert image.format == "PNG" and image.size[0] == 1080
+    assert len(photos) == 2
+    stale = [a for a in bot.stub.callback_answers if a.text == "Este botón ya no es válido."]
+    assert len(stale) == 5

@@ -11,22 +11,27 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.cli import main as cli_main
+from bot.domain.attainment import Status
 from bot.domain.numbers import parse_number
 from bot.domain.periods import Period, parse_period
 from bot.poa_report.reader import norm, read_report
 from bot.poa_report.sources import tsv_rows
 from bot.poa_report.writer import (
+    AVANCE_COLUMN,
     HEADER_SUB,
     HEADER_TOP,
+    STATUS_FILLS,
     ReportDocument,
     ReportLine,
     ReportSection,
+    header_rows,
     text_bytes,
     write_report,
     xlsx_bytes,
 )
 from bot.services.export import NothingToExport, build_report, section_periods
 from bot.services.importer import import_report
+from bot.services.summary import build_summary
 
 TODAY = date(2023, 4, 12)
 Q1 = Period.quarter(2023, 1)
@@ -335,3 +340,82 @@ def test_the_reader_removes_exactly_the_added_apostrophe(tmp_path):
                  "''", "-", "1-2"]:
         assert unneutralise(neutralise(text)) == text, text
     assert unneutralise("'hola") == "'hola"  # typed by a person: not ours to remove
+
+
+# --- frozen header, print titles, traffic-light fills ----------------------------------------
+
+def test_workbook_freezes_and_prints_the_header_rows(seeded):
+    db, _seed = seeded
+    book = load_workbook(io.BytesIO(xlsx_bytes(db.call(build_report, Q1, today=TODAY))))
+    sheet = book.active
+    top, bottom = header_rows()
+    assert [sheet.cell(top, 1).value, sheet.cell(bottom, 6).value] == [
+        "LÍNEA DE ACCIÓN", "META ANUAL"]
+    # Frozen below the header rows; the view starts at them, so only they stay on top.
+    assert sheet.freeze_panes == f"A{bottom + 1}"
+    pane = sheet.sheet_view.pane
+    assert (pane.state, pane.ySplit, pane.xSplit) == ("frozen", 2, None)
+    assert sheet.sheet_view.topLeftCell == f"A{top}"
+    # Repeated at the top of every printed page.
+    assert sheet.print_title_rows == f"${top}:${bottom}"
+
+
+def _avance_fills(sheet):
+    """(indicator name, section label, VALOR ACTUAL, fill colour) of every data row."""
+    label, rows = None, []
+    for row in sheet.iter_rows():
+        first = row[0].value
+        if isinstance(first, str) and (first.endswith("-23") or "TRIMESTRE" in first):
+            label = first
+        if len(row) < 16 or row[9].value in (None, "NOMBRE", "INDICADOR DE DESEMPEÑO"):
+            continue
+        fill = row[AVANCE_COLUMN].fill
+        color = fill.fgColor.rgb[-6:] if fill.fill_type == "solid" else None
+        rows.append((row[9].value, label, row[14].value, color))
+    return rows
+
+
+def test_avance_cells_carry_the_summarys_traffic_light(seeded):
+    db, _seed = seeded
+    document = db.call(build_report, Q1, today=TODAY)
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(document))).active
+    rows = _avance_fills(sheet)
+    assert rows and len(rows) == sum(len(s.lines) for s in document.sections)
+    # Each row's colour is the status /resumen gives the indicator for that period.
+    by_period = {}
+    for period in (Period.month(2023, m) for m in (1, 2, 3)):
+        by_period[period.short_label] = period
+    by_period["PRIMER TRIMESTRE 2023"] = Q1
+    checked = set()
+    for name, label, value, color in rows:
+        summary = db.call(build_summary, by_period[label], today=TODAY)
+        lines = [line for unit in summary.units for line in unit.lines if line.nombre == name]
+        statuses = {line.status for line in lines}
+        if len(statuses) != 1:
+            continue  # the same name in two units with different lights: checked via ids
+        status = statuses.pop()
+        assert color == STATUS_FILLS.get(status), (name, label, status, color)
+        assert (value is None) == (status in (Status.MISSING, Status.NOT_DUE)), (name, label)
+        checked.add(status)
+    # The seed has lights of every colour among its rows.
+    assert {Status.ABOVE, Status.ON_TARGET, Status.BEHIND} <= checked
+    # Other columns of the data rows keep no fill.
+    names = {name for name, *_ in rows}
+    assert all(cell.fill.fill_type is None for row in sheet.iter_rows()
+               if len(row) == 16 and row[9].value in names
+               for i, cell in enumerate(row) if i != AVANCE_COLUMN)
+
+
+def test_a_due_unreported_row_is_grey_and_not_yet_due_is_unfilled(db):
+    from tests.harness import add_sample_catalog
+
+    db.call(add_sample_catalog)
+    # 10 February: January is due (and unreported), February is not yet.
+    document = db.call(build_report, Period.month(2023, 1), today=date(2023, 2, 10))
+    statuses = {line.status for s in document.sections for line in s.lines}
+    assert statuses <= {Status.MISSING, Status.NOT_DUE} and Status.MISSING in statuses
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(document))).active
+    colors = {color for _n, _l, value, color in _avance_fills(sheet) if value is None}
+    assert STATUS_FILLS[Status.MISSING] in colors
+    assert all(Decimal(0) != line.cumulative or line.value is None
+               for s in document.sections for line in s.lines)

@@ -238,7 +238,7 @@ async def test_a_coordinador_exports_and_charts_only_their_units(db):
         choose = await bot.say(ANA, "/reportar")
         await bot.press(ANA, choose.buttons[0][1])
         await bot.say(ANA, "255835")
-        bot.stub.send_text(ANA, "/exportar 2023-03")
+        bot.stub.send_text(ANA, "/exportar 2023-03 csv")
         csv = await bot.stub.wait_for_message(
             ANA, lambda m: m.method == "sendDocument" and m.document[1].endswith(".csv"))
         text = csv.document[0].decode("utf-8-sig")

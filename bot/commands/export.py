@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from bot.domain.attainment import Bands
 from bot.domain.periods import PeriodError, parse_period
 from bot.poa_report.writer import count_data_rows, layout, write_report
 from bot.services.export import NothingToExport, build_report
@@ -31,7 +32,10 @@ def run(args, settings, db) -> int:
         print(f"{out.name}: la salida debe terminar en .xlsx, .csv o .tsv.", file=sys.stderr)
         return 2
     try:
-        document = db.call(build_report, period, today=today)
+        document = db.call(build_report, period, today=today,
+                           bands=Bands(green=settings.poa_band_green,
+                                       yellow=settings.poa_band_yellow),
+                           deadline_day=settings.poa_deadline_day)
     except NothingToExport as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -13,6 +13,11 @@ numbers are numbers with number formats, percentages are true fractions with ``0
 formats (what the original workbook holds); the text twin prints them as the export does
 (``255,835``, ``8.33%``).
 
+For reading on screen and on paper, the workbook freezes the first section's two header
+rows (scrolled so that only they stay on top), repeats them on every printed page (print
+titles) and fills each row's AVANCE %/ META ANUAL cell with the colour of its traffic light
+(:data:`STATUS_FILLS`: the chat's blue, green, yellow, red; grey for due and not reported).
+
 One file (about 400 lines): the layout and its two renderings (workbook, text) must agree
 cell for cell, and the reader reads both back.
 """
@@ -29,6 +34,7 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from bot.domain.attainment import Status
 from bot.domain.numbers import format_number, format_percent, round_display
 
 COLUMN_COUNT = 16
@@ -51,6 +57,13 @@ HUNDRED = Decimal(100)
 # text twin prefixes "'" (also to one already starting "'" + such a character, so that
 # bot.poa_report.sources.unneutralise, removing exactly one, gives the text back).
 NEUTRALISE = re.compile(r"'*[=+\-@\t\r]")
+AVANCE_COLUMN = 7  # AVANCE %/ META ANUAL: filled with the row's traffic-light colour
+# Light tints of the chat's lights (🔵 🟢 🟡 🔴 ⚪), so the black figure stays legible; a
+# period not yet due gets no fill.
+STATUS_FILLS = {
+    Status.ABOVE: "BDD7EE", Status.ON_TARGET: "C6EFCE", Status.CLOSE: "FFEB9C",
+    Status.BEHIND: "FFC7CE", Status.MISSING: "D9D9D9",
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class ReportLine:
     frecuencia: str
     value: Decimal | None
     observaciones: str
+    status: Status | None = None  # the summary's traffic light for the row's period
 
     @property
     def is_percent(self) -> bool:
@@ -285,6 +299,7 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    _freeze_header(sheet)
 
     merged: list[CellRange] = []  # set on the sheet at the end: adding one by one is quadratic
 
@@ -326,8 +341,9 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
                                   and following.cells[column].value is None)
                 number_format = (_number_format(cell) if cell.kind in (
                     CellKind.NUMBER, CellKind.PERCENT, CellKind.WHOLE_PERCENT) else None)
+                fill = STATUS_FILLS.get(row.line.status) if column == AVANCE_COLUMN else None
                 cells.append(styled(_excel_value(cell), styles.data(
-                    column in WRAPPED_COLUMNS, number_format, top, bottom)))
+                    column in WRAPPED_COLUMNS, number_format, top, bottom, fill)))
             sheet.append(cells)
         elif row.kind in (RowKind.HEADER_TOP, RowKind.HEADER_SUB):
             sheet.append([styled(cell.value or None, header) for cell in row.cells])
@@ -348,6 +364,33 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
 
     sheet.merged_cells = MultiCellRange(merged)  # written after the rows
     workbook.save(target)
+
+
+def header_rows() -> tuple[int, int]:
+    """Sheet row numbers (1-based) of the first section's two header rows."""
+    empty = ReportDocument(0, (ReportSection("", "", "", "", "", ()),))
+    kinds = [row.kind for row in layout(empty)]
+    top = kinds.index(RowKind.HEADER_TOP) + 1
+    return top, top + 1
+
+
+def _freeze_header(sheet) -> None:
+    """Freeze the two header rows and print them on every page (before the first row: a
+    write-only sheet writes its view and names with it).
+
+    The view starts at the header rows, so the frozen top pane holds just them, not the
+    title block above (what Excel writes for "freeze panes" on a sheet scrolled there).
+    """
+    from openpyxl.worksheet.views import Pane, Selection
+
+    top, bottom = header_rows()
+    first_data = f"A{bottom + 1}"
+    view = sheet.sheet_view
+    view.topLeftCell = f"A{top}"
+    view.pane = Pane(ySplit=bottom - top + 1, topLeftCell=first_data, activePane="bottomLeft",
+                     state="frozen")
+    view.selection = [Selection(pane="bottomLeft", activeCell=first_data, sqref=first_data)]
+    sheet.print_title_rows = f"{top}:{bottom}"
 
 
 class _Styles:
@@ -373,17 +416,20 @@ class _Styles:
         self.workbook.add_named_style(NamedStyle(name=name, **attributes))
         return name
 
-    def data(self, wrap: bool, number_format: str | None, top: bool, bottom: bool) -> str:
-        key = (wrap, number_format, top, bottom)
+    def data(self, wrap: bool, number_format: str | None, top: bool, bottom: bool,
+             fill: str | None = None) -> str:
+        key = (wrap, number_format, top, bottom, fill)
         name = self.names.get(key)
         if name is None:
-            from openpyxl.styles import Alignment, NamedStyle
+            from openpyxl.styles import Alignment, NamedStyle, PatternFill
 
             name = f"poa_{len(self.names)}"
             style = NamedStyle(name=name, border=self.border(top=top, bottom=bottom),
                                alignment=Alignment(vertical="top", wrap_text=wrap))
             if number_format:
                 style.number_format = number_format
+            if fill:
+                style.fill = PatternFill("solid", fgColor=fill)
             self.workbook.add_named_style(style)
             self.names[key] = name
         return name

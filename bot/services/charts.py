@@ -1,4 +1,17 @@
-"""The ``/grafica`` chart: each unit's cumulative progress against the expected line.
+"""The ``/grafica`` charts: the units' progress, one unit's indicators, one indicator's year.
+
+* :func:`render_progress_charts` (``/grafica``): each unit's cumulative progress against
+  the expected line (below).
+* :func:`render_unit_charts` (``/grafica 303``): one bar per indicator of the unit, its
+  attainment of the period's meta, coloured by the summary's traffic light; a due period
+  not reported is a grey hatched bar reading "sin reportar" (never a 0 % bar), one not yet
+  due reads "aún no vence".
+* :func:`render_indicator_trend` (the indicator's button under the unit chart): the
+  indicator's periods of the year as bars coloured by their light, the programmed meta as a
+  dashed step line and last year's values as a second line; a due period not reported is
+  a grey hatched column.
+
+Every chart's legend names each colour and pattern.
 
 One horizontal bar per unit: the mean of its indicators' cumulative progress (% of the
 annual target reached so far, from :func:`bot.services.summary.build_summary`), with a
@@ -31,6 +44,15 @@ COLORS = {
     Status.BEHIND: "#cc3b33",
 }
 NO_DATA_COLOR = "#b0b0b0"
+NOT_REPORTED_HATCH = "///"
+NOT_REPORTED_FACE = "#ececec"
+NOT_REPORTED_EDGE = "#8c8c8c"
+NOT_REPORTED_LABEL = "sin reportar (no es 0 %)"
+META_COLOR = "#222222"
+LAST_YEAR_COLOR = "#7b4fa0"
+ATTAINMENT_CAP = Decimal(250)  # bars beyond it are drawn to it; their label says the figure
+STATUS_LABELS = ((Status.ABOVE, "arriba de la meta"), (Status.ON_TARGET, "en meta"),
+                 (Status.CLOSE, "cerca de la meta"), (Status.BEHIND, "por debajo"))
 
 HUNDRED = Decimal(100)
 _DROP_WORDS = ("COORDINACIÓN DE ", "COORDINACION DE ", "COORDINACIÓN ", "COORDINACION ")
@@ -132,6 +154,185 @@ def render_progress_chart(summary: Summary) -> bytes:
     height = figure.get_figheight()
     figure.subplots_adjust(left=0.36, right=0.95, top=1 - 0.55 / height, bottom=1.45 / height)
 
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+# --- one unit's indicators (/grafica 303) -----------------------------------------------------
+
+def indicator_label(number: int, nombre: str) -> str:
+    return "\n".join(textwrap.wrap(f"{number}. {nombre.strip()}", NAME_WIDTH + 6,
+                                    max_lines=2, placeholder="…"))
+
+
+def render_unit_charts(summary: Summary, per_image: int = UNITS_PER_IMAGE) -> list[bytes]:
+    """The indicators of the summary's only unit, ``per_image`` bars an image."""
+    unit = summary.units[0]
+    lines = unit.lines
+    starts = range(0, max(len(lines), 1), per_image)
+    return [render_unit_chart(summary, start, start + per_image) for start in starts]
+
+
+def render_unit_chart(summary: Summary, first: int = 0, stop: int | None = None) -> bytes:
+    figure = unit_figure(summary, first, stop)
+    return _png(figure)
+
+
+def unit_figure(summary: Summary, first: int = 0, stop: int | None = None):
+    """The Figure of :func:`render_unit_chart` (tests read its artists)."""
+    from matplotlib.patches import Patch
+
+    unit = summary.units[0]
+    lines = unit.lines[first:stop]
+    figure, axes = _figure(max(len(lines), 1))
+    cap = float(ATTAINMENT_CAP)
+    widths = [float(min(line.attainment, ATTAINMENT_CAP)) if line.attainment is not None
+              else 100.0 for line in lines if line.value is not None]
+    top = max([100.0, *widths]) * 1.25
+    for y, line in enumerate(lines):
+        if line.value is not None:
+            width = (float(min(line.attainment, ATTAINMENT_CAP))
+                     if line.attainment is not None else 100.0)
+            color = COLORS.get(line.status, NO_DATA_COLOR)
+            axes.barh(y, width, color=color, height=0.62, zorder=2, gid=f"line-{y}")
+            text = (format_percent(line.attainment) if line.attainment is not None
+                    else "meta 0")
+            if line.attainment is not None and line.attainment > ATTAINMENT_CAP:
+                text += " ▸"
+            axes.text(min(width, cap) + top * 0.01, y, text, va="center", fontsize=11,
+                      zorder=4)
+        elif line.status is Status.MISSING:
+            axes.barh(y, top, facecolor=NOT_REPORTED_FACE, edgecolor=NOT_REPORTED_EDGE,
+                      hatch=NOT_REPORTED_HATCH, linewidth=0.8, height=0.62, zorder=1,
+                      gid=f"line-{y}")
+            axes.text(top * 0.02, y, "sin reportar", va="center", fontsize=11, zorder=4,
+                      bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+        else:  # not due yet, nothing reported
+            axes.text(top * 0.01, y, "aún no vence", va="center", fontsize=11,
+                      color="#666666", zorder=4)
+    positions = list(range(len(lines)))
+    axes.set_yticks(positions, [indicator_label(first + i + 1, line.nombre)
+                                for i, line in enumerate(lines)], fontsize=10)
+    axes.set_xlim(0, top)
+    axes.axvline(100, color=META_COLOR, linestyle="--", linewidth=1.4, zorder=3)
+    axes.text(100, -0.8, "meta", ha="center", va="bottom", fontsize=11, color=META_COLOR,
+              zorder=5, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+    axes.set_xlabel(f"% de la meta de {summary.period.label}", fontsize=11)
+    axes.xaxis.set_major_formatter(lambda x, _pos: f"{x:.0f}%")
+    axes.set_ylim(len(lines) - 0.4, -1.2)
+    part = ""
+    if first or (stop is not None and stop < len(unit.lines)):
+        part = f" ({first + 1}–{first + len(lines)})"
+    figure.suptitle(f"{short_name(unit.clave, unit.nombre).replace(chr(10), ' ')}{part}",
+                    fontsize=14, fontweight="bold")
+    legend = [Patch(color=COLORS[status], label=text) for status, text in STATUS_LABELS]
+    legend.append(Patch(facecolor=NOT_REPORTED_FACE, edgecolor=NOT_REPORTED_EDGE,
+                        hatch=NOT_REPORTED_HATCH, label=NOT_REPORTED_LABEL))
+    figure.legend(handles=legend, loc="lower center", ncols=2, fontsize=10, frameon=False)
+    _fit(figure, left=0.40)
+    return figure
+
+
+# --- one indicator's year (button under the unit chart) ---------------------------------------
+
+def period_tick(period) -> str:
+    """``ene``, ``T1``, ``S2``, ``2023``: short enough for twelve under one chart."""
+    if period.kind == "M":
+        return period.short_label.split("-")[0]
+    if period.kind in ("Q", "S"):
+        return f"{'T' if period.kind == 'Q' else 'S'}{period.index}"
+    return str(period.year)
+
+
+def render_indicator_trend(trend) -> bytes:
+    return _png(trend_figure(trend))
+
+
+def trend_figure(trend):
+    """The Figure of :func:`render_indicator_trend` (``trend``: a
+    :class:`bot.services.trend.IndicatorTrend`)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    points = trend.points
+    figure = Figure(figsize=(WIDTH_PX / DPI, 7.2), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    xs = list(range(len(points)))
+    figures = [float(v) for p in points for v in (p.value, p.meta, p.last_year)
+               if v is not None]
+    top = max([*figures, 1.0]) * 1.18
+    shown: list[Status] = []
+    for x, point in zip(xs, points, strict=True):
+        if point.value is not None:
+            axes.bar(x, float(point.value), width=0.62, color=COLORS.get(point.status,
+                     NO_DATA_COLOR), zorder=2, gid=f"value-{x}")
+            shown.append(point.status)
+        elif point.status is Status.MISSING:
+            axes.bar(x, top, width=0.62, facecolor=NOT_REPORTED_FACE,
+                     edgecolor=NOT_REPORTED_EDGE, hatch=NOT_REPORTED_HATCH, linewidth=0.8,
+                     zorder=1, gid=f"missing-{x}")
+            axes.text(x, top * 0.5, "sin reportar", rotation=90, ha="center", va="center",
+                      fontsize=10, color="#444444", zorder=4,
+                      bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+    axes.step(xs, [float(p.meta) for p in points], where="mid", color=META_COLOR,
+              linestyle="--", linewidth=1.6, zorder=3, label="meta programada")
+    previous = [(x, float(p.last_year)) for x, p in zip(xs, points, strict=True)
+                if p.last_year is not None]
+    last_label = f"{trend.year - 1}"
+    if previous:
+        axes.plot([x for x, _ in previous], [v for _, v in previous], color=LAST_YEAR_COLOR,
+                  marker="o", linewidth=1.8, zorder=4, label=last_label)
+    axes.set_xticks(xs, [period_tick(p.period) for p in points], fontsize=11)
+    axes.set_xlim(-0.6, len(points) - 0.4)
+    axes.set_ylim(0, top)
+    percent = trend.is_percent
+    axes.yaxis.set_major_formatter(
+        lambda y, _pos: f"{y:.0f}%" if percent else format_number(Decimal(round(y))))
+    axes.set_ylabel(trend.unidad_medida.strip() or "valor", fontsize=11)
+    axes.grid(axis="y", color="#dddddd", zorder=0)
+    axes.spines[["top", "right"]].set_visible(False)
+    title = "\n".join(textwrap.wrap(trend.nombre.strip(), 60, max_lines=2, placeholder="…"))
+    figure.suptitle(f"{trend.unit_clave} · {title}", fontsize=13, fontweight="bold")
+    note = "" if previous else (f" · sin datos de {trend.year - 1}")
+    axes.set_title(f"{trend.year} por periodo, contra la meta programada{note}", fontsize=11)
+    legend = [Patch(color=COLORS[status], label=text) for status, text in STATUS_LABELS]
+    legend.append(Patch(facecolor=NOT_REPORTED_FACE, edgecolor=NOT_REPORTED_EDGE,
+                        hatch=NOT_REPORTED_HATCH, label=NOT_REPORTED_LABEL))
+    legend.append(Line2D([], [], color=META_COLOR, linestyle="--", label="meta programada"))
+    if previous:
+        legend.append(Line2D([], [], color=LAST_YEAR_COLOR, marker="o",
+                             label=f"año anterior ({last_label})"))
+    figure.legend(handles=legend, loc="lower center", ncols=3, fontsize=9, frameon=False)
+    figure.subplots_adjust(left=0.14, right=0.97, top=0.84, bottom=0.25)
+    return figure
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+def _figure(rows: int):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH_PX / DPI, FRAME_INCHES + BAR_INCHES * rows), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.tick_params(axis="x", labelsize=10)
+    axes.grid(axis="x", color="#dddddd", zorder=0)
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure, axes
+
+
+def _fit(figure, left: float) -> None:
+    height = figure.get_figheight()
+    figure.subplots_adjust(left=left, right=0.95, top=1 - 0.55 / height,
+                           bottom=1.75 / height)
+
+
+def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()

@@ -20,6 +20,11 @@ in force (the meta the row's period was reported against, else the indicator's) 
 per year; the last value for '%' indicators. A period imported without value but with a
 remark (``remarks_without_value``) prints the remark with VALOR ACTUAL empty, so exporting
 and importing again loses nothing. SQL: three statements whatever the catalog size.
+
+Each row's traffic-light :class:`~bot.domain.attainment.Status` (the fill of its AVANCE cell)
+is the one :func:`bot.services.summary.build_summary` gives the indicator for the row's
+section period, so the workbook, ``/resumen`` and the chat's lights always agree (one
+summary per distinct section period: four for a quarter of monthly indicators).
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from bot.domain.attainment import AGGREGATE_LAST, cumulative_progress
+from bot.domain.attainment import AGGREGATE_LAST, Bands, Status, cumulative_progress
 from bot.domain.periods import Frequency, Period, period_from_code
 from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection
+from bot.services.summary import build_summary
 from storage.models import ActionLine, Indicator, RemarkWithoutValue, ReportedValue, Unit
 
 HUNDRED = Decimal(100)
@@ -60,7 +66,8 @@ def section_periods(frequency: Frequency, asked: Period) -> list[tuple[Period, P
 
 def build_report(session: Session, period: Period, *, today: date | None = None,
                  unit_claves: set[str] | None = None,
-                 gerencia: str = "GERENCIA COMERCIAL") -> ReportDocument:
+                 gerencia: str = "GERENCIA COMERCIAL", bands: Bands | None = None,
+                 deadline_day: int = 5) -> ReportDocument:
     """The POA report of ``period`` (optionally only some units), ready for the writer."""
     today = today or date.today()
     catalog = _catalog(session, period.year, unit_claves)
@@ -68,6 +75,10 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
         raise NothingToExport(f"No hay indicadores del POA {period.year} para exportar.")
     values = _values(session, period, unit_claves)
     remarks = _remarks(session, period, unit_claves)
+    frequencies = {Frequency.parse(indicator.frecuencia) for indicator, _, _ in catalog}
+    shown_periods = {shown for frequency in frequencies
+                     for shown, _own in section_periods(frequency, period)}
+    statuses = _statuses(session, shown_periods, today, unit_claves, bands, deadline_day)
 
     # (unit order, section period, headings) -> rows; dicts keep insertion order.
     sections: dict[tuple, list[tuple[int, ReportLine]]] = defaultdict(list)
@@ -85,7 +96,8 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
             key = (unit.id, shown, headings)
             headings_of[key] = headings
             sections[key].append((indicator.position, _line(
-                indicator, unit, action_line, frequency, own, stored, own_values, remark)))
+                indicator, unit, action_line, frequency, own, stored, own_values, remark,
+                statuses.get((indicator.id, own.code)))))
 
     # Per unit in time order, a month before the quarter that ends with it.
     ordered = sorted(sections, key=lambda key: (key[0], key[1].end, key[1].month_count))
@@ -109,7 +121,8 @@ def _headings(action_line: ActionLine | None) -> tuple[str, str, str, str]:
 
 def _line(indicator: Indicator, unit: Unit, action_line: ActionLine | None,
           frequency: Frequency, own: Period, stored: _Value | None,
-          own_values: dict[str, _Value], remark: str = "") -> ReportLine:
+          own_values: dict[str, _Value], remark: str = "",
+          status: Status | None = None) -> ReportLine:
     # The year's values up to this row's period, in period order (as the summary counts).
     so_far = sorted((v for v in own_values.values() if v.period.start <= own.end),
                     key=lambda v: (v.period.end, -v.period.start.toordinal()))
@@ -128,7 +141,28 @@ def _line(indicator: Indicator, unit: Unit, action_line: ActionLine | None,
         cumulative=cumulative, comentarios=indicator.comentarios, nombre=indicator.nombre,
         descripcion=indicator.descripcion, meta=meta, unidad_medida=indicator.unidad_medida,
         frecuencia=frequency.value, value=stored.value if stored else None,
-        observaciones=stored.observaciones if stored else remark)
+        observaciones=stored.observaciones if stored else remark, status=status)
+
+
+def _statuses(session: Session, shown_periods: set[Period], today: date,
+              unit_claves: set[str] | None, bands: Bands | None,
+              deadline_day: int) -> dict[tuple[int, str], Status]:
+    """``(indicator id, own period code) -> Status`` from the summary of each section period.
+
+    A summary line of period P shows the indicator's own period (P itself, or e.g. 2023-S1
+    in a quarter), the same own period :func:`section_periods` pairs with P.
+    """
+    only = sorted(unit_claves or ())
+    scope = only[0] if len(only) == 1 else None  # one unit: a summary of it alone
+    result: dict[tuple[int, str], Status] = {}
+    for shown in sorted(shown_periods):
+        summary = build_summary(session, shown, unit_clave=scope, today=today, bands=bands,
+                                deadline_day=deadline_day)
+        for unit in summary.units:
+            if unit_claves is None or unit.clave in unit_claves:
+                for line in unit.lines:
+                    result[(line.indicator_id, line.period)] = line.status
+    return result
 
 
 # --- queries (three, whatever the catalog size) ----------------------------------------------

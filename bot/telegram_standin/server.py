@@ -341,6 +341,7 @@ class BotApiStub:
         *,
         rate_limit_per_second: float | None = None,
         per_chat_rate_limit_per_second: float | None = None,
+        per_chat_burst: int | None = None,
         flood_retry_after: int | None = None,
         strict_ampersand: bool = True,
         strict_chats: bool = False,
@@ -352,6 +353,10 @@ class BotApiStub:
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.rate_limit_per_second = rate_limit_per_second
         self.per_chat_rate_limit_per_second = per_chat_rate_limit_per_second
+        # With a burst, one chat is a leaky bucket (Telegram's ~1/s with short bursts):
+        # ``per_chat_burst`` sends at once, then ``per_chat_rate_limit_per_second``. Without,
+        # at most that many sends in any one-second window.
+        self.per_chat_burst = per_chat_burst
         self.flood_retry_after = flood_retry_after  # None: computed from the sliding window
         self.strict_ampersand = strict_ampersand
         self.strict_chats = strict_chats  # True: sending to a chat nobody wrote from → 400
@@ -396,6 +401,7 @@ class BotApiStub:
         self._forced_retry: deque[int] = deque()
         self._window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = defaultdict(deque)
+        self._chat_buckets: dict[int, tuple[float, float]] = {}  # chat -> (level, at)
 
         self._changed: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
@@ -888,8 +894,10 @@ class BotApiStub:
         if self._forced_retry:
             raise ApiError(429, f"Too Many Requests: retry after {self._forced_retry[0]}",
                            self._forced_retry.popleft())
+        bucket = self._chat_bucket(chat_id, now)
+        windowed = None if self.per_chat_burst else self.per_chat_rate_limit_per_second
         checks = [(self._window, self.rate_limit_per_second),
-                  (self._chat_windows[chat_id], self.per_chat_rate_limit_per_second)]
+                  (self._chat_windows[chat_id], windowed)]
         for window, limit in checks:
             if not limit:
                 continue
@@ -902,6 +910,20 @@ class BotApiStub:
         for window, limit in checks:
             if limit:
                 window.append(now)
+        if bucket is not None:
+            self._chat_buckets[chat_id] = (bucket + 1, now)
+
+    def _chat_bucket(self, chat_id: int, now: float) -> float | None:
+        """The chat's bucket level now, or 429 when one more send would overflow it."""
+        rate, burst = self.per_chat_rate_limit_per_second, self.per_chat_burst
+        if not (rate and burst):
+            return None
+        level, at = self._chat_buckets.get(chat_id, (0.0, now))
+        level = max(0.0, level - (now - at) * rate)
+        if level + 1 > burst:
+            retry = self.flood_retry_after or max(1, math.ceil((level + 1 - burst) / rate))
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
+        return level
 
     def _gate(self, chat_id: int) -> None:
         """Checks a sending call (send*/edit*) passes after validation: blocked, then flood."""
