@@ -310,7 +310,8 @@ async def show(update: Update, context: CallbackContext, screens: list, person) 
 
 def _turn(update: Update, context: CallbackContext, person) -> conv.Turn:
     ctx = app_context(context)
-    return conv.Turn(person=person, chat_id=update.effective_user.id,
+    # acting(): a stand-in reports the units they cover too (approval branch).
+    return conv.Turn(person=person.acting(), chat_id=update.effective_user.id,
                      update_id=update.update_id, now=ctx.clock(),
                      calendar=ReportingCalendar.from_settings(ctx.settings))
 
