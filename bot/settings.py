@@ -51,6 +51,10 @@ class Settings(BaseSettings):
 
     invitation_days: int = Field(default=7, ge=1, le=90)
 
+    # Approval cycle (bot.services.approval): a coordinador sends each complete unit-period
+    # for review and a gerente approves (locks it) or returns it. False: today's behaviour.
+    poa_approval_required: bool = False
+
     @field_validator("poa_reminder_days", mode="before")
     @classmethod
     def _split_days(cls, value):

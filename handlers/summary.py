@@ -75,12 +75,14 @@ class SummaryRequest:
     today: date
     bands: Bands
     deadline_day: int
+    approval_required: bool = False  # approval branch: show each unit's state
 
 
 def load_summary(session: Session, person: PersonView, request: SummaryRequest) -> Summary:
     """The summary the person may see for ``request`` (scope already validated)."""
     options = {"today": request.today, "bands": request.bands,
-               "deadline_day": request.deadline_day}
+               "deadline_day": request.deadline_day,
+               "approval_required": request.approval_required}
     if request.scope != ALL:
         return build_summary(session, request.period, unit_clave=request.scope, **options)
     if person.is_gerente:
@@ -153,7 +155,8 @@ def summary_request(context: CallbackContext, period: Period, scope: str) -> Sum
     return SummaryRequest(period=period, scope=scope, today=local_today(context),
                           bands=Bands(green=settings.poa_band_green,
                                       yellow=settings.poa_band_yellow),
-                          deadline_day=settings.poa_deadline_day)
+                          deadline_day=settings.poa_deadline_day,
+                          approval_required=settings.poa_approval_required)
 
 
 def local_today(context: CallbackContext) -> date:

@@ -69,6 +69,7 @@ from bot.domain.attainment import (
     timeliness,
 )
 from bot.domain.periods import Frequency, Period
+from bot.services.approval import states_for as approval_states
 from storage.models import (
     ROLE_COORDINADOR,
     Indicator,
@@ -119,6 +120,9 @@ class UnitSummary:
     responsible: list[str]  # names of the unit's active coordinadores
     all_reported: bool  # every due line is complete
     late: bool  # any line late
+    # approval branch: capturando | enviado | aprobado | devuelto for the asked period, or
+    # None when approval is not required (bot.services.approval).
+    approval: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,8 +204,9 @@ _NOTHING_REPORTED = _Reported(0, Decimal(0), Decimal(0), Decimal(0), Decimal(0),
 
 def build_summary(session: Session, period: Period, *, unit_clave: str | None = None,
                   today: date | None = None, bands: Bands | None = None,
-                  deadline_day: int = 5) -> Summary:
-    """Summarise ``period`` (its year's catalog), optionally for one unit."""
+                  deadline_day: int = 5, approval_required: bool = False) -> Summary:
+    """Summarise ``period`` (its year's catalog), optionally for one unit. With
+    ``approval_required``, each unit carries its approval state for ``period``."""
     today = today or date.today()
     bands = bands or DEFAULT_BANDS
     # The calendar work is done once per frequency, not once per indicator.
@@ -213,6 +218,8 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
     last_values = _last_values(session, period, unit_clave)
     responsible = _responsible(session, unit_clave)
     expected = expected_progress(period)
+    approvals = (approval_states(session, period, unit_clave)  # approval branch
+                 if approval_required else None)
 
     by_unit: dict[int, list[IndicatorLine]] = defaultdict(list)
     unit_names: dict[int, tuple[str, str]] = {}
@@ -236,7 +243,8 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
         units.append(UnitSummary(
             clave=clave, nombre=nombre, lines=lines, responsible=people,
             all_reported=all(not line.missing_periods for line in lines),
-            late=any(line.late for line in lines)))
+            late=any(line.late for line in lines),
+            approval=None if approvals is None else approvals.get(unit_id, "capturando")))
         missing.extend(
             MissingReport(unit_clave=clave, unit_nombre=nombre, indicator_id=line.indicator_id,
                           indicador=line.nombre, periods=line.missing_periods,

@@ -193,10 +193,16 @@ def header_lines(summary: Summary, scope: str | None = None) -> list[str]:
     return lines
 
 
+APPROVAL_LABELS = {"capturando": "✏️ capturando", "enviado": "📨 enviado",
+                   "aprobado": "🔒 aprobado", "devuelto": "↩️ devuelto"}  # approval branch
+
+
 def unit_title(unit: UnitSummary) -> str:
     mark = "✅" if unit.all_reported else "⏳"
     late = " · ⏰ fuera de tiempo" if unit.late else ""
-    return f"<b>{esc(unit.clave)} · {esc(_short(unit.nombre, NAME_WIDTH))}</b> {mark}{late}"
+    state = f" · {APPROVAL_LABELS.get(unit.approval, unit.approval)}" if unit.approval else ""
+    return (f"<b>{esc(unit.clave)} · {esc(_short(unit.nombre, NAME_WIDTH))}</b> "
+            f"{mark}{late}{state}")
 
 
 def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = False,
@@ -399,7 +405,9 @@ def unit_pages(summary: Summary, clave: str, *, limit: int = PAGE_LIMIT) -> list
         f"{esc(summary.period.label)} · avance esperado {format_percent(summary.expected)}",
         f"Responsable: {esc(people)}",
         ("✅ Todo reportado" if unit.all_reported else "⏳ Faltan reportes")
-        + (" · ⏰ con reportes fuera de tiempo" if unit.late else ""),
+        + (" · ⏰ con reportes fuera de tiempo" if unit.late else "")
+        + (f" · revisión: {APPROVAL_LABELS.get(unit.approval, unit.approval)}"
+           if unit.approval else ""),
     ])
     figures = Figures()
     items = [indicator_text(line, summary, detail=True, figures=figures) for line in unit.lines]
