@@ -57,6 +57,7 @@ HANDLER_MODULES = [
     "handlers.reminders",
     "handlers.summary", "handlers.export",
     "handlers.team",
+    "handlers.approval", "handlers.stand_ins",
 ]
 
 

@@ -51,6 +51,8 @@ COMMANDS: dict[str, list[Command]] = {
         Command("invitar", "Invitar a una persona al bot", "unidad [unidad…] | gerente",
                 "Te doy un enlace de un solo uso para enviárselo."),
         Command("equipo", "Quién responde por cada unidad; desactivar o reasignar personas"),
+        Command("suplente", "Suplentes de coordinadores por vacaciones o incapacidad",
+                "[fechas]", "P. ej. /suplente 1/12 al 15/12; sin fechas, la lista."),
         Command("ayuda", "Qué puedo hacer"),
     ],
     ROLE_COORDINADOR: [
@@ -59,6 +61,9 @@ COMMANDS: dict[str, list[Command]] = {
         Command("pendientes", "Indicadores que te faltan por reportar"),
         Command("corregir", "Cambiar un valor ya reportado de un periodo abierto"),
         Command("resumen", "Cumplimiento contra meta de tus unidades", "[periodo]"),
+        Command("enviar", "Enviar a revisión un periodo completo"),
+        Command("suplente", "Quién te suple en vacaciones o incapacidad", "[fechas]",
+                "P. ej. /suplente 1/12 al 15/12; sin fechas, la lista."),
         Command("cancelar", "Terminar la captura en curso (lo confirmado queda guardado)"),
         Command("ayuda", "Qué puedo hacer"),
     ],

@@ -33,6 +33,7 @@ from bot.domain.numbers import format_number
 from bot.services import conversation as conv
 from bot.services import ownership
 from bot.services.reporting import MAX_REMARKS, SummaryRow
+from handlers import approval as approval_handlers
 from handlers import menus
 from handlers.common import (
     STALE_BUTTON_TEXT,
@@ -302,6 +303,8 @@ async def show(update: Update, context: CallbackContext, screens: list, person) 
         if rendered is None:
             continue
         text, markup = rendered
+        if isinstance(screen, conv.Summary):  # approval branch: «Enviar a revisión»
+            text, markup = approval_handlers.offer_on_summary(context, screen, text, markup)
         await reply_html(update, context, prefix + text, markup)
         prefix = ""
 
