@@ -242,6 +242,8 @@ async def comment_text(update: Update, context: CallbackContext) -> None:
         decided = await ctx.db.run(approval.finish_return, person.id, update.message.text,
                                    now=ctx.clock(), calendar=_calendar(context))
     except approval.ApprovalError as error:
+        if error.reason in ("decided", "stale"):  # nothing left to return: stop waiting
+            await ctx.db.run(approval.cancel_return, person.id)
         await reply_html(update, context, esc(error))
         raise ApplicationHandlerStop from None
     await reply_html(update, context, f"↩️ Devolviste {_label(decided.item)}. Le avisé a quien "

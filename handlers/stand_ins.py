@@ -26,7 +26,6 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Com
 
 from bot.domain.date_ranges import DateRange, DateRangeError, parse_range, short_date
 from bot.services import stand_ins
-from storage.models import Person
 from handlers.common import (
     STALE_BUTTON_TEXT,
     answer_callback,
@@ -40,6 +39,7 @@ from handlers.common import (
     require_person,
     send_html,
 )
+from storage.models import Person
 
 PREFIX = "su"
 USAGE = ("Para nombrar suplente escribe las fechas (inclusive): "

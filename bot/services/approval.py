@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
@@ -122,7 +123,8 @@ def is_complete(session: Session, unit_clave: str, period: Period) -> bool:
 
 
 def _answers_for(session: Session, person_id: int, unit_id: int, today: date) -> bool:
-    return unit_id in set(session.exec(stand_ins.answerable_unit_ids(person_id, today)).all())
+    units = session.connection().execute(stand_ins.answerable_unit_ids(person_id, today))
+    return unit_id in set(units.scalars())
 
 
 def _person(session: Session, person_id: int, role: str) -> Person:
@@ -237,12 +239,27 @@ def _pending_row(session: Session, gerente_id: int, approval_id: int) -> UnitPer
     return row
 
 
+def _decide(session: Session, gerente_id: int, approval_id: int, state: str, comment: str,
+            now: datetime) -> UnitPeriodApproval:
+    """Move an ``enviado`` row to ``state`` with ONE conditional UPDATE (the step's first
+    write): of two gerentes deciding at the same instant exactly one changes the row, on
+    SQLite and PostgreSQL alike; the other gets :class:`ApprovalError` saying who did."""
+    _person(session, gerente_id, ROLE_GERENTE)
+    table = UnitPeriodApproval.__table__
+    claimed = session.connection().execute(
+        update(table).where(table.c.id == approval_id, table.c.state == ENVIADO)
+        .values(state=state, comment=comment, changed_by_id=gerente_id, changed_at=now)
+        .returning(table.c.id)).first()
+    if claimed is None:
+        _pending_row(session, gerente_id, approval_id)  # raises, saying why
+    row = session.get(UnitPeriodApproval, approval_id, populate_existing=True)
+    return row
+
+
 def approve(session: Session, gerente_id: int, approval_id: int, *,
             now: datetime, calendar: ReportingCalendar) -> Decided:
     """Aprobar: the unit's period stays closed (a gerente's lock, logged)."""
-    row = _pending_row(session, gerente_id, approval_id)
-    row.state, row.comment, row.changed_by_id, row.changed_at = APROBADO, "", gerente_id, now
-    session.add(row)
+    row = _decide(session, gerente_id, approval_id, APROBADO, "", now)
     _log(session, row, "approve", gerente_id, now)
     _forget_wait(session, gerente_id)
     item = _item(session, row)
@@ -296,12 +313,10 @@ def finish_return(session: Session, gerente_id: int, comment: str, *,
         raise ApprovalError("too_long", f"El comentario tiene {len(comment)} caracteres; "
                             f"el máximo es {MAX_COMMENT}. Escríbelo más corto.")
     try:
-        row = _pending_row(session, gerente_id, wait.approval_id)
+        row = _decide(session, gerente_id, wait.approval_id, DEVUELTO, comment, now)
     except ApprovalError:
         _forget_wait(session, gerente_id)
         raise
-    row.state, row.comment, row.changed_by_id, row.changed_at = DEVUELTO, comment, gerente_id, now
-    session.add(row)
     _log(session, row, "return", gerente_id, now, comment)
     _forget_wait(session, gerente_id)
     item = _item(session, row)
