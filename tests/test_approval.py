@@ -198,4 +198,4 @@ async def test_approval_decisions_race_once(db):
         texts = bot.texts_to(GERENTE) + bot.texts_to(other)
         assert sum("Aprobaste" in t for t in texts) == 1
         assert sum("ya no está en revisión" in t for t in texts) == 1
-    _ = UTC
+
