@@ -5,7 +5,7 @@ state in /resumen, in ``poa-bot resumen --format json`` and in the log; and the 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import select
