@@ -58,6 +58,7 @@ HANDLER_MODULES = [
     "handlers.summary", "handlers.export", "handlers.digest",
     "handlers.team",
     "handlers.fichas",
+    "handlers.approval", "handlers.stand_ins",
 ]
 
 

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         if not 1 <= day <= 7:
             raise ValueError("POA_DIGEST_DAY: 1 (lunes) a 7 (domingo), el nombre del día u off")
         return day
+    # Approval cycle (bot.services.approval): a coordinador sends each complete unit-period
+    # for review and a gerente approves (locks it) or returns it. False: today's behaviour.
+    poa_approval_required: bool = False
 
     @field_validator("poa_reminder_days", mode="before")
     @classmethod

@@ -123,7 +123,9 @@ async def current_person(update: Update, context: CallbackContext) -> PersonView
     cache = getattr(context, "_person_cache", None)
     if cache is not None and cache[0] == user.id:
         return cache[1]
-    person = await app_context(context).db.run(find_person, user.id)
+    ctx = app_context(context)
+    today = ctx.clock().astimezone(ctx.settings.timezone).date()  # stand-ins (approval)
+    person = await ctx.db.run(find_person, user.id, today)
     if isinstance(context, PoaContext):
         context._person_cache = (user.id, person)
     return person

@@ -54,6 +54,8 @@ COMMANDS: dict[str, list[Command]] = {
         Command("ficha", "Ficha técnica de un indicador", "[ID]"),
         Command("reprogramar", "Pedir el cambio de una meta programada",
                 "ID periodo meta justificación", "Un periodo ya cerrado no se reprograma."),
+        Command("suplente", "Suplentes de coordinadores por vacaciones o incapacidad",
+                "[fechas]", "P. ej. /suplente 1/12 al 15/12; sin fechas, la lista."),
         Command("ayuda", "Qué puedo hacer"),
     ],
     ROLE_COORDINADOR: [
@@ -65,6 +67,9 @@ COMMANDS: dict[str, list[Command]] = {
         Command("ficha", "Ficha técnica de tus indicadores", "[ID]"),
         Command("reprogramar", "Pedir el cambio de una meta programada (autoriza la gerencia)",
                 "ID periodo meta justificación", "Un periodo ya cerrado no se reprograma."),
+        Command("enviar", "Enviar a revisión un periodo completo"),
+        Command("suplente", "Quién te suple en vacaciones o incapacidad", "[fechas]",
+                "P. ej. /suplente 1/12 al 15/12; sin fechas, la lista."),
         Command("cancelar", "Terminar la captura en curso (lo confirmado queda guardado)"),
         Command("ayuda", "Qué puedo hacer"),
     ],

@@ -33,6 +33,7 @@ from bot.domain.numbers import format_number
 from bot.services import conversation as conv
 from bot.services import ownership
 from bot.services.reporting import MAX_REMARKS, SummaryRow
+from handlers import approval as approval_handlers
 from handlers import menus
 from handlers.common import (
     STALE_BUTTON_TEXT,
@@ -302,6 +303,8 @@ async def show(update: Update, context: CallbackContext, screens: list, person) 
         if rendered is None:
             continue
         text, markup = rendered
+        if isinstance(screen, conv.Summary):  # approval branch: «Enviar a revisión»
+            text, markup = approval_handlers.offer_on_summary(context, screen, text, markup)
         await reply_html(update, context, prefix + text, markup)
         prefix = ""
 
@@ -310,7 +313,8 @@ async def show(update: Update, context: CallbackContext, screens: list, person) 
 
 def _turn(update: Update, context: CallbackContext, person) -> conv.Turn:
     ctx = app_context(context)
-    return conv.Turn(person=person, chat_id=update.effective_user.id,
+    # acting(): a stand-in reports the units they cover too (approval branch).
+    return conv.Turn(person=person.acting(), chat_id=update.effective_user.id,
                      update_id=update.update_id, now=ctx.clock(),
                      calendar=ReportingCalendar.from_settings(ctx.settings))
 

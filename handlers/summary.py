@@ -88,12 +88,14 @@ class SummaryRequest:
     bands: Bands
     deadline_day: int
     business_days: BusinessDays = EVERY_DAY
+    approval_required: bool = False  # approval branch: show each unit's state
 
 
 def load_summary(session: Session, person: PersonView, request: SummaryRequest) -> Summary:
     """The summary the person may see for ``request`` (scope already validated)."""
     options = {"today": request.today, "bands": request.bands,
-               "deadline_day": request.deadline_day, "business_days": request.business_days}
+               "deadline_day": request.deadline_day, "business_days": request.business_days,
+               "approval_required": request.approval_required}
     if request.scope != ALL:
         return build_summary(session, request.period, unit_clave=request.scope, **options)
     if person.is_gerente:
@@ -168,7 +170,8 @@ def summary_request(context: CallbackContext, period: Period, scope: str) -> Sum
                           bands=Bands(green=settings.poa_band_green,
                                       yellow=settings.poa_band_yellow),
                           deadline_day=settings.poa_deadline_day,
-                          business_days=settings.business_days)
+                          business_days=settings.business_days,
+                          approval_required=settings.poa_approval_required)
 
 
 def local_today(context: CallbackContext) -> date:

@@ -96,6 +96,9 @@ class ReportedValue(SQLModel, table=True):
     reported_at: datetime = _when()
     source: str = Field(max_length=20)  # import | telegram | cli
     late: bool = False  # arrived after the deadline (timeliness figure)
+    # Entered by a stand-in (reported_by_id) on behalf of this unit's coordinador (approval
+    # branch, bot.services.stand_ins); None: entered by the person who answers for the unit.
+    on_behalf_of_id: int | None = Field(default=None, foreign_key="persons.id")
 
 
 class RemarkWithoutValue(SQLModel, table=True):
@@ -131,6 +134,7 @@ class Revision(SQLModel, table=True):
     at: datetime = _when()
     reason: str = Field(default="", sa_type=Text)
     source: str = Field(max_length=20)
+    on_behalf_of_id: int | None = Field(default=None, foreign_key="persons.id")  # stand-ins
 
 
 class Person(SQLModel, table=True):
@@ -333,3 +337,60 @@ class MetaChange(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="persons.id")
     decided_at: datetime | None = _when(nullable=True)
     outcome: str = Field(default="pending", max_length=12)
+
+
+# --- stand-ins and the approval cycle (bot.services.stand_ins, bot.services.approval) ------
+
+class StandIn(SQLModel, table=True):
+    """A suplente: ``stand_in_id`` answers for ``person_id``'s units (or one of them) from
+    ``starts`` to ``ends``, both local dates, inclusive. Ends by itself; cancelling sets
+    ``cancelled_at`` (the row is kept as the record)."""
+
+    __tablename__ = "stand_ins"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="persons.id", index=True)  # the absent coordinador
+    stand_in_id: int = Field(foreign_key="persons.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="units.id")  # None: all their units
+    starts: date
+    ends: date
+    created_by_id: int | None = Field(default=None, foreign_key="persons.id")  # None: CLI
+    created_at: datetime = _when()
+    cancelled_at: datetime | None = _when(nullable=True)
+    cancelled_by_id: int | None = Field(default=None, foreign_key="persons.id")
+
+
+class UnitPeriodApproval(SQLModel, table=True):
+    """Where a unit's period is in the review cycle: capturando (no row, or reopened),
+    enviado, aprobado, devuelto. One row per (unit, period): the latest state."""
+
+    __tablename__ = "unit_period_approvals"
+    __table_args__ = (UniqueConstraint("unit_id", "period", name="uq_approval_unit_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id")
+    period: str = Field(max_length=10)  # Period.code
+    state: str = Field(max_length=12)
+    comment: str = Field(default="", sa_type=Text)  # the gerente's, when returned
+    changed_by_id: int | None = Field(default=None, foreign_key="persons.id")
+    changed_at: datetime = _when()
+
+
+class ApprovalEvent(SQLModel, table=True):
+    """Append-only log of the review cycle: send, approve, return, reopen."""
+
+    __tablename__ = "approval_events"
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id")
+    period: str = Field(max_length=10, index=True)
+    action: str = Field(max_length=10)
+    comment: str = Field(default="", sa_type=Text)
+    person_id: int | None = Field(default=None, foreign_key="persons.id")
+    at: datetime = _when()
+
+
+class ApprovalCommentWait(SQLModel, table=True):
+    """A gerente pressed «Devolver»: their next text is the comment for this approval."""
+
+    __tablename__ = "approval_comment_waits"
+    person_id: int = Field(foreign_key="persons.id", primary_key=True)
+    approval_id: int = Field(foreign_key="unit_period_approvals.id")
+    started_at: datetime = _when()

@@ -45,6 +45,7 @@ missing)::
      "estados": {"above": n, "on_target": n, "close": n, "behind": n, "missing": n,
                  "not_due": n},
      "unidades": [{"clave", "nombre", "responsables": [..], "todo_reportado": bool,
+     "aprobacion": "capturando"|"enviado"|"aprobado"|"devuelto"|null,
                    "fuera_de_tiempo": bool,
                    "indicadores": [{"indicador_id", "accion", "indicador", "unidad_medida",
                        "frecuencia", "agregacion" (sum|last), "periodo_indicador", "meta",
@@ -103,7 +104,8 @@ def run(args, settings, db) -> int:
         build_summary, period, unit_clave=unit_clave,
         today=datetime.now(settings.timezone).date(),
         bands=Bands(green=settings.poa_band_green, yellow=settings.poa_band_yellow),
-        deadline_day=settings.poa_deadline_day, business_days=settings.business_days)
+        deadline_day=settings.poa_deadline_day, business_days=settings.business_days,
+        approval_required=settings.poa_approval_required)
     if summary.is_empty:
         scope = f" de la unidad {unit_clave}" if unit_clave else ""
         print(f"No hay indicadores del POA {period.year}{scope}. Importa el reporte primero: "
@@ -233,6 +235,7 @@ def summary_json(summary: Summary) -> dict:
         "unidades": [{
             "clave": unit.clave, "nombre": unit.nombre, "responsables": list(unit.responsible),
             "todo_reportado": unit.all_reported, "fuera_de_tiempo": unit.late,
+            "aprobacion": unit.approval,
             "indicadores": [_line_json(line) for line in unit.lines],
         } for unit in summary.units],
         "sin_reportar": [{

@@ -350,7 +350,8 @@ def _slot(session: Session, turn: Turn, indicator_id, period_code) -> ValueSlot 
     period = reporting.parse_period_code(str(period_code))
     if period is None:
         return None
-    return reporting.load_slot(session, turn.person.id, indicator_id, period)
+    return reporting.load_slot(session, turn.person.id, indicator_id, period,
+                               today=turn.calendar.local(turn.now).date())  # stand-ins
 
 
 def _position(session: Session, slot: ValueSlot) -> tuple[int, int]:
@@ -774,7 +775,8 @@ def pending_list(session: Session, turn: Turn) -> list:
         for period, _count in reporting.reportable_periods_for_unit(
                 session, turn.person.id, unit.clave, turn.now, turn.calendar):
             names = tuple(i.nombre for i in reporting.pending.pending_indicators(
-                session, turn.person.id, period, unit.clave))
+                session, turn.person.id, period, unit.clave,
+                today=turn.calendar.local(turn.now).date()))  # stand-ins
             periods.append((period, names))
         units.append(PendingUnit(unit, tuple(periods)))
     return [PendingList(tuple(units))]

@@ -50,7 +50,8 @@ _VALUES = ReportedValue.__table__
 
 
 _COLUMNS = ("indicator_id", "period", "year", "period_start", "period_end", "value", "meta",
-            "observaciones", "reported_by_id", "reported_at", "source", "late")
+            "observaciones", "reported_by_id", "reported_at", "source", "late",
+            "on_behalf_of_id")
 
 
 def _insert_once(insert):

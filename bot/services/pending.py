@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
-from bot.services import locks
+from bot.services import locks, stand_ins
 from storage.models import ROLE_COORDINADOR, Indicator, Person, PersonUnit, ReportedValue, Unit
 
 
@@ -41,12 +41,19 @@ def person_units(session: Session, person_id: int) -> list[Unit]:
 
 
 def pending_indicators(session: Session, person_id: int, period: Period,
-                       unit_clave: str | None = None) -> list[Indicator]:
+                       unit_clave: str | None = None,
+                       today: date | None = None) -> list[Indicator]:
     """Due indicators of the person's units (or of one of them) for ``period`` that have no
     value yet, ordered by unit clave and report position. Ignores locks and the calendar:
-    ask :func:`reportable_periods` or :func:`bot.services.locks.is_open` for that."""
-    query = (_missing_query(period).join(PersonUnit, PersonUnit.unit_id == Indicator.unit_id)
-             .where(PersonUnit.person_id == person_id))
+    ask :func:`reportable_periods` or :func:`bot.services.locks.is_open` for that. Given the
+    local ``today``, units the person covers as a stand-in count as theirs."""
+    if today is not None:  # approval branch: stand-ins
+        query = _missing_query(period).where(col(Indicator.unit_id).in_(
+            stand_ins.answerable_unit_ids(person_id, today)))
+    else:
+        query = (_missing_query(period)
+                 .join(PersonUnit, PersonUnit.unit_id == Indicator.unit_id)
+                 .where(PersonUnit.person_id == person_id))
     if unit_clave is not None:
         query = query.where(Unit.clave == unit_clave)
     return [indicator for indicator, _unit in session.exec(query).all()]
@@ -140,6 +147,10 @@ def pending_for_coordinators(session: Session, period: Period, now: datetime,
     per_person: dict[int, list[str]] = defaultdict(list)
     for person_id, clave in rows:
         per_person[person_id].append(clave)
+    # approval branch: stand-ins are reminded of the units they cover today, too.
+    for person_id, claves in stand_ins.covering_reminders(
+            session, open_claves, calendar.local(now).date()).items():
+        per_person[person_id] = sorted(set(per_person[person_id]) | claves)
     return {pid: PersonPending(pid, period, tuple(claves),
                                sum(missing_per_unit[c] for c in claves))
             for pid, claves in per_person.items()}

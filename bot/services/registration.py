@@ -9,10 +9,11 @@ database, not by a read-then-write race.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
@@ -54,6 +55,17 @@ class PersonView:
     name: str
     role: str
     units: tuple[UnitView, ...]
+    # Units the person covers today as a stand-in (approval branch: bot.services.stand_ins);
+    # filled by find_person when given today. acting() adds them to ``units``.
+    covering: tuple[UnitView, ...] = ()
+
+    def acting(self) -> PersonView:
+        """The person with the units they cover as a stand-in added to their own (what the
+        report and correction flows let them report)."""
+        if not self.covering:
+            return self
+        return dataclasses.replace(self, units=tuple(sorted(
+            (*self.units, *self.covering), key=lambda u: u.clave)), covering=())
 
     @property
     def is_gerente(self) -> bool:
@@ -101,17 +113,24 @@ _PERSON_WITH_UNITS = (
     .order_by(Unit.clave))
 
 
-def find_person(session: Session, telegram_user_id: int) -> PersonView | None:
-    """The active person bound to this Telegram user, or None (a stranger)."""
+def find_person(session: Session, telegram_user_id: int,
+                today: date | None = None) -> PersonView | None:
+    """The active person bound to this Telegram user, or None (a stranger). With ``today``
+    (local date), a coordinador's ``covering`` holds the units they stand in for."""
     rows = session.connection().execute(_PERSON_WITH_UNITS,
                                         {"telegram_user_id": telegram_user_id}).all()
     if not rows or not rows[0].active:
         return None
     first = rows[0]
+    covering = ()
+    if today is not None and first.role == ROLE_COORDINADOR:
+        from bot.services.stand_ins import covered_units  # approval branch: stand-ins
+
+        covering = tuple(UnitView(c, n) for c, n in covered_units(session, first.id, today))
     return PersonView(id=first.id, telegram_user_id=first.telegram_user_id,
                       chat_id=first.chat_id, name=first.name, role=first.role,
                       units=tuple(UnitView(r.clave, r.nombre) for r in rows
-                                  if r.clave is not None))
+                                  if r.clave is not None), covering=covering)
 
 
 def _units(session: Session, claves: list[str]) -> list[Unit]:

@@ -9,7 +9,7 @@ conversation that began before a period closed cannot slip a value in after.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, or_
@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, PeriodError, period_from_code
-from bot.services import locks, ownership, pending
+from bot.services import locks, ownership, pending, stand_ins
 from storage.models import (
     AGGREGATE_LAST,
     Indicator,
@@ -137,7 +137,8 @@ def reportable_periods_for_unit(session: Session, person_id: int, unit_clave: st
     """(period, pending count) for periods of the unit that are open and still owe values."""
     result = []
     for period in open_periods_for_unit(session, unit_clave, now, calendar):
-        count = len(pending.pending_indicators(session, person_id, period, unit_clave))
+        count = len(pending.pending_indicators(session, person_id, period, unit_clave,
+                                               today=calendar.local(now).date()))
         if count:
             result.append((period, count))
     return result
@@ -237,11 +238,17 @@ class ValueSlot:
 
 
 def load_slot(session: Session, person_id: int, indicator_id: int,
-              period: Period) -> ValueSlot | None:
-    """The slot if the indicator belongs to one of the person's units and is due in
-    ``period``, else None (forged or stale data)."""
+              period: Period, today: date | None = None) -> ValueSlot | None:
+    """The slot if the indicator belongs to one of the person's units (or, given the local
+    ``today``, one they cover as a stand-in) and is due in ``period``, else None (forged or
+    stale data)."""
     found = session.exec(_INDICATOR_FOR_PERSON, params={
         "indicator_id": indicator_id, "person_id": person_id}).first()
+    if found is None and today is not None:  # approval branch: a stand-in's covered unit
+        found = session.exec(select(Indicator, Unit).join(Unit, col(Unit.id)
+                                                          == col(Indicator.unit_id))
+                             .where(Indicator.id == indicator_id, col(Unit.id).in_(
+                                 stand_ins.covered_unit_ids(person_id, today)))).first()
     if found is None or not due_in(found[0], period):
         return None
     return ValueSlot(found[0], found[1], period, *_values_around(session, indicator_id, period))
@@ -286,13 +293,16 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
     a figure somebody corrected."""
     ensure_open(session, slot.period, slot.unit.clave, now, calendar)
     indicator, period, row = slot.indicator, slot.period, slot.stored
+    behalf = stand_ins.on_behalf_of(session, person_id, slot.unit.id,
+                                    calendar.local(now).date())  # approval branch
     old_value = row.value if row else None
     if row is None:
         row = ownership.insert_first(session, ReportedValue(
             indicator_id=indicator.id, period=period.code, year=period.year,
             period_start=period.start, period_end=period.end, value=value,
             meta=indicator.meta, observaciones="", reported_by_id=person_id,
-            reported_at=now, source=source, late=calendar.is_late(period, now)))
+            reported_at=now, source=source, late=calendar.is_late(period, now),
+            on_behalf_of_id=behalf))
         if row is None:
             slot.stored = ownership.current_row(session, indicator.id, period.code)
             raise ValueTaken(ownership.owner_of(session, slot.stored, calendar))
@@ -303,11 +313,12 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
             raise ValueTaken(ownership.owner_of(session, row, calendar))
         old_value = row.value
         row.value, row.reported_by_id, row.reported_at = value, person_id, now
-        row.source = source
+        row.source, row.on_behalf_of_id = source, behalf
         session.add(row)
     session.add(Revision(indicator_id=indicator.id, period=period.code, old_value=old_value,
                          new_value=value, old_observaciones=None, new_observaciones=None,
-                         person_id=person_id, at=now, reason=reason, source=source))
+                         person_id=person_id, at=now, reason=reason, source=source,
+                         on_behalf_of_id=behalf))
     slot.stored = row
     return row
 
@@ -327,7 +338,9 @@ def save_remarks(session: Session, slot: ValueSlot, text: str, *, person_id: int
                              old_value=row.value, new_value=row.value,
                              old_observaciones=row.observaciones, new_observaciones=text,
                              person_id=person_id, at=now, reason="observaciones",
-                             source=source))
+                             source=source, on_behalf_of_id=stand_ins.on_behalf_of(
+                                 session, person_id, slot.unit.id,
+                                 calendar.local(now).date())))
         row.observaciones = text
         session.add(row)
     return row

@@ -75,6 +75,7 @@ from bot.domain.attainment import (
 )
 from bot.domain.calendar import EVERY_DAY, BusinessDays
 from bot.domain.periods import Frequency, Period
+from bot.services.approval import states_for as approval_states
 from bot.services.summary_fichas import YearFichas, line_figures, load_year_fichas
 from storage.models import (
     ROLE_COORDINADOR,
@@ -133,6 +134,9 @@ class UnitSummary:
     responsible: list[str]  # names of the unit's active coordinadores
     all_reported: bool  # every due line is complete
     late: bool  # any line late
+    # approval branch: capturando | enviado | aprobado | devuelto for the asked period, or
+    # None when approval is not required (bot.services.approval).
+    approval: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,11 +232,13 @@ def timeliness_of(due_lines: Iterable[IndicatorLine]) -> Timeliness:
 
 def build_summary(session: Session, period: Period, *, unit_clave: str | None = None,
                   today: date | None = None, bands: Bands | None = None,
-                  deadline_day: int = 5, business_days: BusinessDays = EVERY_DAY) -> Summary:
+                  deadline_day: int = 5, business_days: BusinessDays = EVERY_DAY,
+                  approval_required: bool = False) -> Summary:
     """Summarise ``period`` (its year's catalog), optionally for one unit.
 
     ``business_days``: the reminders' calendar (``Settings.business_days``), so a deadline
-    on a weekend or holiday moves as it does for reminders and the escalation."""
+    on a weekend or holiday moves as it does for reminders and the escalation. With
+    ``approval_required``, each unit carries its approval state for ``period``."""
     today = today or date.today()
     bands = bands or DEFAULT_BANDS
     # The calendar work is done once per frequency, not once per indicator.
@@ -248,6 +254,8 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
               if any(row.ficha_id is not None or row.calendarised for row in catalog)
               else YearFichas())
     expected = expected_progress(period)
+    approvals = (approval_states(session, period, unit_clave)  # approval branch
+                 if approval_required else None)
 
     by_unit: dict[int, list[IndicatorLine]] = defaultdict(list)
     unit_names: dict[int, tuple[str, str]] = {}
@@ -275,7 +283,8 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
         units.append(UnitSummary(
             clave=clave, nombre=nombre, lines=lines, responsible=people,
             all_reported=all(not line.missing_periods for line in lines),
-            late=any(line.late for line in lines)))
+            late=any(line.late for line in lines),
+            approval=None if approvals is None else approvals.get(unit_id, "capturando")))
         missing.extend(
             MissingReport(unit_clave=clave, unit_nombre=nombre, indicator_id=line.indicator_id,
                           indicador=line.nombre, periods=line.missing_periods,

@@ -191,10 +191,16 @@ def header_lines(summary: Summary, scope: str | None = None) -> list[str]:
     return lines
 
 
+APPROVAL_LABELS = {"capturando": "✏️ capturando", "enviado": "📨 enviado",
+                   "aprobado": "🔒 aprobado", "devuelto": "↩️ devuelto"}  # approval branch
+
+
 def unit_title(unit: UnitSummary) -> str:
     mark = "✅" if unit.all_reported else "⏳"
     late = " · ⏰ llegó tarde" if any(line.late_periods for line in unit.lines) else ""
-    return f"<b>{esc(unit.clave)} · {esc(_short(unit.nombre, NAME_WIDTH))}</b> {mark}{late}"
+    state = f" · {APPROVAL_LABELS.get(unit.approval, unit.approval)}" if unit.approval else ""
+    return (f"<b>{esc(unit.clave)} · {esc(_short(unit.nombre, NAME_WIDTH))}</b> "
+            f"{mark}{late}{state}")
 
 
 def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = False,
@@ -402,7 +408,9 @@ def unit_pages(summary: Summary, clave: str, *, limit: int = PAGE_LIMIT) -> list
         f"Responsable: {esc(people)}",
         ("✅ Todo reportado" if unit.all_reported else "⏳ Faltan reportes")
         + (" · ⏰ con reportes que llegaron tarde"
-           if any(line.late_periods for line in unit.lines) else ""),
+           if any(line.late_periods for line in unit.lines) else "")
+        + (f" · revisión: {APPROVAL_LABELS.get(unit.approval, unit.approval)}"
+           if unit.approval else ""),
     ])
     figures = Figures()
     items = [indicator_text(line, summary, detail=True, figures=figures) for line in unit.lines]

@@ -1,0 +1,223 @@
+"""Stand-ins (suplentes): someone answers for an absent coordinador's units for a while.
+
+A :class:`~storage.models.StandIn` row names the absent coordinador (``person_id``), the
+stand-in, one of the absent person's units or all of them (``unit_id`` None: whatever units
+they have on each day), and an inclusive range of local dates. While ``today`` is inside it
+(and it was not cancelled) the stand-in:
+
+* may report and correct those units exactly as their own (:func:`covered_units` widens the
+  person's units in ``registration.find_person``; :func:`covered_unit_ids` widens the SQL
+  ownership checks of ``reporting.load_slot`` and ``pending.pending_indicators``);
+* gets the units' reminders too (:func:`covering_reminders`, used by
+  ``pending.pending_for_coordinators``);
+* leaves values that record both people: ``reported_by_id`` is the stand-in,
+  ``on_behalf_of_id`` the absent coordinador (:func:`on_behalf_of`).
+
+The range ends by itself: nothing runs when it ends, every check asks for ``today``.
+Rules of who may name whom: a coordinador names stand-ins for themself, a gerente for any
+coordinador (and the administrator at the command line); the stand-in is another active
+coordinador.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, bindparam, or_, union
+from sqlmodel import Session, col, select
+
+from bot.domain.date_ranges import DateRange
+from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, Person, PersonUnit, StandIn, Unit
+
+
+class StandInError(ValueError):
+    """A refused request; ``str()`` is Spanish for people."""
+
+
+# --- who covers what, on a given day (SQL) ---------------------------------------------------
+
+def _active(today):
+    return and_(col(StandIn.starts) <= today, col(StandIn.ends) >= today,
+                col(StandIn.cancelled_at).is_(None))
+
+
+def _covered_pairs(today):
+    """(stand_in_id, absent person_id, unit_id) of every stand-in active on ``today``: the
+    absent person's units as they are now, restricted to the one named if any."""
+    return (select(StandIn.stand_in_id, StandIn.person_id, PersonUnit.unit_id)
+            .join(PersonUnit, col(PersonUnit.person_id) == col(StandIn.person_id))
+            .join(Person, col(Person.id) == col(StandIn.stand_in_id))
+            .where(_active(today), Person.active == True,  # noqa: E712
+                   or_(col(StandIn.unit_id).is_(None),
+                       col(StandIn.unit_id) == col(PersonUnit.unit_id))))
+
+
+def covered_unit_ids(person_id, today):
+    """A SELECT of the unit ids ``person_id`` covers as a stand-in on ``today`` (either may
+    be a bind parameter)."""
+    pairs = _covered_pairs(today).subquery()
+    return select(pairs.c.unit_id).where(pairs.c.stand_in_id == person_id)
+
+
+def answerable_unit_ids(person_id, today):
+    """A SELECT of the units the person answers for on ``today``: own ones and covered."""
+    own = select(PersonUnit.unit_id).where(col(PersonUnit.person_id) == person_id)
+    return union(own, covered_unit_ids(person_id, today))
+
+
+_COVERED = (select(Unit.clave, Unit.nombre)
+            .where(col(Unit.id).in_(covered_unit_ids(bindparam("person_id"),
+                                                     bindparam("today"))))
+            .order_by(Unit.clave))
+
+
+def covered_units(session: Session, person_id: int, today: date) -> list[tuple[str, str]]:
+    """(clave, nombre) of the units the person covers on ``today`` (not their own)."""
+    own = set(session.exec(select(Unit.clave).join(
+        PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
+        .where(PersonUnit.person_id == person_id)).all())
+    rows = session.connection().execute(_COVERED, {"person_id": person_id, "today": today})
+    return [(clave, nombre) for clave, nombre in rows if clave not in own]
+
+
+def on_behalf_of(session: Session, person_id: int, unit_id: int, today: date) -> int | None:
+    """Whose unit the person enters a value for: None when it is their own unit, else the
+    absent coordinador they stand in for."""
+    if session.get(PersonUnit, (person_id, unit_id)) is not None:
+        return None
+    pairs = _covered_pairs(today).subquery()
+    return session.exec(select(pairs.c.person_id).where(
+        pairs.c.stand_in_id == person_id, pairs.c.unit_id == unit_id)
+        .order_by(pairs.c.person_id)).first()
+
+
+def covering_reminders(session: Session, unit_claves, today: date) -> dict[int, set[str]]:
+    """For reminders: stand-in id → the given units they cover on ``today``."""
+    if not unit_claves:
+        return {}
+    pairs = _covered_pairs(today).subquery()
+    rows = session.exec(select(pairs.c.stand_in_id, Unit.clave)
+                        .join(Unit, Unit.id == pairs.c.unit_id)
+                        .join(Person, Person.id == pairs.c.stand_in_id)
+                        .where(col(Unit.clave).in_(sorted(unit_claves)),
+                               Person.role == ROLE_COORDINADOR)).all()
+    result: dict[int, set[str]] = {}
+    for stand_in_id, clave in rows:
+        result.setdefault(stand_in_id, set()).add(clave)
+    return result
+
+
+# --- naming, listing and cancelling ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class StandInView:
+    id: int
+    person_id: int
+    person_name: str
+    stand_in_id: int
+    stand_in_name: str
+    unit_clave: str | None  # None: all the absent person's units
+    starts: date
+    ends: date
+
+    def is_active(self, today: date) -> bool:
+        return self.starts <= today <= self.ends
+
+
+def _name(person: Person) -> str:
+    return person.name or f"persona {person.id}"
+
+
+def _view(session: Session, row: StandIn) -> StandInView:
+    absent, stand_in = session.get(Person, row.person_id), session.get(Person, row.stand_in_id)
+    unit = session.get(Unit, row.unit_id) if row.unit_id is not None else None
+    return StandInView(row.id, row.person_id, _name(absent), row.stand_in_id, _name(stand_in),
+                       unit.clave if unit else None, row.starts, row.ends)
+
+
+def _actor(session: Session, actor_id: int | None) -> Person | None:
+    """The person acting (None: the command line). Must be an active gerente/coordinador."""
+    if actor_id is None:
+        return None
+    actor = session.get(Person, actor_id)
+    if actor is None or not actor.active:
+        raise StandInError("No estás registrado en POA Bot.")
+    return actor
+
+
+def may_name_for(session: Session, actor_id: int | None) -> list[Person]:
+    """The coordinadores the actor may name a stand-in for: themself (coordinador), any
+    active coordinador with units (gerente, command line)."""
+    actor = _actor(session, actor_id)
+    if actor is not None and actor.role == ROLE_COORDINADOR:
+        return [actor]
+    return list(session.exec(select(Person).where(
+        Person.role == ROLE_COORDINADOR, Person.active == True,  # noqa: E712
+        col(Person.id).in_(select(PersonUnit.person_id))).order_by(Person.name, Person.id)))
+
+
+def candidates(session: Session, absent_id: int) -> list[Person]:
+    """Who may stand in for ``absent_id``: the other active coordinadores."""
+    return list(session.exec(select(Person).where(
+        Person.role == ROLE_COORDINADOR, Person.active == True,  # noqa: E712
+        Person.id != absent_id).order_by(Person.name, Person.id)))
+
+
+def absent_units(session: Session, absent_id: int) -> list[Unit]:
+    return list(session.exec(select(Unit).join(PersonUnit, col(PersonUnit.unit_id)
+                                               == col(Unit.id))
+                             .where(PersonUnit.person_id == absent_id).order_by(Unit.clave)))
+
+
+def create(session: Session, *, actor_id: int | None, absent_id: int, stand_in_id: int,
+           unit_clave: str | None, dates: DateRange, now: datetime) -> StandInView:
+    """Name a stand-in; refused (:class:`StandInError`) unless the actor may, both people
+    are active coordinadores, they differ, and the unit (if any) is the absent person's."""
+    if absent_id not in {p.id for p in may_name_for(session, actor_id)}:
+        raise StandInError("Solo puedes nombrar suplente para ti; un gerente puede "
+                           "nombrarlo para cualquier coordinador.")
+    stand_in = session.get(Person, stand_in_id)
+    if (stand_in is None or not stand_in.active or stand_in.role != ROLE_COORDINADOR
+            or stand_in_id == absent_id):
+        raise StandInError("El suplente debe ser otro coordinador activo.")
+    unit_id = None
+    if unit_clave is not None:
+        unit = next((u for u in absent_units(session, absent_id) if u.clave == unit_clave), None)
+        if unit is None:
+            raise StandInError(f"La unidad {unit_clave} no es de esa persona.")
+        unit_id = unit.id
+    row = StandIn(person_id=absent_id, stand_in_id=stand_in_id, unit_id=unit_id,
+                  starts=dates.starts, ends=dates.ends, created_by_id=actor_id, created_at=now)
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+def listing(session: Session, actor_id: int | None, today: date) -> list[StandInView]:
+    """Stand-ins not cancelled and not yet over: all of them for a gerente (and the command
+    line), those a coordinador is part of (absent or standing in) for a coordinador."""
+    actor = _actor(session, actor_id)
+    statement = select(StandIn).where(col(StandIn.ends) >= today,
+                                      col(StandIn.cancelled_at).is_(None))
+    if actor is not None and actor.role != ROLE_GERENTE:
+        statement = statement.where(or_(StandIn.person_id == actor.id,
+                                        StandIn.stand_in_id == actor.id))
+    rows = session.exec(statement.order_by(StandIn.starts, StandIn.id)).all()
+    return [_view(session, row) for row in rows]
+
+
+def cancel(session: Session, *, actor_id: int | None, stand_in_row_id: int,
+           now: datetime) -> StandInView:
+    """End a stand-in now. A coordinador cancels only their own (as the absent one); a
+    gerente any."""
+    actor = _actor(session, actor_id)
+    row = session.get(StandIn, stand_in_row_id)
+    if row is None or row.cancelled_at is not None:
+        raise StandInError("Esa suplencia ya no existe o ya se canceló.")
+    if actor is not None and actor.role != ROLE_GERENTE and row.person_id != actor.id:
+        raise StandInError("Solo puedes cancelar las suplencias que nombraste para ti.")
+    row.cancelled_at, row.cancelled_by_id = now, actor_id
+    session.add(row)
+    session.flush()
+    return _view(session, row)
