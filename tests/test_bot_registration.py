@@ -29,7 +29,7 @@ async def test_start_with_token_binds_and_greets_by_role_and_units(db):
         await bot.idle()
         names = [c["command"] for c in bot.stub.visible_commands(5001)]
         assert names == ["reportar", "pendientes", "corregir", "resumen", "ficha", "reprogramar",
-                         "cancelar", "ayuda"]
+                         "enviar", "suplente", "cancelar", "ayuda"]
         # Strangers see only /start.
         assert [c["command"] for c in bot.stub.visible_commands(9999)] == ["start"]
 

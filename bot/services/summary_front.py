@@ -29,7 +29,7 @@ from bot.domain.attainment import STATUS_ORDER, Status
 from bot.domain.numbers import format_percent
 from bot.domain.periods import Period, period_from_code
 from bot.services.summary import Summary, UnitSummary
-from bot.services.summary_pages import esc
+from bot.services.summary_pages import APPROVAL_LABELS, esc
 
 MAX_LINES = 25
 NAME_WIDTH = 30
@@ -191,7 +191,9 @@ def unit_counts_line(unit: UnitSummary) -> str:
     for line in unit.lines:
         counts[line.status] += 1
     marks = " ".join(f"{status.light}{count}" for status, count in counts.items() if count)
-    return f"{esc(unit.clave)} {esc(_short(unit.nombre, NAME_WIDTH))}: {marks}"
+    # The review state (only when POA_APPROVAL_REQUIRED): where the unit's period stands.
+    state = f" · {APPROVAL_LABELS.get(unit.approval, unit.approval)}" if unit.approval else ""
+    return f"{esc(unit.clave)} {esc(_short(unit.nombre, NAME_WIDTH))}: {marks}{state}"
 
 
 @dataclass(frozen=True)
