@@ -58,6 +58,7 @@ COMMANDS: dict[str, list[Command]] = {
                 detail="Elige el periodo y escribe cada valor; se guarda al confirmarlo."),
         Command("pendientes", "Indicadores que te faltan por reportar"),
         Command("corregir", "Cambiar un valor ya reportado de un periodo abierto"),
+        Command("evidencia", "Enviar fotos o documentos que respaldan un valor"),
         Command("resumen", "Cumplimiento contra meta de tus unidades", "[periodo]"),
         Command("cancelar", "Terminar la captura en curso (lo confirmado queda guardado)"),
         Command("ayuda", "Qué puedo hacer"),

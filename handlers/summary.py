@@ -46,6 +46,7 @@ from handlers.common import (
     reply_html,
     require_person,
 )
+from handlers.evidence import evidence_row
 from storage.models import Unit
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,9 @@ def detail_keyboard(period: Period, scope: str, back: int, clave: str, view: Pag
     nav = _nav_row(view.pages, page,
                    lambda p: callback_data(PREFIX, "u", period.code, scope, back, clave, p))
     rows = [nav] if nav else []
+    evidence = evidence_row(period.code, clave)  # handlers/evidence.py: list and re-send
+    if evidence:
+        rows.append(evidence)
     rows.append([(BACK, callback_data(PREFIX, "p", period.code, scope, back))])
     return keyboard(rows)
 

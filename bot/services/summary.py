@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -69,6 +69,7 @@ from bot.domain.attainment import (
     timeliness,
 )
 from bot.domain.periods import Frequency, Period
+from bot.services import evidence
 from storage.models import (
     ROLE_COORDINADOR,
     Indicator,
@@ -103,7 +104,10 @@ class IndicatorLine:
     due: bool  # at least one of the line's periods is due
     late: bool  # a late value, or a due period unreported past its deadline
     due_periods: tuple[str, ...] = ()
-    missing_periods: tuple[str, ...] = ()  # due periods without a value
+    missing_periods: tuple[str, ...] = ()  # due periods without a value (or evidence, below)
+    # Due periods with a value but without the evidence their ficha makes mandatory; they are
+    # in missing_periods too (bot/services/evidence.py).
+    evidence_missing: tuple[str, ...] = ()
 
     @property
     def reported(self) -> bool:
@@ -213,6 +217,7 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
     last_values = _last_values(session, period, unit_clave)
     responsible = _responsible(session, unit_clave)
     expected = expected_progress(period)
+    lacking = evidence.lacking_pairs(session, period.year, unit_clave)  # mandatory evidence
 
     by_unit: dict[int, list[IndicatorLine]] = defaultdict(list)
     unit_names: dict[int, tuple[str, str]] = {}
@@ -224,9 +229,10 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
         indicator_id, unit_id = row[0], row[1]
         if unit_id not in unit_names:
             unit_names[unit_id] = (row.clave, row.unit_nombre)
-        by_unit[unit_id].append(_line(
+        line = _line(
             row, plan, reported.get((indicator_id, plan.kind), _NOTHING_REPORTED),
-            year_sums.get(indicator_id, _ZERO), last_values.get(indicator_id), expected, bands))
+            year_sums.get(indicator_id, _ZERO), last_values.get(indicator_id), expected, bands)
+        by_unit[unit_id].append(_owing_evidence(line, lacking) if lacking else line)
 
     units: list[UnitSummary] = []
     missing: list[MissingReport] = []
@@ -262,6 +268,15 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
 
 
 _ZERO = Decimal(0)
+
+
+def _owing_evidence(line: IndicatorLine, lacking: set[tuple[int, str]]) -> IndicatorLine:
+    """A due period whose value lacks mandatory evidence stays missing (evidence hook)."""
+    owed = tuple(code for code in line.due_periods if (line.indicator_id, code) in lacking)
+    if not owed:
+        return line
+    return replace(line, missing_periods=tuple(sorted({*line.missing_periods, *owed})),
+                   evidence_missing=owed)
 
 
 def _unit_due(unit: UnitSummary) -> bool:
