@@ -63,6 +63,7 @@ from storage.models import Indicator, Unit
 log = logging.getLogger(__name__)
 
 PREFIX = "ev"
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # evidence is the utility's: owner only
 LABEL_WIDTH = 48
 
 NOT_FOR_GERENTE = ("Las evidencias las envían los coordinadores. Para verlas usa /resumen, "
@@ -296,10 +297,15 @@ async def _download(context: CallbackContext, incoming: ev.IncomingFile, folder:
     always whole); returns (size, sha256) of the bytes written."""
     telegram_file = await context.bot.get_file(incoming.file_id)
     destination = folder / relative
-    destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    made = folder
+    for part in Path(relative).parent.parts:  # each level private, not only the last
+        made = made / part
+        made.mkdir(exist_ok=True, mode=PRIVATE_DIR)
     partial = destination.with_name(destination.name + ".part")
     try:
         await telegram_file.download_to_drive(custom_path=partial)
+        os.chmod(partial, PRIVATE_FILE)
         digest = ev.sha256_of(partial)
         size = partial.stat().st_size
         os.replace(partial, destination)

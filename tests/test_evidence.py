@@ -93,6 +93,10 @@ async def test_evidence_is_stored_resent_by_file_id_and_zipped_with_its_sha256(
         assert (folder / rows[0].local_path).read_bytes() == PDF  # the downloaded copy
         assert (folder / rows[1].local_path).read_bytes() == JPEG
         assert not list(folder.rglob("*.part"))
+        copy = folder / rows[0].local_path
+        assert copy.stat().st_mode & 0o077 == 0  # owner only, like the SQLite file
+        assert all(p.stat().st_mode & 0o077 == 0 for p in copy.parents if folder in
+                   (p, *p.parents))
 
         # The gerente: /resumen → 🔎 303 shows both evidence buttons.
         overview = await bot.say(GERENTE, "/resumen mar-23")
