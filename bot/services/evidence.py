@@ -16,6 +16,10 @@ who is late (``bot.services.pending``), :func:`lacking_pairs` the summary's comp
 
 This module knows rows and files, nothing of Telegram: the handler (``handlers/evidence.py``)
 downloads and passes the bytes' path here.
+
+Why one file of ~430 lines: choosing a target, storing, the "still owed" queries, listing and
+the zip all read the same ``evidence`` rows by the same rules (which periods an asked period
+holds, where a copy lives); split apart, those rules would be restated in each piece.
 """
 
 from __future__ import annotations
