@@ -52,6 +52,7 @@ SWITCH_INTERVAL = 0.001  # seconds; see build_application
 # Order matters only for the shared handler groups; each module documents its own groups.
 HANDLER_MODULES = [
     "handlers.registration",
+    "handlers.evidence",  # before handlers.reporting: its photos and documents come first
     "handlers.reporting",
     "handlers.help",
     "handlers.reminders",

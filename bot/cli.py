@@ -44,9 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", help="clave de la unidad responsable, p. ej. 303")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
-    p = sub.add_parser("export", help="exporta el reporte POA de un periodo (.xlsx o .csv)")
+    p = sub.add_parser("export", help="exporta el reporte POA de un periodo (.xlsx, .csv o "
+                                      ".zip con evidencias)")
     p.add_argument("--period", required=True)
-    p.add_argument("--out", required=True, help="archivo de salida (.xlsx o .csv)")
+    p.add_argument("--out", required=True,
+                   help="archivo de salida (.xlsx, .csv, .tsv o .zip: libro y evidencias)")
 
     p = sub.add_parser("invite", help="crea una invitación de registro de un solo uso")
     p.add_argument("--role", required=True, choices=("coordinador", "gerente"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, time
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.calendar import BusinessDays
+from storage.db import normalize_url, sqlite_path
 
 PUBLIC_BOT_API = "https://api.telegram.org/bot"
 _WEEKDAYS = {name: number for number, names in enumerate(
@@ -79,9 +81,15 @@ class Settings(BaseSettings):
         if not 1 <= day <= 7:
             raise ValueError("POA_DIGEST_DAY: 1 (lunes) a 7 (domingo), el nombre del día u off")
         return day
+
     # Approval cycle (bot.services.approval): a coordinador sends each complete unit-period
     # for review and a gerente approves (locks it) or returns it. False: today's behaviour.
     poa_approval_required: bool = False
+
+    # Evidence (medios de verificación, bot/services/evidence.py): where the downloaded
+    # copies go. Unset: a folder ``evidencia`` beside the SQLite file, or in the working
+    # directory for PostgreSQL.
+    poa_evidence_dir: Path | None = None
 
     @field_validator("poa_reminder_days", mode="before")
     @classmethod
@@ -99,6 +107,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
+
+    @field_validator("poa_evidence_dir", mode="before")
+    @classmethod
+    def _empty_dir_is_default(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("poa_holidays_country")
     @classmethod
@@ -135,3 +148,10 @@ class Settings(BaseSettings):
 
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    def evidence_dir(self) -> Path:
+        """Folder of the evidence copies (``POA_EVIDENCE_DIR``, see the field)."""
+        if self.poa_evidence_dir is not None:
+            return self.poa_evidence_dir
+        database = sqlite_path(normalize_url(self.database_url))
+        return (database.parent if database is not None else Path.cwd()) / "evidencia"

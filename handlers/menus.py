@@ -63,6 +63,7 @@ COMMANDS: dict[str, list[Command]] = {
                 detail="Elige el periodo y escribe cada valor; se guarda al confirmarlo."),
         Command("pendientes", "Indicadores que te faltan por reportar"),
         Command("corregir", "Cambiar un valor ya reportado de un periodo abierto"),
+        Command("evidencia", "Enviar fotos o documentos que respaldan un valor"),
         Command("resumen", "Cumplimiento contra meta de tus unidades", "[periodo]"),
         Command("ficha", "Ficha técnica de tus indicadores", "[ID]"),
         Command("reprogramar", "Pedir el cambio de una meta programada (autoriza la gerencia)",

@@ -282,14 +282,19 @@ def _pending_text(units: tuple[conv.PendingUnit, ...]) -> str:
     anything = False
     for entry in units:
         lines.append(f"\n<b>{esc(entry.unit.clave)} {esc(entry.unit.nombre)}</b>")
-        if not entry.periods:
+        if not entry.periods and not entry.evidence:
             lines.append("Nada pendiente en periodos abiertos ✅")
         for period, names in entry.periods:
             anything = True
             lines.append(f"{period.label}: {len(names)} por reportar")
             lines.extend(f"  • {esc(name)}" for name in names)
+        for period, names in entry.evidence:  # handlers/evidence.py
+            lines.append(f"{period.label}: {len(names)} sin la evidencia obligatoria")
+            lines.extend(f"  • 📎 {esc(name)}" for name in names)
     if anything:
         lines.append("\nUsa /reportar para capturarlos.")
+    if any(entry.evidence for entry in units):
+        lines.append("Usa /evidencia para enviar fotos o documentos.")
     return "\n".join(lines)
 
 

@@ -55,6 +55,7 @@ from handlers.common import (
     reply_html,
     require_person,
 )
+from handlers.evidence import evidence_row
 from storage.models import Unit
 
 log = logging.getLogger(__name__)
@@ -268,6 +269,9 @@ def detail_keyboard(period: Period, scope: str, back: int, clave: str, view: Pag
     nav = _nav_row(view.pages, page,
                    lambda p: callback_data(PREFIX, "u", period.code, scope, back, clave, p))
     rows = [nav] if nav else []
+    evidence = evidence_row(period.code, clave)  # handlers/evidence.py: list and re-send
+    if evidence:
+        rows.append(evidence)
     # The unit's fichas técnicas (handlers.fichas); a clave is ≤ 20 characters, so it fits.
     rows.append([("📋 Fichas técnicas", callback_data("fi", "u", clave))])
     rows.append([(BACK, callback_data(PREFIX, "p", period.code, scope, back))])

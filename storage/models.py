@@ -394,3 +394,41 @@ class ApprovalCommentWait(SQLModel, table=True):
     person_id: int = Field(foreign_key="persons.id", primary_key=True)
     approval_id: int = Field(foreign_key="unit_period_approvals.id")
     started_at: datetime = _when()
+class Evidence(SQLModel, table=True):
+    """A *medio de verificación*: a photo or document sent for one indicator and period.
+
+    Telegram's ``file_id`` lets the bot send it again without a copy; ``file_unique_id`` is the
+    same for the same file whoever sends it, so a re-sent file is not stored twice. The copy on
+    disk is at ``local_path``, relative to ``POA_EVIDENCE_DIR`` (bot/services/evidence.py).
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "period", "file_unique_id", name="uq_evidence_file"),
+        Index("ix_evidence_period_indicator", "period", "indicator_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), nullable=False))
+    period: str = Field(max_length=10)  # Period.code
+    kind: str = Field(max_length=10)  # photo | document (how to send it again)
+    file_id: str = Field(sa_type=Text)
+    file_unique_id: str = Field(max_length=128)
+    file_name: str = Field(max_length=255)
+    mime_type: str = Field(default="", max_length=255)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)
+    local_path: str = Field(sa_type=Text)
+    person_id: int | None = Field(default=None, foreign_key="persons.id")
+    received_at: datetime = _when()
+
+
+class EvidenceInbox(SQLModel, table=True):
+    """Where a chat's next photos and documents go: the indicator and period chosen with
+    ``/evidencia`` (one row per chat, replaced by the next choice)."""
+
+    __tablename__ = "evidence_inbox"
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    person_id: int = Field(foreign_key="persons.id")
+    indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), nullable=False))
+    period: str = Field(max_length=10)
+    set_at: datetime = _when()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -172,8 +173,12 @@ async def running_bot(db: Database, *, clock: FrozenClock | None = None,
     clock = clock or FrozenClock(DEFAULT_NOW)
     stub_options.setdefault("token", TEST_TOKEN)
     stub_options.setdefault("bot_username", TEST_BOT_USERNAME)
+    # Evidence copies go to a throwaway folder unless a test names one (on PostgreSQL the
+    # default would be the working directory).
+    evidence_dir = tempfile.TemporaryDirectory(prefix="poa-evidence-")
+    overrides = {"poa_evidence_dir": evidence_dir.name, **(settings_overrides or {})}
     async with BotApiStub(**stub_options) as stub:
-        harness = BotHarness(stub, db, clock, make_settings(stub, db, **(settings_overrides or {})),
+        harness = BotHarness(stub, db, clock, make_settings(stub, db, **overrides),
                              handler_modules)
         harness.rate_limiter = rate_limiter
         await harness.start()
@@ -186,6 +191,7 @@ async def running_bot(db: Database, *, clock: FrozenClock | None = None,
             raise
         finally:
             await harness.stop()
+            evidence_dir.cleanup()
             if not failed:  # do not hide the test's own failure behind this one
                 harness.check_telegram_rules()
 

@@ -28,8 +28,8 @@ async def test_start_with_token_binds_and_greets_by_role_and_units(db):
         await bot.stub.wait_for_calls("setMyCommands", 2)  # default scope + this chat
         await bot.idle()
         names = [c["command"] for c in bot.stub.visible_commands(5001)]
-        assert names == ["reportar", "pendientes", "corregir", "resumen", "ficha", "reprogramar",
-                         "enviar", "suplente", "cancelar", "ayuda"]
+        assert names == ["reportar", "pendientes", "corregir", "evidencia", "resumen", "ficha",
+                         "reprogramar", "enviar", "suplente", "cancelar", "ayuda"]
         # Strangers see only /start.
         assert [c["command"] for c in bot.stub.visible_commands(9999)] == ["start"]
 

@@ -1,22 +1,27 @@
-"""``poa-bot export --period P --out FILE``: the POA report of a period as .xlsx, .csv or .tsv.
+"""``poa-bot export --period P --out FILE``: the POA report of a period as .xlsx, .csv or .tsv,
+or a .zip with the workbook and the period's evidence.
 
 The file has the layout of the original report (see :mod:`bot.poa_report.writer`), with the
 figures computed by the attainment engine; ``.tsv`` is the text form the original was
-exported as, so ``poa-bot import-poa`` reads any of the three back.
+exported as, so ``poa-bot import-poa`` reads any of the three back. A ``.zip`` holds
+``POA-<period>.xlsx``, every evidence copy at ``evidencias/<unit clave>/<period>/<file>`` and
+``evidencias/manifiesto.csv`` with each file's sha256 (:func:`bot.services.evidence.write_zip`).
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from bot.domain.attainment import Bands
 from bot.domain.periods import PeriodError, parse_period
 from bot.poa_report.writer import count_data_rows, layout, write_report
+from bot.services import evidence
 from bot.services.export import NothingToExport, build_report
 
-SUFFIXES = (".xlsx", ".csv", ".tsv")
+SUFFIXES = (".xlsx", ".csv", ".tsv", ".zip")
 
 
 def run(args, settings, db) -> int:
@@ -29,7 +34,8 @@ def run(args, settings, db) -> int:
         return 2
     out = Path(args.out)
     if out.suffix.lower() not in SUFFIXES:
-        print(f"{out.name}: la salida debe terminar en .xlsx, .csv o .tsv.", file=sys.stderr)
+        print(f"{out.name}: la salida debe terminar en .xlsx, .csv, .tsv o .zip.",
+              file=sys.stderr)
         return 2
     try:
         document = db.call(build_report, period, today=today,
@@ -39,7 +45,27 @@ def run(args, settings, db) -> int:
     except NothingToExport as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    if out.suffix.lower() == ".zip":
+        return _write_zip(document, period, out, settings, db)
     write_report(document, out)
     print(f"{out}: {len(document.sections)} secciones, "
           f"{count_data_rows(layout(document))} filas de indicadores ({period.label}).")
+    return 0
+
+
+def _write_zip(document, period, out: Path, settings, db) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        workbook = Path(folder) / f"POA-{period.code}.xlsx"
+        write_report(document, workbook)
+        items = db.call(evidence.items, period)
+        result = evidence.write_zip(out, workbook.name, workbook.read_bytes(), items,
+                                    settings.evidence_dir())
+    print(f"{out}: {workbook.name} ({len(document.sections)} secciones) y {result.files} "
+          f"evidencias de {period.label}; sha256 en {evidence.MANIFEST_NAME}.")
+    for path in result.missing:
+        print(f"aviso: falta la copia de {path} en {settings.evidence_dir()}; va en el "
+              "manifiesto sin archivo.", file=sys.stderr)
+    for path in result.altered:
+        print(f"aviso: {path} cambió desde que llegó (sha256 distinto); va en el zip y el "
+              "manifiesto lo marca.", file=sys.stderr)
     return 0

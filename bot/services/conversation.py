@@ -42,7 +42,7 @@ from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.remarks import means_no_remarks
 from bot.domain.typed_figures import Choice, FigureRules, Refusal, read_figure
-from bot.services import ownership, reporting
+from bot.services import evidence, ownership, reporting
 from bot.services.registration import PersonView, UnitView
 from bot.services.reporting import (
     MAX_REMARKS,
@@ -230,6 +230,8 @@ class Kept:
 class PendingUnit:
     unit: UnitView
     periods: tuple[tuple[Period, tuple[str, ...]], ...]  # (period, names of pending ones)
+    # (period, names) with a value but without the evidence their ficha makes mandatory
+    evidence: tuple[tuple[Period, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -778,7 +780,10 @@ def pending_list(session: Session, turn: Turn) -> list:
                 session, turn.person.id, period, unit.clave,
                 today=turn.calendar.local(turn.now).date()))  # stand-ins
             periods.append((period, names))
-        units.append(PendingUnit(unit, tuple(periods)))
+        owed_evidence = evidence.lacking_for_person(  # bot/services/evidence.py
+            session, turn.person.id, unit.clave,
+            reporting.open_periods_for_unit(session, unit.clave, turn.now, turn.calendar))
+        units.append(PendingUnit(unit, tuple(periods), tuple(owed_evidence)))
     return [PendingList(tuple(units))]
 
 

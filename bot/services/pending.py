@@ -3,7 +3,9 @@ unit (for the escalation to gerentes).
 
 An indicator of frequency F is due for each period of F of its own POA year (a monthly one
 for 2023-03, a quarterly one for 2023-Q1, ...). It is pending for a period while it has no
-``ReportedValue`` for that period's code.
+``ReportedValue`` for that period's code, or (reminders and the escalation, through
+:func:`_owed_rows`) while its ficha makes evidence mandatory and it has none
+(:mod:`bot.services.evidence`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
-from bot.services import locks, stand_ins
+from bot.services import evidence, locks, stand_ins
 from storage.models import ROLE_COORDINADOR, Indicator, Person, PersonUnit, ReportedValue, Unit
 
 
@@ -31,6 +33,13 @@ def _missing_query(period: Period):
                    Indicator.frecuencia == period.frequency.value,
                    ReportedValue.id == None)  # noqa: E711
             .order_by(Unit.clave, Indicator.position, Indicator.id))
+
+
+def _owed_rows(session: Session, period: Period) -> list[tuple[Indicator, Unit]]:
+    """Missing values, then values still owing mandatory evidence (an indicator is in one
+    list or the other: the evidence one needs a value)."""
+    return [*session.exec(_missing_query(period)).all(),
+            *session.exec(evidence.lacking_query(period)).all()]
 
 
 def person_units(session: Session, person_id: int) -> list[Unit]:
@@ -101,7 +110,8 @@ def pending_by_unit(session: Session, period: Period) -> dict[str, UnitPending]:
     missing indicators and the names of the active coordinadores responsible for it (and,
     separately, which of them blocked the bot)."""
     result: dict[str, UnitPending] = {}
-    for indicator, unit in session.exec(_missing_query(period)).all():
+    for indicator, unit in sorted(_owed_rows(session, period),
+                                  key=lambda row: (row[1].clave, row[0].position, row[0].id)):
         entry = result.setdefault(unit.clave, UnitPending(unit.clave, unit.nombre))
         entry.indicators.append(indicator)
     if result:
@@ -133,7 +143,7 @@ def pending_for_coordinators(session: Session, period: Period, now: datetime,
     """For reminders, in a few queries whatever the number of people: every active
     coordinador with indicators pending for ``period`` in units open at ``now``."""
     missing_per_unit: dict[str, int] = defaultdict(int)
-    for _indicator, unit in session.exec(_missing_query(period)).all():
+    for _indicator, unit in _owed_rows(session, period):
         missing_per_unit[unit.clave] += 1
     open_claves = locks.open_units(session, period, missing_per_unit, now, calendar)
     if not open_claves:

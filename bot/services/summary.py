@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -75,6 +75,7 @@ from bot.domain.attainment import (
 )
 from bot.domain.calendar import EVERY_DAY, BusinessDays
 from bot.domain.periods import Frequency, Period
+from bot.services import evidence
 from bot.services.approval import states_for as approval_states
 from bot.services.summary_fichas import YearFichas, line_figures, load_year_fichas
 from storage.models import (
@@ -113,12 +114,15 @@ class IndicatorLine:
     due: bool  # at least one of the line's periods is due
     late: bool  # a late value, or a due period unreported past its deadline
     due_periods: tuple[str, ...] = ()
-    missing_periods: tuple[str, ...] = ()  # due periods without a value
+    missing_periods: tuple[str, ...] = ()  # due periods without a value (or evidence, below)
     # Added for the gerente's first screen (bot.services.summary_front); ``late`` above
     # mixes a late value with an overdue absence, these keep them apart:
     late_periods: tuple[str, ...] = ()  # due periods whose value arrived late
     imported_periods: tuple[str, ...] = ()  # due periods whose value came from an import
     overdue_periods: tuple[str, ...] = ()  # missing periods past their deadline
+    # Due periods with a value but without the evidence their ficha makes mandatory; they are
+    # in missing_periods too (bot/services/evidence.py).
+    evidence_missing: tuple[str, ...] = ()
 
     @property
     def reported(self) -> bool:
@@ -256,6 +260,7 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
     expected = expected_progress(period)
     approvals = (approval_states(session, period, unit_clave)  # approval branch
                  if approval_required else None)
+    lacking = evidence.lacking_pairs(session, period.year, unit_clave)  # mandatory evidence
 
     by_unit: dict[int, list[IndicatorLine]] = defaultdict(list)
     unit_names: dict[int, tuple[str, str]] = {}
@@ -273,7 +278,7 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
         else:
             line = _line(row, plan, line_reported, year_sums.get(indicator_id, _ZERO),
                          last_values.get(indicator_id), expected, bands)
-        by_unit[unit_id].append(line)
+        by_unit[unit_id].append(_owing_evidence(line, lacking) if lacking else line)
 
     units: list[UnitSummary] = []
     missing: list[MissingReport] = []
@@ -307,6 +312,15 @@ def build_summary(session: Session, period: Period, *, unit_clave: str | None = 
 
 
 _ZERO = Decimal(0)
+
+
+def _owing_evidence(line: IndicatorLine, lacking: set[tuple[int, str]]) -> IndicatorLine:
+    """A due period whose value lacks mandatory evidence stays missing (evidence hook)."""
+    owed = tuple(code for code in line.due_periods if (line.indicator_id, code) in lacking)
+    if not owed:
+        return line
+    return replace(line, missing_periods=tuple(sorted({*line.missing_periods, *owed})),
+                   evidence_missing=owed)
 
 
 def _unit_due(unit: UnitSummary) -> bool:

@@ -226,6 +226,9 @@ def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = Fals
         extra = [f"   Estado: {esc(line.status.label)}"]
         if line.missing_periods:
             extra.append(f"   Falta: {esc(', '.join(line.missing_periods))}")
+        if line.evidence_missing:  # bot/services/evidence.py
+            extra.append(f"   📎 Sin la evidencia obligatoria: "
+                         f"{esc(', '.join(line.evidence_missing))}")
         if line.late_periods:
             extra.append(f"   ⏰ Llegó tarde: {esc(', '.join(line.late_periods))}")
         if line.overdue_periods:

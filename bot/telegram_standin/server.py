@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import math
@@ -36,6 +37,7 @@ from aiohttp import web
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses bigger files ("file is too big")
 MAX_BUTTONS = 100
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -44,7 +46,8 @@ NOT_MODIFIED = (
 STALE_QUERY = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 # Read-only / housekeeping calls that would only add noise to ``stub.sent``.
-UNRECORDED_METHODS = frozenset({"getMe", "getUpdates", "getWebhookInfo", "getMyCommands"})
+UNRECORDED_METHODS = frozenset({"getMe", "getUpdates", "getWebhookInfo", "getMyCommands",
+                                "getFile"})
 # Parameters that PTB (and form/multipart clients in general) send JSON-encoded as strings.
 JSON_PARAMS = frozenset(
     {"reply_markup", "scope", "commands", "entities", "caption_entities", "allowed_updates",
@@ -130,6 +133,28 @@ def buttons_of(markup: dict[str, Any] | None) -> list[tuple[str, str | None]]:
         return []
     return [(b.get("text", ""), b.get("callback_data"))
             for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class StoredFile:
+    """A file Telegram keeps: sent by a user in a message, or uploaded by the bot.
+
+    ``data`` is None for a file only described by its size (a test's 25 MB document): such a
+    file can be sent on by ``file_id`` but never downloaded (over the 20 MB limit anyway)."""
+
+    kind: str  # photo | document
+    file_id: str
+    file_unique_id: str
+    data: bytes | None
+    size: int
+    name: str = ""
+    mime_type: str = ""
+
+    @property
+    def path(self) -> str:
+        extension = self.name.rsplit(".", 1)[-1] if "." in self.name else "bin"
+        folder = "photos" if self.kind == "photo" else "documents"
+        return f"{folder}/{self.file_unique_id}.{extension if self.kind != 'photo' else 'jpg'}"
 
 
 def utf16_len(text: str) -> int:
@@ -373,6 +398,10 @@ class BotApiStub:
         self.webhook_url = ""
         self.commands: dict[tuple, list[dict[str, Any]]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}  # file_id -> (content, name) of uploads
+        # Every file Telegram keeps (users' photos and documents, the bot's uploads), by
+        # file_id; getFile, the file download URL and sending by file_id read it.
+        self.stored_files: dict[str, StoredFile] = {}
+        self._file_numbers = itertools.count(1)
         self.callback_answers: list[CallbackAnswer] = []
         self.version = 0  # bumped at every change (``wait_for_change``)
 
@@ -482,6 +511,73 @@ class BotApiStub:
         self._transcripts[user_id].append(f"user: {text}")
         return self.queue_raw_update({"message": message})
 
+    def send_document(self, user_id: int, data: bytes | None, file_name: str, *,
+                      mime_type: str = "application/pdf", caption: str | None = None,
+                      size: int | None = None) -> dict[str, Any]:
+        """Queue a private message with a document; Telegram keeps the file (``getFile``
+        and the download URL serve it). ``size`` with ``data=None``: a file known only by its
+        size (e.g. 25 MB, over the download limit). Returns the update."""
+        stored = self._store_file("document", data, size, file_name, mime_type)
+        media = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                 "file_name": file_name, "mime_type": mime_type, "file_size": stored.size}
+        return self._send_media(user_id, {"document": media}, caption, f"[document {file_name}]")
+
+    def send_photo(self, user_id: int, data: bytes | None, *, caption: str | None = None,
+                   size: int | None = None) -> dict[str, Any]:
+        """Queue a private message with a photo (its largest size is the file sent; a smaller
+        thumbnail comes first, as Telegram sends them). Returns the update."""
+        stored = self._store_file("photo", data, size, "", "image/jpeg")
+        thumb = self._store_file("photo", (data or b"")[:64], None, "", "image/jpeg")
+        sizes = [{"file_id": thumb.file_id, "file_unique_id": thumb.file_unique_id,
+                  "width": 90, "height": 60, "file_size": thumb.size},
+                 {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                  "width": 1280, "height": 960, "file_size": stored.size}]
+        return self._send_media(user_id, {"photo": sizes}, caption, "[photo]")
+
+    def _send_media(self, user_id: int, media: dict[str, Any], caption: str | None,
+                    shown: str) -> dict[str, Any]:
+        user = self._users.get(user_id) or self._remember_user(user_id, "Tester", None, None, "es")
+        message: dict[str, Any] = {"message_id": next(self._message_ids[user_id]), "from": user,
+                                   "chat": self._chat(user_id), "date": int(self.clock()),
+                                   **media}
+        if caption:
+            message["caption"] = caption
+        self._messages[(user_id, message["message_id"])] = message
+        self._transcripts[user_id].append(f"user: {shown} {caption or ''}".rstrip())
+        return self.queue_raw_update({"message": message})
+
+    def _store_file(self, kind: str, data: bytes | None, size: int | None, name: str,
+                    mime_type: str, file_id: str | None = None) -> StoredFile:
+        number = next(self._file_numbers)
+        # Telegram's unique id is the same for the same content whoever sends it.
+        unique = (f"u{hashlib.sha1(kind.encode() + data).hexdigest()[:16]}"
+                  if data is not None else f"u-big-{number}")
+        stored = StoredFile(kind, file_id or f"{kind}-file-{number}", unique, data,
+                            len(data) if size is None and data is not None else int(size or 0),
+                            name, mime_type)
+        self.stored_files[stored.file_id] = stored
+        return stored
+
+    def _register_message_files(self, message: dict[str, Any]) -> None:
+        """A message queued raw (forged by a test) may carry files the stub never saw:
+        Telegram keeps every file a delivered message carries, so the stub does too (content
+        made up, the declared size kept)."""
+        files = [("document", message["document"])] if isinstance(
+            message.get("document"), dict) else []
+        if isinstance(message.get("photo"), list):
+            files += [("photo", p) for p in message["photo"] if isinstance(p, dict)]
+        for kind, media in files:
+            file_id = str(media.get("file_id") or "")
+            if not file_id or file_id in self.stored_files:
+                continue
+            size = media.get("file_size")
+            data = None if isinstance(size, int) and size > MAX_DOWNLOAD_BYTES else (
+                f"file {file_id}".encode()[:size if isinstance(size, int) else None])
+            stored = self._store_file(kind, data, size if data is None else None,
+                                      str(media.get("file_name") or ""),
+                                      str(media.get("mime_type") or ""), file_id=file_id)
+            stored.file_unique_id = str(media.get("file_unique_id") or stored.file_unique_id)
+
     def edit_text(self, user_id: int, message_id: int, text: str) -> dict[str, Any]:
         """Queue an ``edited_message``: the user changed the text of a message they sent."""
         original = self._messages[(user_id, message_id)]
@@ -525,6 +621,8 @@ class BotApiStub:
         """Queue any update (forged ones too); an update_id is assigned if missing."""
         update = dict(update)
         update.setdefault("update_id", next(self._update_ids))
+        if isinstance(update.get("message"), dict):
+            self._register_message_files(update["message"])
         self._history[update["update_id"]] = update
         self._pending.append(update)
         self._pending.sort(key=lambda u: u["update_id"])
@@ -679,7 +777,23 @@ class BotApiStub:
 
     # ---- HTTP plumbing ---------------------------------------------------------------------
 
+    async def _download(self, token: str, path: str) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: the bytes of a file ``getFile`` described."""
+        stored = next((f for f in self.stored_files.values() if f.path == path), None)
+        if token != self.token or stored is None or stored.data is None:
+            self.calls.append(Call("download", 404, {"file_path": path}, time.monotonic()))
+            self.rejections.append(Rejection("download", f"Not Found: {path}"))
+            self._notify()
+            return web.json_response({"ok": False, "error_code": 404,
+                                      "description": "Not Found"}, status=404)
+        self.calls.append(Call("download", 200, {"file_path": path}, time.monotonic()))
+        self._notify()
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
     async def _dispatch(self, request: web.Request) -> web.Response:
+        download = re.fullmatch(r"/file/bot([^/]*)/(.+)", request.path)
+        if download:
+            return await self._download(*download.groups())
         match = re.fullmatch(r"/bot([^/]*)/([^/]+)", request.path)
         if not match:
             return self._error(ApiError(404, "Not Found"), "?", {})
@@ -1025,16 +1139,27 @@ class BotApiStub:
                                             "message caption is too long")
         markup = self._check_markup(params.get("reply_markup"))
         self._gate(chat_id)
-        data, name = upload if isinstance(upload, tuple) else (b"", str(upload))
-        file_id = f"{kind}-{len(self.sent) + 1}"
-        size = len(data or b"")
-        if data:
-            self.files[file_id] = (data, name)
+        if isinstance(upload, tuple):
+            data, name = upload
+            file_id = f"{kind}-{len(self.sent) + 1}"
+            size, unique = len(data or b""), file_id
+            if data:
+                self.files[file_id] = (data, name)
+                self.stored_files[file_id] = StoredFile(kind, file_id, unique, data, size, name)
+        else:  # a file_id: a file Telegram keeps, of the kind the method sends
+            stored = self.stored_files.get(str(upload))
+            if stored is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            if stored.kind != kind:
+                raise bad_request(f"can't use file of type {stored.kind.capitalize()} as "
+                                  f"{kind.capitalize()}")
+            file_id, unique, size, name = (stored.file_id, stored.file_unique_id, stored.size,
+                                           stored.name)
         if kind == "document":
-            media: Any = {"file_id": file_id, "file_unique_id": file_id, "file_name": name,
+            media: Any = {"file_id": file_id, "file_unique_id": unique, "file_name": name,
                           "file_size": size}
         else:
-            media = [{"file_id": file_id, "file_unique_id": file_id, "width": 800,
+            media = [{"file_id": file_id, "file_unique_id": unique, "width": 800,
                       "height": 600, "file_size": size}]
         body: dict[str, Any] = {kind: media}
         if caption:
@@ -1111,6 +1236,15 @@ class BotApiStub:
                 user_id, str(params["text"]), bool(params.get("show_alert")), self.version + 1))
         return True
 
+    async def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        stored = self.stored_files.get(str(params.get("file_id") or ""))
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if stored.size > MAX_DOWNLOAD_BYTES:  # the Bot API's download limit
+            raise bad_request("file is too big")
+        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                "file_size": stored.size, "file_path": stored.path}
+
     async def _m_sendChatAction(self, params: dict[str, Any]) -> bool:
         chat_id = self._target_chat(params)
         if not params.get("action"):
@@ -1152,8 +1286,8 @@ class BotApiStub:
 _CANONICAL = {name.lower(): name for name in (
     "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo", "sendMessage",
     "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery", "sendDocument",
-    "sendPhoto", "sendChatAction", "setMyCommands", "getMyCommands", "deleteMyCommands",
-    "close", "logOut")}
+    "sendPhoto", "getFile", "sendChatAction", "setMyCommands", "getMyCommands",
+    "deleteMyCommands", "close", "logOut")}
 
 
 class StubThread:
