@@ -46,10 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="exporta el reporte POA de un periodo (.xlsx o .csv)")
     p.add_argument("--period", required=True)
-    p.add_argument("--out", required=True, help="archivo de salida (.xlsx o .csv)")
+    p.add_argument("--out", required=True, help="archivo de salida (.xlsx o .csv); con "
+                   "--por-gerencia, una carpeta")
+    p.add_argument("--gerencia", help="solo las unidades de esa gerencia")
+    p.add_argument("--por-gerencia", action="store_true",
+                   help="un libro por gerencia en la carpeta --out (.xlsx)")
 
     p = sub.add_parser("invite", help="crea una invitación de registro de un solo uso")
-    p.add_argument("--role", required=True, choices=("coordinador", "gerente"))
+    p.add_argument("--role", required=True, choices=("coordinador", "gerente", "planeacion"))
+    p.add_argument("--gerencia", help="la gerencia de un gerente (si hay varias)")
     p.add_argument("--unit", action="append", default=[], help="clave de unidad (repetible)")
     p.add_argument("--name", default="", help="nombre de la persona")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlmodel import Session, select
@@ -83,7 +83,7 @@ def gerencia_scope(gerencia_id: int | None) -> str:
     return NO_GERENCIA_SCOPE if gerencia_id is None else f"{GERENCIA}{gerencia_id}"
 
 
-def _gerencia_id(scope: str) -> int | None:
+def gerencia_id_of(scope: str) -> int | None:
     """The gerencia of an ``@…`` scope (None: ``@-``); ValueError if malformed."""
     if scope == NO_GERENCIA_SCOPE:
         return None
@@ -101,7 +101,7 @@ def covered_units(session: Session, person: PersonView, scope: str) -> tuple[str
         if visible is not None:  # a gerencia's button is planeación's
             raise LookupError(scope)
         try:
-            gerencia_id = _gerencia_id(scope)
+            gerencia_id = gerencia_id_of(scope)
         except ValueError:
             raise LookupError(scope) from None
         if gerencia_id is not None and units_scope.gerencia_name(session, gerencia_id) is None:
@@ -151,11 +151,13 @@ def load_rendered(session: Session, person: PersonView, request: SummaryRequest,
     units = covered_units(session, person, request.scope)
     title = scope_title(request.scope)
     if request.scope.startswith(GERENCIA):
-        gerencia_id = _gerencia_id(request.scope)
+        gerencia_id = gerencia_id_of(request.scope)
         title = (units_scope.gerencia_name(session, gerencia_id) if gerencia_id is not None
                  else units_scope.NO_GERENCIA)
-    return cache.get(session, summary_key(request, units),
-                     lambda s: load_summary(s, request, units), scope_title=title)
+    key = summary_key(request, units)
+    if request.scope.startswith(GERENCIA):  # same units as the gerente's, another title
+        key = replace(key, title=title)
+    return cache.get(session, key, lambda s: load_summary(s, request, units), scope_title=title)
 
 
 @dataclass(frozen=True)
@@ -338,8 +340,10 @@ def scope_for(person: PersonView, args: SummaryArgs, all_claves: list[str],
         known = ", ".join(all_claves) or "ninguna (importa el reporte POA primero)"
         return ScopeRefused(f"No existe la unidad {esc(args.unit_clave)}. "
                             f"Unidades: {esc(known)}.")
-    return ScopeRefused(f"Solo puedes consultar tus unidades: {esc(', '.join(visible))}."
-                        if visible else "No tienes unidades que consultar.")
+    if not visible:
+        return ScopeRefused("No tienes unidades que consultar.")
+    yours = "las unidades de tu gerencia" if person.is_gerente else "tus unidades"
+    return ScopeRefused(f"Solo puedes consultar {yours}: {esc(', '.join(visible))}.")
 
 
 # --- buttons ---------------------------------------------------------------------------------

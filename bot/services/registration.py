@@ -279,10 +279,10 @@ def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, ch
 
 def register_directly(session: Session, *, telegram_user_id: int, role: str,
                       unit_claves: list[str] = (), name: str = "", now: datetime,
-                      ) -> PersonView:
+                      gerencia: str | None = None) -> PersonView:
     """Create (or update) a person without an invitation — for tests and administration."""
     created = create_invitation(session, role=role, unit_claves=list(unit_claves), name=name,
-                                now=now, days=1)
+                                now=now, days=1, gerencia=gerencia)
     person, _ = redeem_invitation(session, token=created.token,
                                   telegram_user_id=telegram_user_id, chat_id=telegram_user_id,
                                   telegram_name=name or f"Usuario {telegram_user_id}", now=now)

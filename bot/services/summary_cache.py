@@ -49,6 +49,7 @@ class SummaryKey:
     today: date
     bands: Bands
     deadline_day: int
+    title: str | None = None  # a title the pages show (a gerencia's name), when not derived
 
 
 @dataclass
