@@ -112,11 +112,13 @@ class ReminderScheduler:
 
         await asyncio.wait_for(reached(), timeout)
 
-    async def remind_now(self, bot, period: Period | None = None) -> FanOutResult:
-        """``/recordar``: remind pending coordinadores now, never twice in a day."""
+    async def remind_now(self, bot, period: Period | None = None,
+                         unit_claves: list[str] | None = None) -> FanOutResult:
+        """``/recordar``: remind pending coordinadores (of ``unit_claves``: a gerente's
+        gerencia; None: all) now, never twice in a day."""
         async with self._lock:
             deliveries, skipped = await self.db.run(reminders.plan_manual, self.clock(),
-                                                    self.calendar, period)
+                                                    self.calendar, period, unit_claves)
             result = await self._fan_out(bot, deliveries)
             result.skipped_today = skipped
             return result

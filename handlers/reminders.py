@@ -24,7 +24,7 @@ from bot.clock import FrozenClock
 from bot.domain.calendar import ESCALATION, ReportingCalendar
 from bot.domain.periods import Period, PeriodError, parse_period
 from bot.scheduler import ReminderScheduler, scheduler_of
-from bot.services import locks, pending, reminders
+from bot.services import locks, pending, reminders, scope
 from bot.services.reminders import Delivery, EscalationItem, ReminderItem, UnreachablePerson
 from handlers.common import (
     app_context,
@@ -214,18 +214,25 @@ def overview_text(overview: list[reminders.OpenPeriod], today: date) -> str:
     return "\n".join(lines)
 
 
+def _scoped_overview(session, person, now, calendar):
+    """/recordatorios' open periods with only the units the person reaches."""
+    claves = scope.visible_claves(session, person)
+    return [reminders.only_units(item, claves)
+            for item in reminders.open_overview(session, now, calendar)]
+
+
 async def recordatorios(update: Update, context: CallbackContext) -> None:
-    if await _require_gerente(update, context) is None:
+    if (person := await _require_gerente(update, context)) is None:
         return
     ctx = app_context(context)
     calendar, now = _calendar(context), ctx.clock()
-    overview = await ctx.db.run(reminders.open_overview, now, calendar)
+    overview = await ctx.db.run(_scoped_overview, person, now, calendar)
     await reply_html(update, context, calendar_text(calendar, ctx.settings, now) + "\n\n"
                      + overview_text(overview, calendar.today(now)))
 
 
 async def recordar(update: Update, context: CallbackContext) -> None:
-    if await _require_gerente(update, context) is None:
+    if (person := await _require_gerente(update, context)) is None:
         return
     ctx = app_context(context)
     period = None
@@ -242,8 +249,9 @@ async def recordar(update: Update, context: CallbackContext) -> None:
                              f"{esc(period.label)} no está abierto para captura. Para "
                              f"reabrirlo: <code>/reabrir {esc(period.code)}</code>.")
             return
-    result = await scheduler_of(context.application).remind_now(context.bot, period)
-    overview = await ctx.db.run(reminders.open_overview, ctx.clock(), _calendar(context))
+    claves = await ctx.db.run(scope.visible_claves, person)
+    result = await scheduler_of(context.application).remind_now(context.bot, period, claves)
+    overview = await ctx.db.run(_scoped_overview, person, ctx.clock(), _calendar(context))
     unattended = {(u.clave, u.nombre) for item in overview
                   if period is None or item.period == period
                   for u in item.missing if not u.responsible}

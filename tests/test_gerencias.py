@@ -274,3 +274,48 @@ def test_cli_invites_planeacion_and_a_gerente_of_a_gerencia(db, two_gerencias, d
     assert "varias gerencias" in capsys.readouterr().err
     assert cli_main(["invite", "--role", "gerente", "--gerencia", "Gerencia de Operación"]) == 0
     assert f"gerente de {OPERACION}" in capsys.readouterr().out
+
+
+async def test_recordar_escalation_and_equipo_follow_the_gerencia(db, seed_tsv, tmp_path):
+    """2024's catalog of both gerencias, nothing reported: a gerente's /recordar reminds only
+    their gerencia's coordinadores, the escalation lists only their units (planeación's all of
+    them), and /equipo shows and manages only their gerencia's people."""
+    from zoneinfo import ZoneInfo
+
+    from bot.scheduler import scheduler_of
+
+    tz = ZoneInfo("America/Matamoros")
+    second = second_workbook(seed_tsv, tmp_path / "operacion.tsv")
+    for path in (seed_tsv, second):
+        db.call(import_report, read_report(path), catalog_only=True, year=2024)
+    clock = FrozenClock(datetime(2024, 4, 2, 10, 0, tzinfo=tz).astimezone(UTC))
+    coord_303, coord_403 = 8101, 8102
+    async with running_bot(db, clock=clock, handler_modules=[
+            "handlers.reminders", "handlers.team"]) as bot:
+        await _register(bot, GERENTE_C, ROLE_GERENTE, COMERCIAL)
+        await _register(bot, GERENTE_O, ROLE_GERENTE, OPERACION)
+        await _register(bot, PLANEACION, ROLE_PLANEACION)
+        ana = await bot.register_coordinador(coord_303, ["303"], name="Ana")
+        await bot.register_coordinador(coord_403, ["403"], name="Oscar")
+
+        reply = await bot.say(GERENTE_O, "/recordar", lambda m: "Envié" in (m.text or ""))
+        assert "Envié 1 recordatorio: Oscar" in reply.text
+        assert "303" not in reply.text  # «sin responsable» lists only their units
+        assert bot.stub.messages_to(coord_303) == [] and len(bot.stub.messages_to(coord_403)) == 1
+
+        team_list = await bot.say(GERENTE_O, "/equipo")
+        assert "Oscar" in team_list.text and "403" in team_list.text
+        assert "Ana" not in team_list.text and "303 " not in team_list.text
+        assert f"Persona {GERENTE_C}" not in team_list.text
+        bot.stub.press_button(GERENTE_O, f"t:dy:{ana.id}")  # forged: someone of Comercial
+        await bot.idle()
+        assert db.call(lambda s: s.get(Person, ana.id).active)
+
+        bot.clock.set(datetime(2024, 4, 8, 9, 0, tzinfo=tz))  # escalation (after Fri 5th)
+        await scheduler_of(bot.app).tick(bot.app.bot, wait=True)
+        escalation = {chat: "\n".join(bot.texts_to(chat))
+                      for chat in (GERENTE_C, GERENTE_O, PLANEACION)}
+        assert "Indicadores sin reportar" in escalation[GERENTE_C]
+        assert "303 " in escalation[GERENTE_C] and "403 " not in escalation[GERENTE_C]
+        assert "403 " in escalation[GERENTE_O] and "303 " not in escalation[GERENTE_O]
+        assert "303 " in escalation[PLANEACION] and "403 " in escalation[PLANEACION]
