@@ -315,6 +315,24 @@ async def _lock_command(update: Update, context: CallbackContext, closed: bool) 
                                           f"{PERIOD_HELP}")
         return
     ctx = app_context(context)
+    claves = await ctx.db.run(scope.visible_claves, person)
+    if claves is not None and unit is not None and unit not in claves:
+        await reply_html(update, context, "Solo puedes cambiar las unidades de tu gerencia: "
+                                          f"{esc(', '.join(claves))}.")
+        return
+    if claves is not None and unit is None:  # several gerencias: the gerente's units only
+        changes = await ctx.db.run(_lock_units, period, claves, closed, person.id, ctx.clock())
+        if not changes:
+            await reply_html(update, context, "Tu gerencia no tiene unidades.")
+            return
+        text = lock_text(changes[0], _calendar(context), ctx.clock())
+        first = f"la unidad {esc(changes[0].unit_clave)} {esc(changes[0].unit_name)}"
+        mine = plural(len(changes), "unidad", "unidades") + " de tu gerencia"
+        text = text.replace(" (Ya estaba así.)", "")
+        if not any(change.changed for change in changes):
+            text = text.replace(" El cambio", " (Ya estaba así.) El cambio")
+        await reply_html(update, context, text.replace(first, f"las {mine}"))
+        return
     try:
         change = await ctx.db.run(locks.set_lock, period, unit, closed=closed,
                                   person_id=person.id, now=ctx.clock())
@@ -322,6 +340,12 @@ async def _lock_command(update: Update, context: CallbackContext, closed: bool) 
         await reply_html(update, context, f"No existe la unidad {esc(unit)}.")
         return
     await reply_html(update, context, lock_text(change, _calendar(context), ctx.clock()))
+
+
+def _lock_units(session, period, claves, closed, person_id, now):
+    """A period closed or reopened for each unit of a gerente's gerencia (one transaction)."""
+    return [locks.set_lock(session, period, clave, closed=closed, person_id=person_id, now=now)
+            for clave in claves]
 
 
 def lock_text(change: locks.LockChange, calendar: ReportingCalendar, now: datetime) -> str:

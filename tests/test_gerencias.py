@@ -319,3 +319,18 @@ async def test_recordar_escalation_and_equipo_follow_the_gerencia(db, seed_tsv, 
         assert "303 " in escalation[GERENTE_C] and "403 " not in escalation[GERENTE_C]
         assert "403 " in escalation[GERENTE_O] and "303 " not in escalation[GERENTE_O]
         assert "303 " in escalation[PLANEACION] and "403 " in escalation[PLANEACION]
+
+
+async def test_reabrir_of_a_gerente_acts_on_their_gerencia_only(db, two_gerencias):
+    from storage.models import PeriodLock
+
+    async with running_bot(db, clock=FrozenClock(NOW),
+                           handler_modules=["handlers.reminders"]) as bot:
+        await _register(bot, GERENTE_O, ROLE_GERENTE, OPERACION)
+        reply = await bot.say(GERENTE_O, "/cerrar 2023-03")
+        assert "quedó <b>cerrado</b>" in reply.text or "cerrado" in reply.text
+        assert "9 unidades de tu gerencia" in reply.text
+        refused = await bot.say(GERENTE_O, "/reabrir 2023-03 303")
+        assert "Solo puedes cambiar las unidades de tu gerencia" in refused.text
+    locked = db.call(lambda s: {lock.unit_clave for lock in s.exec(select(PeriodLock))})
+    assert locked == OTHER_CLAVES
