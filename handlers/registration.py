@@ -66,11 +66,15 @@ def what(role: str, units: tuple[UnitView, ...]) -> str:
     return "<b>coordinador</b> de " + ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in units)
 
 
+ROLE_LABELS = {ROLE_PLANEACION: "planeación"}
+
+
 def change_question(change: RoleChange) -> str:
     current = change.current
+    was = ROLE_LABELS.get(current.role, current.role)
     lines = [f"Ya estás registrado como {what(current.role, current.units)}.",
              f"Esta invitación te haría {what(change.role, change.units)}"
-             + (f" y dejarías de ser {current.role}." if change.role != current.role else
+             + (f" y dejarías de ser {was}." if change.role != current.role else
                 " de otra gerencia." if change.gerencia_id != current.gerencia_id else
                 " en lugar de tus unidades actuales."),
              "¿Quieres cambiar? Si no, la invitación no se usa."]

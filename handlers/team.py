@@ -67,7 +67,8 @@ SEEN_KEY = "team_seen"  # bot_data: person id -> when we last wrote last_seen_at
 GERENTES_ONLY = "Este comando es solo para gerentes."
 LOCALE = "es_MX"
 MAX_ID = 2**31 - 1  # database integer ids: a bigger forged number is simply unknown
-ROLE_NAMES = {ROLE_GERENTE: "gerente", ROLE_COORDINADOR: "coordinador"}
+ROLE_NAMES = {ROLE_GERENTE: "gerente", ROLE_COORDINADOR: "coordinador",
+              "planeacion": "planeación"}
 
 
 # --- rendering ---------------------------------------------------------------------------------
