@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
+from bot.services import scope
 from storage.models import (
     ROLE_COORDINADOR,
     ROLE_GERENTE,
     ROLE_PLANEACION,
+    Gerencia,
     Invitation,
     Person,
     PersonUnit,
@@ -147,8 +149,6 @@ def create_invitation(session: Session, *, role: str, unit_claves: list[str], na
     A gerente's invitation names their gerencia (``gerencia``; by default the creator's, or
     the only one there is). A gerente creating one stays inside their gerencia: coordinadores
     of its units, gerentes of it (see :mod:`bot.services.scope`)."""
-    from bot.services.scope import invitation_gerencia  # scope reads PersonView: no cycle
-
     if role not in ROLES:
         raise RegistrationError("bad_role", f"Rol desconocido: {role}.")
     units = _units(session, unit_claves)
@@ -161,7 +161,7 @@ def create_invitation(session: Session, *, role: str, unit_claves: list[str], na
                                 " no lleva unidades; no indiques --unit.")
     if role != ROLE_GERENTE and gerencia:
         raise RegistrationError("gerencia_role", "Solo un gerente lleva --gerencia.")
-    gerencia_row = invitation_gerencia(session, role=role, units=units, name=gerencia,
+    gerencia_row = _invitation_gerencia(session, role=role, units=units, name=gerencia,
                                        created_by_id=created_by_id)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires_at = now + timedelta(days=days)
@@ -174,6 +174,48 @@ def create_invitation(session: Session, *, role: str, unit_claves: list[str], na
                              units=tuple(UnitView(u.clave, u.nombre) for u in units),
                              name=name.strip(), expires_at=expires_at,
                              gerencia=gerencia_row.nombre if gerencia_row else None)
+
+
+def _invitation_gerencia(session: Session, *, role: str, units: list, name: str | None,
+                        created_by_id: int | None) -> Gerencia | None:
+    """The gerencia a new gerente's invitation names (None for other roles), after checking
+    that a gerente who creates an invitation stays inside their gerencia."""
+    creator = session.get(Person, created_by_id) if created_by_id is not None else None
+    limited = (creator is not None and creator.role == ROLE_GERENTE
+               and scope.gerencia_count(session) > 1)
+    if limited and role == ROLE_COORDINADOR:
+        own = set(scope.gerencia_claves(session, creator.gerencia_id))
+        outside = [u.clave for u in units if u.clave not in own]
+        if outside:
+            raise RegistrationError(
+                "other_gerencia", f"La unidad {', '.join(outside)} no es de tu gerencia. "
+                f"Tus unidades: {', '.join(sorted(own)) or 'ninguna'}.")
+    if limited and role == ROLE_PLANEACION:
+        raise RegistrationError("planeacion_by_gerente",
+                                "Solo planeación o la línea de comandos invitan a planeación.")
+    if role != ROLE_GERENTE:
+        return None
+    if name:
+        found = scope.find_gerencia(session, name)
+        if found is None:
+            known = ", ".join(g.nombre for g in session.exec(select(Gerencia)
+                                                              .order_by(Gerencia.nombre)))
+            raise RegistrationError("unknown_gerencia", f"No existe la gerencia «{name}». "
+                                    + (f"Gerencias: {known}." if known else
+                                       "Aún no hay gerencias: importa primero un POA."))
+        if limited and found.id != creator.gerencia_id:
+            raise RegistrationError("other_gerencia",
+                                    "Solo puedes invitar gerentes de tu gerencia.")
+        return found
+    if creator is not None and creator.role == ROLE_GERENTE and creator.gerencia_id is not None:
+        return session.get(Gerencia, creator.gerencia_id)
+    every = session.exec(select(Gerencia).order_by(Gerencia.nombre)).all()
+    if len(every) > 1:
+        raise RegistrationError(
+            "which_gerencia", "Hay varias gerencias; indica de cuál es el gerente "
+            f"(--gerencia «{every[0].nombre}»). Gerencias: "
+            + ", ".join(g.nombre for g in every) + ".")
+    return every[0] if every else None
 
 
 INVALID_INVITATION = ("Esa invitación no es válida. Revisa que el enlace esté completo o pide "

@@ -18,7 +18,7 @@ no gerencia; planeación sees them as «Sin gerencia».
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -26,8 +26,15 @@ from sqlmodel import Session, select
 from bot.poa_report.model import norm
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, ROLE_PLANEACION, Gerencia, Person, Unit
 
-if TYPE_CHECKING:
-    from bot.services.registration import PersonView
+
+class PersonView(Protocol):
+    """What the rule reads of a person (``bot.services.registration.PersonView``)."""
+
+    role: str
+    gerencia_id: int | None
+
+    @property
+    def unit_claves(self) -> tuple[str, ...]: ...
 
 NO_GERENCIA = "Sin gerencia"
 
@@ -137,49 +144,3 @@ def find_gerencia(session: Session, name: str) -> Gerencia | None:
     """A gerencia by name, ignoring accents, case and spacing."""
     wanted = norm(name)
     return next((g for g in session.exec(select(Gerencia)) if norm(g.nombre) == wanted), None)
-
-
-def invitation_gerencia(session: Session, *, role: str, units: list, name: str | None,
-                        created_by_id: int | None) -> Gerencia | None:
-    """The gerencia a new gerente's invitation names (None for other roles), after checking
-    that a gerente who creates an invitation stays inside their gerencia."""
-    from bot.services.registration import RegistrationError
-
-    creator = session.get(Person, created_by_id) if created_by_id is not None else None
-    limited = (creator is not None and creator.role == ROLE_GERENTE
-               and gerencia_count(session) > 1)
-    if limited and role == ROLE_COORDINADOR:
-        own = set(gerencia_claves(session, creator.gerencia_id))
-        outside = [u.clave for u in units if u.clave not in own]
-        if outside:
-            raise RegistrationError(
-                "other_gerencia", f"La unidad {', '.join(outside)} no es de tu gerencia. "
-                f"Tus unidades: {', '.join(sorted(own)) or 'ninguna'}.")
-    if limited and role == ROLE_PLANEACION:
-        raise RegistrationError("planeacion_by_gerente",
-                                "Solo planeación o la línea de comandos invitan a planeación.")
-    if role != ROLE_GERENTE:
-        return None
-    if name:
-        found = find_gerencia(session, name)
-        if found is None:
-            known = ", ".join(g.nombre for g in session.exec(select(Gerencia)
-                                                              .order_by(Gerencia.nombre)))
-            raise RegistrationError("unknown_gerencia", f"No existe la gerencia «{name}». "
-                                    + (f"Gerencias: {known}." if known else
-                                       "Aún no hay gerencias: importa primero un POA."))
-        if limited and found.id != creator.gerencia_id:
-            raise RegistrationError("other_gerencia",
-                                    "Solo puedes invitar gerentes de tu gerencia.")
-        return found
-    if creator is not None and creator.role == ROLE_GERENTE and creator.gerencia_id is not None:
-        return session.get(Gerencia, creator.gerencia_id)
-    every = session.exec(select(Gerencia).order_by(Gerencia.nombre)).all()
-    if len(every) > 1:
-        raise RegistrationError(
-            "which_gerencia", "Hay varias gerencias; indica de cuál es el gerente "
-            f"(--gerencia «{every[0].nombre}»). Gerencias: "
-            + ", ".join(g.nombre for g in every) + ".")
-    return every[0] if every else None
-
-
