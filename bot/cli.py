@@ -48,10 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
                                       ".zip con evidencias)")
     p.add_argument("--period", required=True)
     p.add_argument("--out", required=True,
-                   help="archivo de salida (.xlsx, .csv, .tsv o .zip: libro y evidencias)")
+                   help="archivo de salida (.xlsx, .csv, .tsv o .zip: libro y evidencias); "
+                   "con --por-gerencia, una carpeta")
+    p.add_argument("--gerencia", help="solo las unidades de esa gerencia")
+    p.add_argument("--por-gerencia", action="store_true",
+                   help="un libro por gerencia en la carpeta --out (.xlsx)")
 
     p = sub.add_parser("invite", help="crea una invitación de registro de un solo uso")
-    p.add_argument("--role", required=True, choices=("coordinador", "gerente"))
+    p.add_argument("--role", required=True, choices=("coordinador", "gerente", "planeacion"))
+    p.add_argument("--gerencia", help="la gerencia de un gerente (si hay varias)")
     p.add_argument("--unit", action="append", default=[], help="clave de unidad (repetible)")
     p.add_argument("--name", default="", help="nombre de la persona")
 

@@ -113,12 +113,14 @@ class ReminderScheduler:
         await asyncio.wait_for(reached(), timeout)
 
     async def remind_now(self, bot, period: Period | None = None, *,
-                         person_id: int | None = None) -> FanOutResult:
-        """``/recordar``: remind pending coordinadores (or one of them) now, never twice in
-        a day."""
+                         person_id: int | None = None,
+                         unit_claves: list[str] | None = None) -> FanOutResult:
+        """``/recordar``: remind pending coordinadores (or one of them; of ``unit_claves``:
+        a gerente's gerencia; None: all) now, never twice in a day."""
         async with self._lock:
             deliveries, skipped = await self.db.run(reminders.plan_manual, self.clock(),
-                                                    self.calendar, period, person_id)
+                                                    self.calendar, period, person_id,
+                                                    unit_claves)
             result = await self._fan_out(bot, deliveries)
             result.skipped_today = skipped
             return result

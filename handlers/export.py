@@ -3,7 +3,10 @@ and ``/grafica [periodo] [unidad]``.
 
 Both take the same arguments as ``/resumen`` (``/exportar`` has no unit: it is the report,
 and takes the word ``csv`` to get the CSV as well); without a period they use the last
-closed month. A coordinador gets only their units. The
+closed month. A coordinador gets only their units, a gerente their gerencia's
+(``bot.services.scope``), headed by its name; planeación, with several gerencias, picks one
+gerencia or all of them (one workbook each) with a button (``ex:<period>:<scope>``, the
+scopes of ``/resumen``: ``@<gerencia id>``, ``@-``, ``*``). The
 workbook and the chart are produced off the event loop (database in its thread pool,
 openpyxl/Matplotlib in a worker thread), so other people's messages keep flowing.
 
@@ -22,14 +25,23 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
+from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.resumen_args import (
     ArgumentsError,
     most_recent_closed_month,
     parse_summary_args,
 )
 from bot.poa_report.writer import count_data_rows, layout, text_bytes, xlsx_bytes
+from bot.services import scope as units_scope
 from bot.services.charts import render_indicator_trend, render_progress_charts, render_unit_charts
-from bot.services.export import NothingToExport, build_report
+from bot.services.export import NothingToExport
+from bot.services.gerencia_export import (
+    GerenciaReport,
+    file_stem,
+    report_of_gerencia,
+    report_of_units,
+    reports_per_gerencia,
+)
 from bot.services.summary_pages import esc
 from bot.services.trend import indicator_trend, indicator_unit
 from handlers.common import (
@@ -45,16 +57,18 @@ from handlers.common import (
 )
 from handlers.summary import (
     ALL,
+    GERENCIA,
+    gerencia_id_of,
+    gerencia_scope,
     local_today,
     summary_for_command,
     summary_request,
-    unit_claves,
-    visible_claves,
 )
 
 log = logging.getLogger(__name__)
 
-PREFIX = "gf"
+PREFIX = "gf"  # /grafica's indicator buttons
+EXPORT_PREFIX = "ex"  # planeación's gerencia choice for /exportar
 BUTTONS_PER_ROW = 6
 MAX_BUTTONS = 96  # Telegram allows 100 buttons a message
 CSV_WORD = "csv"
@@ -73,30 +87,98 @@ async def exportar(update: Update, context: CallbackContext) -> None:
     except ArgumentsError as error:
         await reply_html(update, context, f"{error}\n{CSV_HINT}")
         return
+    if person.is_planeacion:
+        groups = await ctx.db.run(units_scope.gerencias)
+        if len(groups) > 1:
+            suffix = (CSV_WORD,) if with_csv else ()
+            rows = [[(f"🏢 {g.nombre[:40]}", callback_data(
+                EXPORT_PREFIX, args.period.code, gerencia_scope(g.id), *suffix))]
+                for g in groups]
+            rows.append([("Todas (un libro por gerencia)",
+                          callback_data(EXPORT_PREFIX, args.period.code, ALL, *suffix))])
+            await reply_html(update, context, f"¿De qué gerencia exporto el POA · "
+                             f"{esc(args.period.label)}?", reply_markup=keyboard(rows))
+            return
+    await _send_reports(update, context, args.period, person, ALL, with_csv)
+
+
+def _reports(session, person, period: Period, scope: str, today,
+             options: dict) -> list[GerenciaReport]:
+    """The reports ``scope`` asks for, as ``person`` may see them (database thread)."""
+    visible = units_scope.visible_claves(session, person)
+    if scope == ALL:
+        if person.is_planeacion and units_scope.several_gerencias(session):
+            return reports_per_gerencia(session, period, today=today, **options)
+        return [report_of_units(session, period, visible, today=today, **options)]
+    if visible is not None:  # gerencia buttons are planeación's
+        raise LookupError(scope)
+    gerencia_id = gerencia_id_of(scope)  # ValueError when malformed
+    if gerencia_id is not None and units_scope.gerencia_name(session, gerencia_id) is None:
+        raise LookupError(scope)
+    return [report_of_gerencia(session, period, gerencia_id, today=today, **options)]
+
+
+async def _send_reports(update: Update, context: CallbackContext, period: Period, person,
+                        scope: str, with_csv: bool) -> None:
+    ctx = app_context(context)
     chat_id = reply_chat_id(update)
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-    units = None if person.is_gerente else set(person.unit_claves)
-    request = summary_request(context, args.period, ALL)
+    request = summary_request(context, period, ALL)
+    options = {"bands": request.bands, "deadline_day": request.deadline_day}
     try:
-        document = await ctx.db.run(build_report, args.period, today=request.today,
-                                    unit_claves=units, bands=request.bands,
-                                    deadline_day=request.deadline_day)
+        reports = await ctx.db.run(_reports, person, period, scope, request.today, options)
     except NothingToExport as error:
         await reply_html(update, context, esc(error))
         return
-    workbook = await asyncio.to_thread(xlsx_bytes, document)
-    name = f"POA-{args.period.code}"
-    rows = count_data_rows(layout(document))
-    caption = (f"POA · {esc(args.period.label)}: {len(document.sections)} secciones, "
-               f"{rows} indicadores.")
-    if not with_csv:
-        caption += f"\n¿En CSV? <code>/exportar {esc(args.period.code)} csv</code>"
-    await context.bot.send_document(chat_id, workbook, filename=f"{name}.xlsx",
-                                    caption=caption, parse_mode="HTML")
-    if with_csv:
-        csv_data = await asyncio.to_thread(text_bytes, document)
-        await context.bot.send_document(chat_id, csv_data, filename=f"{name}.csv",
-                                        caption="El mismo reporte en CSV (UTF-8).")
+    for report in reports:
+        document = report.document
+        workbook = await asyncio.to_thread(xlsx_bytes, document)
+        name = file_stem(period, report.gerencia if len(reports) > 1 or scope != ALL
+                         else None)
+        rows = count_data_rows(layout(document))
+        who = f" · {esc(report.gerencia)}" if report.gerencia and len(reports) > 1 else ""
+        caption = (f"POA · {esc(period.label)}{who}: {len(document.sections)} secciones, "
+                   f"{rows} indicadores.")
+        if not with_csv:
+            caption += f"\n¿En CSV? <code>/exportar {esc(period.code)} csv</code>"
+        await context.bot.send_document(chat_id, workbook, filename=f"{name}.xlsx",
+                                        caption=caption, parse_mode="HTML")
+        if with_csv:
+            csv_data = await asyncio.to_thread(text_bytes, document)
+            await context.bot.send_document(chat_id, csv_data, filename=f"{name}.csv",
+                                            caption="El mismo reporte en CSV (UTF-8).")
+
+
+async def on_export_button(update: Update, context: CallbackContext) -> None:
+    """A gerencia (or «Todas») of planeación's /exportar; anything else changes nothing."""
+    person = await require_person(update, context)
+    parts = parse_callback(update.callback_query.data, EXPORT_PREFIX) or []
+    with_csv = len(parts) == 3 and parts[2] == CSV_WORD
+    valid = len(parts) in (2, 3) and (len(parts) == 2 or with_csv) and (
+        parts[1] == ALL or parts[1].startswith(GERENCIA))
+    try:
+        period = period_from_code(parts[0]) if valid else None
+    except PeriodError:
+        period = None
+    if period is None or not person.is_planeacion:
+        await answer_callback(update, STALE_BUTTON_TEXT)
+        return
+    try:
+        await _check_scope(context, parts[1])
+    except (LookupError, ValueError):
+        await answer_callback(update, STALE_BUTTON_TEXT)
+        return
+    await answer_callback(update)
+    await _send_reports(update, context, period, person, parts[1], with_csv)
+
+
+async def _check_scope(context: CallbackContext, scope: str) -> None:
+    if scope == ALL:
+        return
+    gerencia_id = gerencia_id_of(scope)
+    if gerencia_id is not None and await app_context(context).db.run(
+            units_scope.gerencia_name, gerencia_id) is None:
+        raise LookupError(scope)
 
 
 async def grafica(update: Update, context: CallbackContext) -> None:
@@ -153,7 +235,8 @@ async def on_trend_button(update: Update, context: CallbackContext) -> None:
     indicator_id = int(parts[0])
     ctx = app_context(context)
     clave = await ctx.db.run(indicator_unit, indicator_id)
-    if clave is None or clave not in visible_claves(person, await ctx.db.run(unit_claves)):
+    visible = await ctx.db.run(units_scope.visible_claves, person)  # None: every unit
+    if clave is None or (visible is not None and clave not in visible):
         await answer_callback(update, STALE_BUTTON_TEXT)
         return
     await answer_callback(update)
@@ -176,3 +259,5 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("exportar", exportar))
     application.add_handler(CommandHandler("grafica", grafica))
     application.add_handler(CallbackQueryHandler(on_trend_button, pattern=rf"^{PREFIX}:"))
+    application.add_handler(CallbackQueryHandler(on_export_button,
+                                                 pattern=rf"^{EXPORT_PREFIX}:"))

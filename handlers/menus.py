@@ -23,7 +23,7 @@ from bot.context import BOT_DATA_KEY
 from bot.services.menu_state import DEFAULT_SCOPE_CHAT, menu_shown, menus_to_set, record_menu
 from bot.telegram_retry import bulk_sends
 from storage.db import Database
-from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
+from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, ROLE_PLANEACION
 
 log = logging.getLogger(__name__)
 SYNC_JOB = "poa-menus-sync"
@@ -75,6 +75,14 @@ COMMANDS: dict[str, list[Command]] = {
         Command("ayuda", "Qué puedo hacer"),
     ],
 }
+
+# Planeación / dirección: the gerente's commands over every gerencia (bot.services.scope).
+COMMANDS[ROLE_PLANEACION] = [
+    Command("resumen", "Resumen por gerencia; toca una para ver sus unidades",
+            "[periodo] [unidad]", "Sin periodo, el último cerrado; p. ej. /resumen marzo."),
+    Command("exportar", "Reporte POA de una gerencia o de todas, en Excel", "[periodo]"),
+    *(c for c in COMMANDS[ROLE_GERENTE] if c.name not in ("resumen", "exportar")),
+]
 
 STRANGER_COMMANDS = [Command("start", "Registrarte con tu invitación")]
 

@@ -36,7 +36,7 @@ from handlers.common import (
     reply_html,
     require_person,
 )
-from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
+from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, ROLE_PLANEACION
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,12 @@ log = logging.getLogger(__name__)
 def greeting(person: PersonView) -> str:
     name = esc(person.name) if person.name else ""
     hello = f"¡Hola, {name}!" if name else "¡Hola!"
-    if person.is_gerente:
-        body = ("Quedaste registrado como <b>gerente</b>: puedes consultar /resumen de todas "
-                "las unidades, exportar el reporte e invitar a los coordinadores.")
+    if person.is_planeacion:
+        body = ("Quedaste registrado en <b>planeación</b>: puedes consultar /resumen de cada "
+                "gerencia y exportar el reporte de una o de todas.")
+    elif person.is_gerente:
+        body = ("Quedaste registrado como <b>gerente</b>: puedes consultar /resumen de las "
+                "unidades de tu gerencia, exportar el reporte e invitar a los coordinadores.")
     else:
         units = ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in person.units)
         body = (f"Quedaste registrado como <b>coordinador</b> de: {units}.\n"
@@ -58,14 +61,21 @@ def what(role: str, units: tuple[UnitView, ...]) -> str:
     """«<b>gerente</b>» or «<b>coordinador</b> de 303 FACTURACION, 306 …»."""
     if role == ROLE_GERENTE:
         return "<b>gerente</b>"
+    if role == ROLE_PLANEACION:
+        return "<b>planeación</b>"
     return "<b>coordinador</b> de " + ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in units)
+
+
+ROLE_LABELS = {ROLE_PLANEACION: "planeación"}
 
 
 def change_question(change: RoleChange) -> str:
     current = change.current
+    was = ROLE_LABELS.get(current.role, current.role)
     lines = [f"Ya estás registrado como {what(current.role, current.units)}.",
              f"Esta invitación te haría {what(change.role, change.units)}"
-             + (f" y dejarías de ser {current.role}." if change.role != current.role else
+             + (f" y dejarías de ser {was}." if change.role != current.role else
+                " de otra gerencia." if change.gerencia_id != current.gerencia_id else
                 " en lugar de tus unidades actuales."),
              "¿Quieres cambiar? Si no, la invitación no se usa."]
     return "\n".join(lines)
@@ -140,7 +150,9 @@ async def change_button(update: Update, context: CallbackContext) -> None:
 
 def invitation_text(created: CreatedInvitation, bot_username: str | None) -> str:
     """What a gerente forwards: the link (when the bot's username is known) and the text."""
-    who = ("gerente" if created.role == ROLE_GERENTE else
+    who = ((f"gerente de {created.gerencia}" if created.gerencia else "gerente")
+           if created.role == ROLE_GERENTE else "planeación"
+           if created.role == ROLE_PLANEACION else
            "coordinador de " + ", ".join(f"{u.clave} {u.nombre}" for u in created.units))
     when = created.expires_at.strftime("%d/%m/%Y")
     lines = [f"Invitación para <b>{esc(who)}</b>"

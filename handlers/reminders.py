@@ -24,7 +24,7 @@ from bot.clock import FrozenClock
 from bot.domain.calendar import ESCALATION, ReportingCalendar
 from bot.domain.periods import Period, PeriodError, parse_period
 from bot.scheduler import ReminderScheduler, scheduler_of
-from bot.services import locks, pending, reminders
+from bot.services import locks, pending, reminders, scope
 from bot.services.reminders import Delivery, EscalationItem, ReminderItem, UnreachablePerson
 from handlers.common import (
     app_context,
@@ -214,18 +214,25 @@ def overview_text(overview: list[reminders.OpenPeriod], today: date) -> str:
     return "\n".join(lines)
 
 
+def _scoped_overview(session, person, now, calendar):
+    """/recordatorios' open periods with only the units the person reaches."""
+    claves = scope.visible_claves(session, person)
+    return [reminders.only_units(item, claves)
+            for item in reminders.open_overview(session, now, calendar)]
+
+
 async def recordatorios(update: Update, context: CallbackContext) -> None:
-    if await _require_gerente(update, context) is None:
+    if (person := await _require_gerente(update, context)) is None:
         return
     ctx = app_context(context)
     calendar, now = _calendar(context), ctx.clock()
-    overview = await ctx.db.run(reminders.open_overview, now, calendar)
+    overview = await ctx.db.run(_scoped_overview, person, now, calendar)
     await reply_html(update, context, calendar_text(calendar, ctx.settings, now) + "\n\n"
                      + overview_text(overview, calendar.today(now)))
 
 
 async def recordar(update: Update, context: CallbackContext) -> None:
-    if await _require_gerente(update, context) is None:
+    if (person := await _require_gerente(update, context)) is None:
         return
     ctx = app_context(context)
     period = None
@@ -242,8 +249,10 @@ async def recordar(update: Update, context: CallbackContext) -> None:
                              f"{esc(period.label)} no está abierto para captura. Para "
                              f"reabrirlo: <code>/reabrir {esc(period.code)}</code>.")
             return
-    result = await scheduler_of(context.application).remind_now(context.bot, period)
-    overview = await ctx.db.run(reminders.open_overview, ctx.clock(), _calendar(context))
+    claves = await ctx.db.run(scope.visible_claves, person)
+    result = await scheduler_of(context.application).remind_now(context.bot, period,
+                                                                unit_claves=claves)
+    overview = await ctx.db.run(_scoped_overview, person, ctx.clock(), _calendar(context))
     unattended = {(u.clave, u.nombre) for item in overview
                   if period is None or item.period == period
                   for u in item.missing if not u.responsible}
@@ -307,6 +316,24 @@ async def _lock_command(update: Update, context: CallbackContext, closed: bool) 
                                           f"{PERIOD_HELP}")
         return
     ctx = app_context(context)
+    claves = await ctx.db.run(scope.visible_claves, person)
+    if claves is not None and unit is not None and unit not in claves:
+        await reply_html(update, context, "Solo puedes cambiar las unidades de tu gerencia: "
+                                          f"{esc(', '.join(claves))}.")
+        return
+    if claves is not None and unit is None:  # several gerencias: the gerente's units only
+        changes = await ctx.db.run(_lock_units, period, claves, closed, person.id, ctx.clock())
+        if not changes:
+            await reply_html(update, context, "Tu gerencia no tiene unidades.")
+            return
+        text = lock_text(changes[0], _calendar(context), ctx.clock())
+        first = f"la unidad {esc(changes[0].unit_clave)} {esc(changes[0].unit_name)}"
+        mine = plural(len(changes), "unidad", "unidades") + " de tu gerencia"
+        text = text.replace(" (Ya estaba así.)", "")
+        if not any(change.changed for change in changes):
+            text = text.replace(" El cambio", " (Ya estaba así.) El cambio")
+        await reply_html(update, context, text.replace(first, f"las {mine}"))
+        return
     try:
         change = await ctx.db.run(locks.set_lock, period, unit, closed=closed,
                                   person_id=person.id, now=ctx.clock())
@@ -314,6 +341,12 @@ async def _lock_command(update: Update, context: CallbackContext, closed: bool) 
         await reply_html(update, context, f"No existe la unidad {esc(unit)}.")
         return
     await reply_html(update, context, lock_text(change, _calendar(context), ctx.clock()))
+
+
+def _lock_units(session, period, claves, closed, person_id, now):
+    """A period closed or reopened for each unit of a gerente's gerencia (one transaction)."""
+    return [locks.set_lock(session, period, clave, closed=closed, person_id=person_id, now=now)
+            for clave in claves]
 
 
 def lock_text(change: locks.LockChange, calendar: ReportingCalendar, now: datetime) -> str:

@@ -14,7 +14,10 @@ action, one line per unit) and its buttons: «Recordar a Ana», «Invitar respon
 
 Callback data (≤ 64 bytes): ``rs:f:<period>:<scope>`` for the first screen,
 ``rs:p:<period>:<scope>:<page>`` for an overview page and
-``rs:u:<period>:<scope>:<back page>:<clave>:<page>`` for a unit's detail.
+``rs:u:<period>:<scope>:<back page>:<clave>:<page>`` for a unit's detail. With several
+gerencias (``bot.services.scope``) a gerente's ``*`` is their gerencia's units; planeación's
+``*`` is one line per gerencia, whose buttons open the scope ``@<gerencia id>`` (``@-``: the
+units without a gerencia), never a unit clave (``@`` is not allowed in one).
 
 Speed: the summary is built, planned into pages and the page shown written in a database
 worker thread (:meth:`storage.db.Database.run`), never on the event loop, and kept in a
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlmodel import Session, select
@@ -37,6 +40,8 @@ from bot.domain.attainment import Bands
 from bot.domain.calendar import EVERY_DAY, BusinessDays, ReportingCalendar, deadline_for
 from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.resumen_args import ArgumentsError, SummaryArgs, parse_summary_args
+from bot.services import scope as units_scope
+from bot.services.gerencia_summary import gerencia_lines, gerencia_page_text
 from bot.services.gerente_actions import reminder_targets
 from bot.services.registration import PersonView
 from bot.services.summary import Summary, build_summary
@@ -76,9 +81,50 @@ def unit_claves(session: Session) -> list[str]:
     return list(session.exec(select(Unit.clave).order_by(Unit.clave)))
 
 
-def visible_claves(person: PersonView, all_claves: list[str]) -> list[str]:
-    """Units a person may see: all for a gerente, their own for a coordinador."""
-    return list(all_claves) if person.is_gerente else list(person.unit_claves)
+def visible_claves(session: Session, person: PersonView) -> tuple[list[str], list[str]]:
+    """(every unit clave, the units the person may see: ``bot.services.scope``)."""
+    every = unit_claves(session)
+    visible = units_scope.visible_claves(session, person)
+    return every, every if visible is None else visible
+
+
+GERENCIA = "@"
+NO_GERENCIA_SCOPE = "@-"
+
+
+def gerencia_scope(gerencia_id: int | None) -> str:
+    return NO_GERENCIA_SCOPE if gerencia_id is None else f"{GERENCIA}{gerencia_id}"
+
+
+def gerencia_id_of(scope: str) -> int | None:
+    """The gerencia of an ``@…`` scope (None: ``@-``); ValueError if malformed."""
+    if scope == NO_GERENCIA_SCOPE:
+        return None
+    digits = scope[len(GERENCIA):]
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 9):
+        raise ValueError(scope)
+    return int(digits)
+
+
+def covered_units(session: Session, person: PersonView, scope: str) -> tuple[str, ...] | None:
+    """The units a summary of ``scope`` covers for ``person`` (None: every unit). A scope
+    the person may not see raises LookupError."""
+    visible = units_scope.visible_claves(session, person)
+    if scope.startswith(GERENCIA):
+        if visible is not None:  # a gerencia's button is planeación's
+            raise LookupError(scope)
+        try:
+            gerencia_id = gerencia_id_of(scope)
+        except ValueError:
+            raise LookupError(scope) from None
+        if gerencia_id is not None and units_scope.gerencia_name(session, gerencia_id) is None:
+            raise LookupError(scope)
+        return tuple(units_scope.gerencia_claves(session, gerencia_id))
+    if scope != ALL:
+        if visible is not None and scope not in visible:
+            raise LookupError(scope)
+        return (scope,)
+    return None if visible is None else tuple(visible)
 
 
 @dataclass(frozen=True)
@@ -92,41 +138,43 @@ class SummaryRequest:
     approval_required: bool = False  # approval branch: show each unit's state
 
 
-def load_summary(session: Session, person: PersonView, request: SummaryRequest) -> Summary:
-    """The summary the person may see for ``request`` (scope already validated)."""
+def load_summary(session: Session, request: SummaryRequest,
+                 units: tuple[str, ...] | None) -> Summary:
+    """The summary of ``request`` over ``units`` (None: every unit; see covered_units)."""
     options = {"today": request.today, "bands": request.bands,
                "deadline_day": request.deadline_day, "business_days": request.business_days,
                "approval_required": request.approval_required}
-    if request.scope != ALL:
-        return build_summary(session, request.period, unit_clave=request.scope, **options)
-    if person.is_gerente:
+    if units is None:
         return build_summary(session, request.period, **options)
-    own = person.unit_claves
-    if len(own) == 1:
-        return build_summary(session, request.period, unit_clave=own[0], **options)
-    return restrict_summary(build_summary(session, request.period, **options), own)
+    if len(units) == 1:
+        return build_summary(session, request.period, unit_clave=units[0], **options)
+    return restrict_summary(build_summary(session, request.period, **options), units)
 
 
-def summary_key(person: PersonView, request: SummaryRequest) -> SummaryKey:
+def summary_key(request: SummaryRequest, units: tuple[str, ...] | None) -> SummaryKey:
     """The cache key: which units the summary covers, not who asks (a gerente's /resumen 303
     and the coordinador of 303's /resumen are the same summary)."""
-    if request.scope != ALL:
-        units: tuple[str, ...] | None = (request.scope,)
-    elif person.is_gerente:
-        units = None
-    else:
-        units = tuple(sorted(person.unit_claves))
-    return SummaryKey(period=request.period.code, units=units, today=request.today,
-                      bands=request.bands, deadline_day=request.deadline_day,
+    return SummaryKey(period=request.period.code,
+                      units=None if units is None else tuple(sorted(units)),
+                      today=request.today, bands=request.bands,
+                      deadline_day=request.deadline_day,
                       business_days=request.business_days)
 
 
 def load_rendered(session: Session, person: PersonView, request: SummaryRequest,
                   cache: SummaryCache) -> RenderedSummary:
-    """The person's summary for ``request`` with its pages, from the cache when current."""
-    return cache.get(session, summary_key(person, request),
-                     lambda s: load_summary(s, person, request),
-                     scope_title=scope_title(request.scope))
+    """The person's summary for ``request`` with its pages, from the cache when current.
+    A scope the person may not see raises LookupError."""
+    units = covered_units(session, person, request.scope)
+    title = scope_title(request.scope)
+    if request.scope.startswith(GERENCIA):
+        gerencia_id = gerencia_id_of(request.scope)
+        title = (units_scope.gerencia_name(session, gerencia_id) if gerencia_id is not None
+                 else units_scope.NO_GERENCIA)
+    key = summary_key(request, units)
+    if request.scope.startswith(GERENCIA):  # same units as the gerente's, another title
+        key = replace(key, title=title)
+    return cache.get(session, key, lambda s: load_summary(s, request, units), scope_title=title)
 
 
 @dataclass(frozen=True)
@@ -137,6 +185,7 @@ class PageView:
     text: str
     pages: int
     unit_claves: tuple[str, ...]
+    gerencias: tuple[tuple[str, str], ...] = ()  # (name, scope): planeación's first screen
 
 
 def _view(pages, page: int) -> PageView:
@@ -146,14 +195,27 @@ def _view(pages, page: int) -> PageView:
 def overview_page(session: Session, person: PersonView, request: SummaryRequest,
                   cache: SummaryCache, page: int) -> PageView | None:
     """Overview page ``page`` (None: no such page). Runs in a database worker thread."""
-    overview = load_rendered(session, person, request, cache).overview
+    try:
+        rendered = load_rendered(session, person, request, cache)
+    except LookupError:
+        return None
+    if request.scope == ALL and person.is_planeacion and page == 0:
+        groups = units_scope.gerencias(session)
+        if len(groups) > 1:
+            return PageView(gerencia_page_text(rendered.summary,
+                                               gerencia_lines(rendered.summary, groups)),
+                            1, (), tuple((g.nombre, gerencia_scope(g.id)) for g in groups))
+    overview = rendered.overview
     return _view(overview, page) if page < len(overview) else None
 
 
 def detail_page(session: Session, person: PersonView, request: SummaryRequest,
                 cache: SummaryCache, back: int, clave: str, page: int) -> PageView | None:
     """Page ``page`` of unit ``clave``'s detail (None: no such unit, page or back page)."""
-    rendered = load_rendered(session, person, request, cache)
+    try:
+        rendered = load_rendered(session, person, request, cache)
+    except LookupError:
+        return None
     detail = rendered.detail(clave)
     if detail is None or page >= len(detail) or back >= len(rendered.overview):
         return None
@@ -196,7 +258,9 @@ def _nav_row(pages: int, page: int, data_for) -> list[tuple[str, str]]:
 
 
 def overview_keyboard(period: Period, scope: str, view: PageView, page: int):
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[list[tuple[str, str]]] = [
+        [(f"🏢 {name[:40]}", callback_data(PREFIX, "p", period.code, gerencia, 0))]
+        for name, gerencia in view.gerencias]
     buttons = []
     for clave in dict.fromkeys(view.unit_claves):
         try:
@@ -210,6 +274,8 @@ def overview_keyboard(period: Period, scope: str, view: PageView, page: int):
                    lambda p: callback_data(PREFIX, "p", period.code, scope, p))
     if nav:
         rows.append(nav)
+    if scope.startswith(GERENCIA):
+        rows.append([("⬅ Gerencias", callback_data(PREFIX, "p", period.code, ALL, 0))])
     rows.append([(HOME, callback_data(PREFIX, "f", period.code, scope))])
     return keyboard(rows)
 
@@ -306,14 +372,14 @@ async def summary_for_command(update: Update, context: CallbackContext,
     """
     person = await require_person(update, context)
     ctx = app_context(context)
-    all_claves = await ctx.db.run(unit_claves)
+    all_claves, visible = await ctx.db.run(visible_claves, person)
     try:
         args = parse_summary_args(context.args or [], today=local_today(context),
                                   command=command, known_units=all_claves)
     except ArgumentsError as error:
         await reply_html(update, context, str(error))
         return None
-    scope = scope_for(person, args, all_claves)
+    scope = scope_for(person, args, all_claves, visible)
     if isinstance(scope, ScopeRefused):
         await reply_html(update, context, scope.message)
         return None
@@ -339,17 +405,20 @@ class ScopeRefused:
     message: str
 
 
-def scope_for(person: PersonView, args: SummaryArgs, all_claves: list[str]) -> str | ScopeRefused:
+def scope_for(person: PersonView, args: SummaryArgs, all_claves: list[str],
+              visible: list[str]) -> str | ScopeRefused:
     if args.unit_clave is None:
         return ALL
-    visible = visible_claves(person, all_claves)
     if args.unit_clave in visible:
         return args.unit_clave
-    if person.is_gerente:
+    if person.is_gerente and visible == all_claves:
         known = ", ".join(all_claves) or "ninguna (importa el reporte POA primero)"
         return ScopeRefused(f"No existe la unidad {esc(args.unit_clave)}. "
                             f"Unidades: {esc(known)}.")
-    return ScopeRefused(f"Solo puedes consultar tus unidades: {esc(', '.join(visible))}.")
+    if not visible:
+        return ScopeRefused("No tienes unidades que consultar.")
+    yours = "las unidades de tu gerencia" if person.is_gerente else "tus unidades"
+    return ScopeRefused(f"Solo puedes consultar {yours}: {esc(', '.join(visible))}.")
 
 
 # --- buttons ---------------------------------------------------------------------------------
@@ -378,8 +447,6 @@ async def _show(update: Update, context: CallbackContext, person: PersonView,
     except PeriodError:
         return False
     ctx = app_context(context)
-    if scope != ALL and scope not in visible_claves(person, await ctx.db.run(unit_claves)):
-        return False
     request = summary_request(context, period, scope)
     back = int(parts[3])
     if kind == "f":

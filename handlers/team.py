@@ -39,7 +39,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.services import team
+from bot.services import team, team_scope
 from bot.services.team import Member, TeamError, TeamOverview
 from handlers import menus
 from handlers.common import (
@@ -67,7 +67,8 @@ SEEN_KEY = "team_seen"  # bot_data: person id -> when we last wrote last_seen_at
 GERENTES_ONLY = "Este comando es solo para gerentes."
 LOCALE = "es_MX"
 MAX_ID = 2**31 - 1  # database integer ids: a bigger forged number is simply unknown
-ROLE_NAMES = {ROLE_GERENTE: "gerente", ROLE_COORDINADOR: "coordinador"}
+ROLE_NAMES = {ROLE_GERENTE: "gerente", ROLE_COORDINADOR: "coordinador",
+              "planeacion": "planeación"}
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -180,7 +181,7 @@ async def equipo(update: Update, context: CallbackContext) -> None:
         await reply_html(update, context, GERENTES_ONLY)
         return
     ctx = app_context(context)
-    overview = await ctx.db.run(team.team_overview, ctx.clock())
+    overview = await ctx.db.run(team_scope.team_overview, person, ctx.clock())
     text, markup = overview_screen(overview, context)
     await reply_html(update, context, text, markup)
 
@@ -188,7 +189,9 @@ async def equipo(update: Update, context: CallbackContext) -> None:
 async def _show_overview(update: Update, context: CallbackContext) -> None:
     """The list in place of the pressed message, or as new messages when it outgrew one."""
     ctx = app_context(context)
-    text, markup = overview_screen(await ctx.db.run(team.team_overview, ctx.clock()), context)
+    person = await require_person(update, context)
+    text, markup = overview_screen(
+        await ctx.db.run(team_scope.team_overview, person, ctx.clock()), context)
     if len(text) <= MAX_MESSAGE:
         await edit_or_keep(update, text, markup, context)
     else:
@@ -232,6 +235,13 @@ async def button(update: Update, context: CallbackContext) -> None:
     if target is None or len(args) != (2 if action in ("+", "-") else 1):
         await _stale(update)
         return
+    # With several gerencias, a gerente's buttons reach only their gerencia (team_scope).
+    if not await ctx.db.run(team_scope.may_manage, person, ctx.clock(),
+                            person_id=None if action == "r" else target,
+                            invitation_id=target if action == "r" else None,
+                            clave=args[1] if action in ("+", "-") else None):
+        await _stale(update)
+        return
     if action == "r":
         try:
             await ctx.db.run(team.revoke_invitation, target, actor_id=person.id,
@@ -270,13 +280,13 @@ async def button(update: Update, context: CallbackContext) -> None:
             await _set_menu(context, m)
         elif action == "u" and m.active and m.role == ROLE_COORDINADOR:
             await answer_callback(update)
-            units = await ctx.db.run(team.known_units)
+            units = await ctx.db.run(team_scope.known_units, person)
             await edit_or_keep(update, *units_screen(m, units), context)
         elif action in ("+", "-") and m.active and m.role == ROLE_COORDINADOR:
             change = team.add_unit if action == "+" else team.remove_unit
             m = await ctx.db.run(change, target, args[1], actor_id=person.id, now=now)
             await answer_callback(update, "Unidades actualizadas.")
-            units = await ctx.db.run(team.known_units)
+            units = await ctx.db.run(team_scope.known_units, person)
             await edit_or_keep(update, *units_screen(m, units), context)
         else:  # e.g. deactivating someone already inactive from an old message
             await _stale(update)

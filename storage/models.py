@@ -16,6 +16,7 @@ from storage.types import ExactDecimal, UTCDateTime
 
 ROLE_GERENTE = "gerente"
 ROLE_COORDINADOR = "coordinador"
+ROLE_PLANEACION = "planeacion"  # planeación / dirección: every gerencia (issue 12)
 AGGREGATE_SUM = "sum"  # counts: the year's values add up
 AGGREGATE_LAST = "last"  # percentages: the latest value is the cumulative one
 
@@ -35,6 +36,9 @@ class Unit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     clave: str = Field(max_length=20, unique=True, index=True)
     nombre: str = Field(max_length=255)
+    # The gerencia named in the header of the report that brought it (None: not known yet;
+    # with a single gerencia or none, everything is that one: bot.services.scope).
+    gerencia_id: int | None = Field(default=None, foreign_key="gerencias.id", index=True)
 
 
 class ActionLine(SQLModel, table=True):
@@ -153,6 +157,8 @@ class Person(SQLModel, table=True):
     # When the person last wrote or pressed something (kept to the hour: written at most
     # once an hour, see bot.services.team.touch); None: not since the column exists.
     last_seen_at: datetime | None = _when(nullable=True)
+    # A gerente's gerencia (None: every unit while there is at most one gerencia).
+    gerencia_id: int | None = Field(default=None, foreign_key="gerencias.id")
 
 
 class PersonUnit(SQLModel, table=True):
@@ -177,6 +183,7 @@ class Invitation(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
     used_by_id: int | None = Field(default=None, foreign_key="persons.id")
     created_by_id: int | None = Field(default=None, foreign_key="persons.id")
+    gerencia_id: int | None = Field(default=None, foreign_key="gerencias.id")  # a gerente's
 
 
 class PersonEvent(SQLModel, table=True):
@@ -394,6 +401,8 @@ class ApprovalCommentWait(SQLModel, table=True):
     person_id: int = Field(foreign_key="persons.id", primary_key=True)
     approval_id: int = Field(foreign_key="unit_period_approvals.id")
     started_at: datetime = _when()
+
+
 class Evidence(SQLModel, table=True):
     """A *medio de verificación*: a photo or document sent for one indicator and period.
 
@@ -432,3 +441,11 @@ class EvidenceInbox(SQLModel, table=True):
     indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), nullable=False))
     period: str = Field(max_length=10)
     set_at: datetime = _when()
+
+
+class Gerencia(SQLModel, table=True):
+    """A gerencia of the organismo (GERENCIA COMERCIAL…), as named in a report's header."""
+
+    __tablename__ = "gerencias"
+    id: int | None = Field(default=None, primary_key=True)
+    nombre: str = Field(max_length=255, unique=True)

@@ -353,7 +353,7 @@ def test_statements_do_not_grow_with_the_report(db, seed_tsv, tmp_path):
     for copies in (1, 4):
         with db.session() as s:  # start from an empty database for each size
             for table in ("revisions", "remarks_without_value", "reported_values",
-                          "indicators", "action_lines", "units"):
+                          "indicators", "action_lines", "units", "gerencias"):
                 s.exec(text(f"DELETE FROM {table}"))
         report = read_report(scaled_report(seed_tsv, copies, tmp_path))
         corrected = read_report(scaled_report(seed_tsv, copies, tmp_path))

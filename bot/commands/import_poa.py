@@ -42,6 +42,11 @@ def render(result: ImportResult, *, sections: int, rows: int) -> str:
     lines.append(f"Reporte {result.source}: {sections} secciones, {rows} filas; POA {years}.")
     if not result.catalog_only:
         lines.append(f"Periodos: {', '.join(result.periods)}")
+    if result.gerencias:
+        new = f" ({result.gerencias_new} nueva{'s' if result.gerencias_new != 1 else ''})" \
+            if result.gerencias_new else ""
+        lines.append(f"Gerencia{'s' if len(result.gerencias) > 1 else ''}: "
+                     f"{', '.join(result.gerencias)}{new}.")
     lines.append(f"Unidades: {result.units_new} nuevas, {result.units_updated} actualizadas.")
     lines.append(f"Líneas de acción: {result.action_lines_new} nuevas, "
                  f"{result.action_lines_updated} actualizadas.")

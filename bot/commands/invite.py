@@ -35,12 +35,15 @@ def bot_username(settings) -> tuple[str | None, str]:
 def run(args, settings, db) -> int:
     try:
         created = db.call(create_invitation, role=args.role, unit_claves=args.unit,
-                          name=args.name, now=system_clock(), days=settings.invitation_days)
+                          name=args.name, now=system_clock(), days=settings.invitation_days,
+                          gerencia=getattr(args, "gerencia", None))
     except RegistrationError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
     if created.role == "gerente":
-        who = "gerente"
+        who = f"gerente de {created.gerencia}" if created.gerencia else "gerente"
+    elif created.role == "planeacion":
+        who = "planeación (todas las gerencias)"
     else:
         who = "coordinador de " + ", ".join(f"{u.clave} {u.nombre}" for u in created.units)
     if created.name:

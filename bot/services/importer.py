@@ -1,15 +1,17 @@
 """Loading a read POA report into the database: catalog and reported values.
 
 The import is an upsert keyed on natural identities, so importing the same report twice
-changes nothing: units by ``clave``, action lines by ``code``, indicators by year + unit +
-action + full name (compared without accents, case or stray spaces), values by indicator +
-period. A value that differs from the stored one is updated and the change appended to
-``revisions``. A value somebody captured through the bot is never overwritten by an import:
-the conflict becomes a warning. An empty VALOR ACTUAL is "not reported" (no value row); its
-OBSERVACIONES, if any, are kept in ``remarks_without_value`` for the export. Everything
-happens in the caller's session, so the import is one transaction; ``dry_run`` does the whole
-work and rolls it back. The report arrives read and checked; the database part is a few
-SELECTs and bulk statements (see :class:`_Loader`), so SQLite's write lock is held briefly.
+changes nothing: gerencias by the name in the report's header (``GERENCIA COMERCIAL``; a
+unit belongs to the gerencia of its latest row), units by ``clave``, action lines by
+``code``, indicators by year + unit + action + full name (compared without accents, case or
+stray spaces), values by indicator + period. A value that differs from the stored one is
+updated and the change appended to ``revisions``. A value somebody captured through the bot
+is never overwritten by an import: the conflict becomes a warning. An empty VALOR ACTUAL is
+"not reported" (no value row); its OBSERVACIONES, if any, are kept in
+``remarks_without_value`` for the export. Everything happens in the caller's session, so the
+import is one transaction; ``dry_run`` does the whole work and rolls it back. The report
+arrives read and checked; the database part is a few SELECTs and bulk statements (see
+:class:`_Loader`), so SQLite's write lock is held briefly.
 
 One file (past 400 lines) because the steps (units, action lines, indicators, values,
 remarks) share one picture of what exists, read up front, inside one transaction.
@@ -30,8 +32,11 @@ from bot.domain.numbers import format_number
 from bot.domain.periods import Period
 from bot.poa_report.model import ImportWarning, PoaReport, PoaRow, norm
 from storage.models import (
+    ROLE_GERENTE,
     ActionLine,
+    Gerencia,
     Indicator,
+    Person,
     RemarkWithoutValue,
     ReportedValue,
     Revision,
@@ -67,6 +72,9 @@ class ImportResult:
     # OBSERVACIONES on rows without value, kept apart (remarks_without_value)
     remarks_new: int = 0
     remarks_changed: int = 0
+    # The gerencias named in the report's headers (GERENCIA COMERCIAL), and those new
+    gerencias: list[str] = field(default_factory=list)
+    gerencias_new: int = 0
     # clave → (unit name, indicators, values) in the report
     per_unit: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     warnings: list[ImportWarning] = field(default_factory=list)
@@ -75,7 +83,7 @@ class ImportResult:
 
     @property
     def changed_anything(self) -> bool:
-        return any((self.units_new, self.units_updated, self.action_lines_new,
+        return any((self.gerencias_new, self.units_new, self.units_updated, self.action_lines_new,
                     self.action_lines_updated, self.indicators_new, self.indicators_updated,
                     self.values_new, self.values_changed, self.remarks_new,
                     self.remarks_changed))
@@ -158,19 +166,63 @@ class _Loader:
             current = latest_indicator.get(key)
             if current is None or (row.period, row.line) >= (current[0].period, current[0].line):
                 latest_indicator[key] = (row, period)
-        unit_ids = self._units(latest_unit)
+        gerencia_ids = self._gerencias(latest_unit)
+        unit_ids = self._units(latest_unit, gerencia_ids)
         line_ids = self._action_lines(latest_line)
         return self._indicators(latest_indicator, unit_ids, line_ids)
 
-    def _units(self, latest: dict[str, PoaRow]) -> dict[str, int]:
-        existing = {clave: (unit_id, nombre) for unit_id, clave, nombre in self.session.execute(
-            select(Unit.id, Unit.clave, Unit.nombre))}
+    def _gerencias(self, latest: dict[str, PoaRow]) -> dict[str, int]:
+        """The gerencias the report's headers name (its ``area`` line), created when new;
+        returns gerencia id by the comparison form of its name. When the database ends up
+        with a single gerencia, gerentes without one become its gerentes (they were the
+        gerentes of "the only gerencia" before anybody named it)."""
+        named = {norm(row.section.area): row.section.area
+                 for row in latest.values() if row.section.area}
+        for name in named.values():
+            if len(name) > 255:
+                raise ImportRefused(f"el nombre de la gerencia «{name[:40]}…» pasa de 255 "
+                                    "caracteres")
+        stored = self.session.execute(select(Gerencia.id, Gerencia.nombre)).all()
+        existing = {norm(nombre): gerencia_id for gerencia_id, nombre in stored}
+        self.gerencia_names = dict(stored)
+        new = [{"nombre": name} for key, name in named.items() if key not in existing]
+        self.result.gerencias = sorted(named.values())
+        if new:
+            self.session.execute(insert(Gerencia), new)
+            self.result.gerencias_new = len(new)
+            existing = {norm(nombre): gerencia_id for gerencia_id, nombre in self.session.execute(
+                select(Gerencia.id, Gerencia.nombre))}
+            if len(existing) == 1:
+                self.session.execute(
+                    update(Person).where(Person.role == ROLE_GERENTE,
+                                         Person.gerencia_id.is_(None))
+                    .values(gerencia_id=next(iter(existing.values()))))
+        return existing
+
+    def _units(self, latest: dict[str, PoaRow], gerencia_ids: dict[str, int]) -> dict[str, int]:
+        existing = {clave: (unit_id, nombre, gerencia_id)
+                    for unit_id, clave, nombre, gerencia_id in self.session.execute(
+                        select(Unit.id, Unit.clave, Unit.nombre, Unit.gerencia_id))}
         new, changed = [], []
         for clave, row in latest.items():
+            gerencia_id = gerencia_ids.get(norm(row.section.area)) if row.section.area else None
             if clave not in existing:
-                new.append({"clave": clave, "nombre": row.unit_nombre})
-            elif row.unit_nombre and existing[clave][1] != row.unit_nombre:
-                changed.append({"id": existing[clave][0], "nombre": row.unit_nombre})
+                new.append({"clave": clave, "nombre": row.unit_nombre,
+                            "gerencia_id": gerencia_id})
+                continue
+            unit_id, nombre, stored_gerencia = existing[clave]
+            fields = {}
+            if row.unit_nombre and nombre != row.unit_nombre:
+                fields["nombre"] = row.unit_nombre
+            if gerencia_id is not None and stored_gerencia != gerencia_id:
+                fields["gerencia_id"] = gerencia_id
+                if stored_gerencia is not None:
+                    self.result.warnings.append(ImportWarning(
+                        row.line, f"la unidad {clave} era de {self.gerencia_names[stored_gerencia]}"
+                        f"; este reporte la pasa a {row.section.area}", row.sheet))
+            if fields:
+                changed.append({"id": unit_id, "nombre": nombre, "gerencia_id": stored_gerencia,
+                                **fields})
         self._execute(insert(Unit), new)
         self._execute(update(Unit), changed)
         self.result.units_new += len(new)

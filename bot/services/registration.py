@@ -18,9 +18,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
+from bot.services import scope
 from storage.models import (
     ROLE_COORDINADOR,
     ROLE_GERENTE,
+    ROLE_PLANEACION,
+    Gerencia,
     Invitation,
     Person,
     PersonUnit,
@@ -28,7 +31,7 @@ from storage.models import (
 )
 
 TOKEN_BYTES = 24  # 32 URL-safe characters: fits Telegram's 64-character /start payload
-ROLES = (ROLE_COORDINADOR, ROLE_GERENTE)
+ROLES = (ROLE_COORDINADOR, ROLE_GERENTE, ROLE_PLANEACION)
 
 
 class RegistrationError(ValueError):
@@ -66,10 +69,18 @@ class PersonView:
             return self
         return dataclasses.replace(self, units=tuple(sorted(
             (*self.units, *self.covering), key=lambda u: u.clave)), covering=())
+    gerencia_id: int | None = None  # a gerente's gerencia (bot.services.scope)
 
     @property
     def is_gerente(self) -> bool:
-        return self.role == ROLE_GERENTE
+        """A gerente or planeación: the gerente's commands. Which units they reach is
+        :func:`bot.services.scope.visible_claves` (a gerente: their gerencia's)."""
+        return self.role in (ROLE_GERENTE, ROLE_PLANEACION)
+
+    @property
+    def is_planeacion(self) -> bool:
+        """Planeación / dirección: every gerencia, a summary per gerencia first."""
+        return self.role == ROLE_PLANEACION
 
     @property
     def is_coordinador(self) -> bool:
@@ -87,6 +98,7 @@ class CreatedInvitation:
     units: tuple[UnitView, ...]
     name: str
     expires_at: datetime
+    gerencia: str | None = None  # a gerente's gerencia
 
 
 def hash_token(token: str) -> str:
@@ -99,14 +111,15 @@ def person_view(session: Session, person: Person) -> PersonView:
         .where(PersonUnit.person_id == person.id).order_by(Unit.clave)).all()
     return PersonView(id=person.id, telegram_user_id=person.telegram_user_id,
                       chat_id=person.chat_id, name=person.name, role=person.role,
-                      units=tuple(UnitView(u.clave, u.nombre) for u in units))
+                      units=tuple(UnitView(u.clave, u.nombre) for u in units),
+                      gerencia_id=person.gerencia_id)
 
 
 # Asked for every update (the stranger guard): one statement with the units, built once,
 # plain columns (building it per call and loading ORM objects cost more than running it).
 _PERSON_WITH_UNITS = (
     select(Person.id, Person.telegram_user_id, Person.chat_id, Person.name, Person.role,
-           Person.active, Unit.clave, Unit.nombre)
+           Person.active, Person.gerencia_id, Unit.clave, Unit.nombre)
     .outerjoin(PersonUnit, col(PersonUnit.person_id) == col(Person.id))
     .outerjoin(Unit, col(Unit.id) == col(PersonUnit.unit_id))
     .where(col(Person.telegram_user_id) == bindparam("telegram_user_id"))
@@ -130,7 +143,8 @@ def find_person(session: Session, telegram_user_id: int,
     return PersonView(id=first.id, telegram_user_id=first.telegram_user_id,
                       chat_id=first.chat_id, name=first.name, role=first.role,
                       units=tuple(UnitView(r.clave, r.nombre) for r in rows
-                                  if r.clave is not None), covering=covering)
+                                  if r.clave is not None), covering=covering,
+                      gerencia_id=first.gerencia_id)
 
 
 def _units(session: Session, claves: list[str]) -> list[Unit]:
@@ -149,26 +163,79 @@ def _units(session: Session, claves: list[str]) -> list[Unit]:
 
 def create_invitation(session: Session, *, role: str, unit_claves: list[str], name: str,
                       now: datetime, days: int, created_by_id: int | None = None,
-                      ) -> CreatedInvitation:
-    """A new single-use invitation; returns the clear token (stored only as its hash)."""
+                      gerencia: str | None = None) -> CreatedInvitation:
+    """A new single-use invitation; returns the clear token (stored only as its hash).
+
+    A gerente's invitation names their gerencia (``gerencia``; by default the creator's, or
+    the only one there is). A gerente creating one stays inside their gerencia: coordinadores
+    of its units, gerentes of it (see :mod:`bot.services.scope`)."""
     if role not in ROLES:
         raise RegistrationError("bad_role", f"Rol desconocido: {role}.")
     units = _units(session, unit_claves)
     if role == ROLE_COORDINADOR and not units:
         raise RegistrationError("no_units",
                                 "Un coordinador necesita al menos una unidad (--unit 303).")
-    if role == ROLE_GERENTE and units:
+    if role != ROLE_COORDINADOR and units:
         raise RegistrationError("gerente_units",
-                                "Un gerente ve todas las unidades; no indiques --unit.")
+                                f"Un {'gerente' if role == ROLE_GERENTE else 'rol de planeación'}"
+                                " no lleva unidades; no indiques --unit.")
+    if role != ROLE_GERENTE and gerencia:
+        raise RegistrationError("gerencia_role", "Solo un gerente lleva --gerencia.")
+    gerencia_row = _invitation_gerencia(session, role=role, units=units, name=gerencia,
+                                       created_by_id=created_by_id)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires_at = now + timedelta(days=days)
     session.add(Invitation(token_hash=hash_token(token), role=role,
                            unit_claves=",".join(u.clave for u in units), name=name.strip(),
-                           created_at=now, expires_at=expires_at, created_by_id=created_by_id))
+                           created_at=now, expires_at=expires_at, created_by_id=created_by_id,
+                           gerencia_id=gerencia_row.id if gerencia_row else None))
     session.flush()
     return CreatedInvitation(token=token, role=role,
                              units=tuple(UnitView(u.clave, u.nombre) for u in units),
-                             name=name.strip(), expires_at=expires_at)
+                             name=name.strip(), expires_at=expires_at,
+                             gerencia=gerencia_row.nombre if gerencia_row else None)
+
+
+def _invitation_gerencia(session: Session, *, role: str, units: list, name: str | None,
+                        created_by_id: int | None) -> Gerencia | None:
+    """The gerencia a new gerente's invitation names (None for other roles), after checking
+    that a gerente who creates an invitation stays inside their gerencia."""
+    creator = session.get(Person, created_by_id) if created_by_id is not None else None
+    limited = (creator is not None and creator.role == ROLE_GERENTE
+               and scope.gerencia_count(session) > 1)
+    if limited and role == ROLE_COORDINADOR:
+        own = set(scope.gerencia_claves(session, creator.gerencia_id))
+        outside = [u.clave for u in units if u.clave not in own]
+        if outside:
+            raise RegistrationError(
+                "other_gerencia", f"La unidad {', '.join(outside)} no es de tu gerencia. "
+                f"Tus unidades: {', '.join(sorted(own)) or 'ninguna'}.")
+    if limited and role == ROLE_PLANEACION:
+        raise RegistrationError("planeacion_by_gerente",
+                                "Solo planeación o la línea de comandos invitan a planeación.")
+    if role != ROLE_GERENTE:
+        return None
+    if name:
+        found = scope.find_gerencia(session, name)
+        if found is None:
+            known = ", ".join(g.nombre for g in session.exec(select(Gerencia)
+                                                              .order_by(Gerencia.nombre)))
+            raise RegistrationError("unknown_gerencia", f"No existe la gerencia «{name}». "
+                                    + (f"Gerencias: {known}." if known else
+                                       "Aún no hay gerencias: importa primero un POA."))
+        if limited and found.id != creator.gerencia_id:
+            raise RegistrationError("other_gerencia",
+                                    "Solo puedes invitar gerentes de tu gerencia.")
+        return found
+    if creator is not None and creator.role == ROLE_GERENTE and creator.gerencia_id is not None:
+        return session.get(Gerencia, creator.gerencia_id)
+    every = session.exec(select(Gerencia).order_by(Gerencia.nombre)).all()
+    if len(every) > 1:
+        raise RegistrationError(
+            "which_gerencia", "Hay varias gerencias; indica de cuál es el gerente "
+            f"(--gerencia «{every[0].nombre}»). Gerencias: "
+            + ", ".join(g.nombre for g in every) + ".")
+    return every[0] if every else None
 
 
 INVALID_INVITATION = ("Esa invitación no es válida. Revisa que el enlace esté completo o pide "
@@ -184,6 +251,7 @@ class RoleChange:
     role: str
     units: tuple[UnitView, ...]
     expires_at: datetime
+    gerencia_id: int | None = None
 
 
 def _invitation(session: Session, token: str, telegram_user_id: int,
@@ -218,10 +286,11 @@ def redeem_or_ask(session: Session, *, token: str, telegram_user_id: int, chat_i
     if isinstance(found, Invitation) and person is not None and person.active:
         current = person_view(session, person)
         claves = [c for c in found.unit_claves.split(",") if c]
-        if current.role != found.role or set(current.unit_claves) != set(claves):
+        if (current.role != found.role or set(current.unit_claves) != set(claves)
+                or current.gerencia_id != found.gerencia_id):
             return RoleChange(current, found.role,
                               tuple(UnitView(u.clave, u.nombre) for u in _units(session, claves)),
-                              found.expires_at)
+                              found.expires_at, found.gerencia_id)
     return redeem_invitation(session, token=token, telegram_user_id=telegram_user_id,
                              chat_id=chat_id, telegram_name=telegram_name, now=now)
 
@@ -244,10 +313,11 @@ def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, ch
     if person is None:
         person = Person(telegram_user_id=telegram_user_id, chat_id=chat_id,
                         name=invitation.name or telegram_name, role=invitation.role,
-                        created_at=now)
+                        created_at=now, gerencia_id=invitation.gerencia_id)
         session.add(person)
     else:
         person.role, person.chat_id, person.active = invitation.role, chat_id, True
+        person.gerencia_id = invitation.gerencia_id
         person.unreachable_since = None
         if invitation.name:
             person.name = invitation.name
@@ -271,10 +341,10 @@ def redeem_invitation(session: Session, *, token: str, telegram_user_id: int, ch
 
 def register_directly(session: Session, *, telegram_user_id: int, role: str,
                       unit_claves: list[str] = (), name: str = "", now: datetime,
-                      ) -> PersonView:
+                      gerencia: str | None = None) -> PersonView:
     """Create (or update) a person without an invitation — for tests and administration."""
     created = create_invitation(session, role=role, unit_claves=list(unit_claves), name=name,
-                                now=now, days=1)
+                                now=now, days=1, gerencia=gerencia)
     person, _ = redeem_invitation(session, token=created.token,
                                   telegram_user_id=telegram_user_id, chat_id=telegram_user_id,
                                   telegram_name=name or f"Usuario {telegram_user_id}", now=now)

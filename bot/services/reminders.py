@@ -39,7 +39,7 @@ a scheduled reminder falling today; on top of that they skip anyone already remi
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func
@@ -54,8 +54,16 @@ from bot.domain.calendar import (
     periods_with_deadline_in,
 )
 from bot.domain.periods import Period
-from bot.services import pending
-from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, Indicator, Person, ReminderLog, Unit
+from bot.services import pending, scope
+from storage.models import (
+    ROLE_COORDINADOR,
+    ROLE_GERENTE,
+    ROLE_PLANEACION,
+    Indicator,
+    Person,
+    ReminderLog,
+    Unit,
+)
 
 SENDING = "sending"
 SENT = "sent"
@@ -179,15 +187,20 @@ def _periods_with_indicators(session: Session, periods: list[Period]) -> list[Pe
 
 def plan_escalation(session: Session, periods: list[Period], stage: str,
                     calendar: ReportingCalendar) -> list[Delivery]:
-    """Escalation deliveries: one per gerente, for the periods not yet escalated to them."""
+    """Escalation deliveries: one per gerente (their gerencia's units, bot.services.scope)
+    and per planeación (every unit), for the periods not yet escalated to them."""
     periods = _periods_with_indicators(session, periods)
     if not periods:
         return []
     items = escalation_items(session, periods, calendar)
     done = _done(session, stage, [p.code for p in periods])
+    reach = scope.gerentes_for_units(session)
     deliveries = []
-    for person_id, person in _reachable_people(session, None, ROLE_GERENTE).items():
-        mine = tuple(i for i in items if (person_id, i.period.code) not in done)
+    people = {**_reachable_people(session, None, ROLE_GERENTE),
+              **_reachable_people(session, None, ROLE_PLANEACION)}
+    for person_id, person in sorted(people.items()):
+        mine = tuple(only_units(i, reach.get(person_id)) for i in items
+                     if (person_id, i.period.code) not in done)
         if mine:
             deliveries.append(Delivery(person_id, person.chat_id, person.name, ESCALATION, stage,
                                        mine))
@@ -218,18 +231,34 @@ def reminded_today(session: Session, now: datetime, calendar: ReportingCalendar)
     return set(rows)
 
 
+def only_units(item, claves: list[str] | None):
+    """An escalation or overview item with only the units in ``claves`` (None: all)."""
+    if claves is None:
+        return item
+    field_name = "units" if isinstance(item, EscalationItem) else "missing"
+    wanted = set(claves)
+    return replace(item, **{field_name: tuple(u for u in getattr(item, field_name)
+                                              if u.clave in wanted)})
+
+
 def plan_manual(session: Session, now: datetime, calendar: ReportingCalendar,
                 period: Period | None = None, person_id: int | None = None,
+                unit_claves: list[str] | None = None,
                 ) -> tuple[list[Delivery], int]:
     """``/recordar [periodo]``: reminders for ``period`` (default: every period open now) to
     coordinadores with pending indicators (only ``person_id`` when given: the first screen's
     «Recordar a Ana»), except those already reminded today. Returns the deliveries and how
-    many people were left out for that reason."""
+    many people were left out for that reason. ``unit_claves`` (a gerente's gerencia) keeps
+    only coordinadores with something pending in those units."""
     periods = [period] if period is not None else pending.candidate_periods(session, now, calendar)
     stage = f"{MANUAL_STAGE_PREFIX}{calendar.today(now).isoformat()}"
     deliveries = plan_reminders(session, periods, stage, now, calendar, manual=True)
     if person_id is not None:
         deliveries = [d for d in deliveries if d.person_id == person_id]
+    if unit_claves is not None:
+        wanted = set(unit_claves)
+        deliveries = [d for d in deliveries
+                      if any(clave in wanted for item in d.items for clave, _n in item.units)]
     already = reminded_today(session, now, calendar)
     return [d for d in deliveries if d.person_id not in already], \
         sum(1 for d in deliveries if d.person_id in already)

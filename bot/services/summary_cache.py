@@ -50,6 +50,7 @@ class SummaryKey:
     bands: Bands
     deadline_day: int
     business_days: object = None  # bot.domain.calendar.BusinessDays (hashable)
+    title: str | None = None  # a title the pages show (a gerencia's name), when not derived
 
 
 @dataclass
