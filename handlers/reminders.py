@@ -24,7 +24,7 @@ from bot.clock import FrozenClock
 from bot.domain.calendar import ESCALATION, ReportingCalendar
 from bot.domain.periods import Period, PeriodError, parse_period
 from bot.scheduler import ReminderScheduler, scheduler_of
-from bot.services import locks, pending, reminders, scope
+from bot.services import approval, locks, pending, reminders, scope
 from bot.services.reminders import Delivery, EscalationItem, ReminderItem, UnreachablePerson
 from handlers.common import (
     app_context,
@@ -335,7 +335,7 @@ async def _lock_command(update: Update, context: CallbackContext, closed: bool) 
         await reply_html(update, context, text.replace(first, f"las {mine}"))
         return
     try:
-        change = await ctx.db.run(locks.set_lock, period, unit, closed=closed,
+        change = await ctx.db.run(approval.set_lock, period, unit, closed=closed,
                                   person_id=person.id, now=ctx.clock())
     except locks.UnknownUnitError:
         await reply_html(update, context, f"No existe la unidad {esc(unit)}.")
@@ -345,7 +345,8 @@ async def _lock_command(update: Update, context: CallbackContext, closed: bool) 
 
 def _lock_units(session, period, claves, closed, person_id, now):
     """A period closed or reopened for each unit of a gerente's gerencia (one transaction)."""
-    return [locks.set_lock(session, period, clave, closed=closed, person_id=person_id, now=now)
+    return [approval.set_lock(session, period, clave, closed=closed, person_id=person_id,
+                              now=now)
             for clave in claves]
 
 

@@ -392,9 +392,25 @@ async def resumen(update: Update, context: CallbackContext) -> None:
     reply = await summary_for_command(update, context)
     if reply is None:
         return
+    ctx = app_context(context)
+    if reply.scope != ALL and not reply.scope.startswith(GERENCIA):
+        # One unit asked by name: its detail at once (what needs action is all in it).
+        detail = await ctx.db.run(detail_page, reply.person, reply.request,
+                                  summary_cache(context), 0, reply.scope, 0)
+        if detail is not None:
+            await reply_html(update, context, detail.text, reply_markup=detail_keyboard(
+                reply.request.period, reply.scope, 0, reply.scope, detail, 0))
+            return
+    if reply.person.is_planeacion and reply.scope == ALL:
+        # Several gerencias: planeación starts from one line per gerencia (overview_page).
+        page = await ctx.db.run(overview_page, reply.person, reply.request,
+                                summary_cache(context), 0)
+        if page is not None and page.gerencias:
+            await reply_html(update, context, page.text, reply_markup=overview_keyboard(
+                reply.request.period, ALL, page, 0))
+            return
     # The first screen (what needs action), in the worker thread; the summary itself is in
     # the cache by now.
-    ctx = app_context(context)
     view = await ctx.db.run(front_view, reply.person, reply.request, summary_cache(context),
                             ctx.clock(), ReportingCalendar.from_settings(ctx.settings))
     await reply_html(update, context, view.text, reply_markup=keyboard(view.rows))

@@ -127,7 +127,7 @@ async def test_coordinador_sees_only_their_units(db, seeded):
         refused = await bot.say(COORDINADOR, "/resumen 305 mar-23")
         assert "Solo puedes consultar tus unidades: 303, 306" in _plain(refused)
         one = await bot.say(COORDINADOR, "/resumen 306 mar-23")
-        assert "306 COORD" in _plain(one) and "303 COORD" not in _plain(one)
+        assert "306 · COORD" in _plain(one) and "303 " not in _plain(one)  # its detail at once
         # A forged button for another unit is refused and changes nothing.
         before = bot.stub.message(COORDINADOR, reply.message_id)["text"]
         bot.stub.press_button(COORDINADOR, "rs:u:2023-Q1:*:0:305:0", message_id=reply.message_id)

@@ -7,7 +7,7 @@ state, every change appended to :class:`~storage.models.ApprovalEvent`:
 * ``enviado``: the coordinador (or a stand-in) sent it complete for review; the period is
   closed for that unit (``locks.close``: nothing changes under review);
 * ``aprobado``: a gerente approved it; it stays closed (the lock), only ``/reabrir`` opens
-  it again (``locks.set_lock`` calls :func:`reopened`, which logs it and goes back to
+  it again (:func:`set_lock` calls :func:`reopened`, which logs it and goes back to
   capturando);
 * ``devuelto``: a gerente returned it with a comment; the period is reopened for the unit
   (``locks.reopen``) so it can be corrected and sent again.
@@ -20,7 +20,7 @@ what ``/cerrar periodo unidad`` would close, and every change is in ``lock_event
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import update
@@ -334,7 +334,7 @@ def _decided(session: Session, row: UnitPeriodApproval, gerente_id: int, now: da
 
 def reopened(session: Session, period: Period, unit_clave: str, person_id: int | None,
              now: datetime) -> int:
-    """A gerente's ``/reabrir`` (``locks.set_lock``): approved or sent unit periods it opens
+    """A gerente's ``/reabrir`` (:func:`set_lock`): approved or sent unit periods it opens
     go back to capturando (logged). ``unit_clave`` '*': every unit. Returns how many."""
     statement = select(UnitPeriodApproval).where(
         UnitPeriodApproval.period == period.code,
@@ -356,3 +356,15 @@ def history(session: Session, unit_clave: str, period: Period) -> list[ApprovalE
         Unit, col(Unit.id) == col(ApprovalEvent.unit_id)).where(
         Unit.clave == unit_clave, ApprovalEvent.period == period.code)
         .order_by(ApprovalEvent.at, ApprovalEvent.id)).all())
+
+
+def set_lock(session: Session, period: Period, unit_clave: str | None, *, closed: bool,
+             person_id: int | None, now: datetime) -> locks.LockChange:
+    """``/cerrar`` and ``/reabrir`` (:func:`bot.services.locks.set_lock`); ``/reabrir`` also
+    takes approved or sent unit periods back to capturando (logged by :func:`reopened`)."""
+    change = locks.set_lock(session, period, unit_clave, closed=closed, person_id=person_id,
+                            now=now)
+    if closed:
+        return change
+    taken_back = reopened(session, period, change.unit_clave, person_id, now) > 0
+    return replace(change, changed=change.changed or taken_back)

@@ -150,8 +150,4 @@ def set_lock(session: Session, period: Period, unit_clave: str | None, *, closed
         name = unit.nombre
     action = close if closed else reopen
     changed = action(session, period, clave, person_id=person_id, now=now)
-    if not closed:  # approval branch: /reabrir takes approved or sent periods back
-        from bot.services import approval
-
-        changed = approval.reopened(session, period, clave, person_id, now) > 0 or changed
     return LockChange(period, clave, name, closed, changed)

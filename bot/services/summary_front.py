@@ -21,6 +21,7 @@ each unit's detail).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,10 +30,17 @@ from bot.domain.attainment import STATUS_ORDER, Status
 from bot.domain.numbers import format_percent
 from bot.domain.periods import Period, period_from_code
 from bot.services.summary import Summary, UnitSummary
-from bot.services.summary_pages import APPROVAL_LABELS, esc
 
 MAX_LINES = 25
 NAME_WIDTH = 30
+# Where a unit's period stands in the review cycle (POA_APPROVAL_REQUIRED, bot.services.approval).
+APPROVAL_LABELS = {"capturando": "✏️ capturando", "enviado": "📨 enviado",
+                   "aprobado": "🔒 aprobado", "devuelto": "↩️ devuelto"}
+
+
+def esc(text: object) -> str:
+    """HTML-escape catalog text (summary_pages imports this module, so not from there)."""
+    return html.escape(str(text), quote=False)
 INDICATOR_WIDTH = 34
 
 

@@ -33,6 +33,12 @@ from bot.services.summary import (
     UnitSummary,
     timeliness_of,
 )
+from bot.services.summary_front import (
+    APPROVAL_LABELS,
+    arrival_line,
+    due_line,
+    headline,
+)
 
 PAGE_LIMIT = 3900  # below Telegram's 4096, leaving room for the page header
 NAME_WIDTH = 70
@@ -167,7 +173,6 @@ def _period_note(line: IndicatorLine, summary: Summary) -> str:
 def header_lines(summary: Summary, scope: str | None = None) -> list[str]:
     """Title, what was due and what came in (the words of the first screen,
     :mod:`bot.services.summary_front`) and the band counts."""
-    from bot.services.summary_front import arrival_line, due_line, headline
 
     done = summary.completeness
     title = f"<b>Resumen POA · {esc(summary.period.label)}</b>"
@@ -189,10 +194,6 @@ def header_lines(summary: Summary, scope: str | None = None) -> list[str]:
               if status is not Status.NOT_DUE or summary.status_counts.get(status, 0)]
     lines.append(" · ".join(counts))
     return lines
-
-
-APPROVAL_LABELS = {"capturando": "✏️ capturando", "enviado": "📨 enviado",
-                   "aprobado": "🔒 aprobado", "devuelto": "↩️ devuelto"}  # approval branch
 
 
 def unit_title(unit: UnitSummary) -> str:
