@@ -5,8 +5,8 @@ A value leaves green when, by its ficha (:mod:`bot.services.fichas`), either
 * **the period**: the value against the meta programmed for that period, or
 * **the year to date**: the figure accumulated by the ficha's ``acumulacion`` over the
   year's reported periods up to this one, against the metas programmed to date
-  (Σ for ``suma`` and ``acumulado``, their mean for ``promedio``, the period's own meta for
-  ``ultimo``)
+  of the periods reported (Σ for ``suma``, their mean for ``promedio``; every period to date
+  for ``acumulado``, whose figure already includes them; the period's own meta for ``ultimo``)
 
 is yellow or red (:func:`bot.domain.fichas.is_off_green`). Then the person must say the
 cause and what will be done; it is stored in ``justifications`` (append-only: the latest row
@@ -70,14 +70,22 @@ def _periods_to(period: Period) -> list[Period]:
     return [Period._of_kind(period.year, period.kind, i) for i in range(1, period.index + 1)]
 
 
-def target_to_date(metas: dict[int, Decimal], index: int, acumulacion: Acumulacion) -> Decimal:
-    """What the year-to-date figure is compared with, by the ficha's accumulation."""
-    if acumulacion in (Acumulacion.SUMA, Acumulacion.ACUMULADO):
+def target_to_date(metas: dict[int, Decimal], index: int, acumulacion: Acumulacion,
+                   reported: Iterable[int]) -> Decimal:
+    """What the year-to-date figure is compared with, by the ficha's accumulation.
+
+    ``suma``/``promedio`` add up (average) the metas of the periods that have a value, so a
+    period nobody reported (the bot started mid-year) does not count as zero; ``acumulado``
+    values already include the earlier periods, so all metas to date count; ``ultimo`` is
+    the period's own meta."""
+    if acumulacion is Acumulacion.ACUMULADO:
         return programmed_to_date(metas, index)
+    if acumulacion is Acumulacion.ULTIMO:
+        return metas.get(index, Decimal(0))
+    to_date = [metas[i] for i in reported if i <= index and i in metas]
     if acumulacion is Acumulacion.PROMEDIO:
-        to_date = [meta for i, meta in metas.items() if i <= index]
         return sum(to_date, Decimal(0)) / len(to_date) if to_date else Decimal(0)
-    return metas.get(index, Decimal(0))
+    return sum(to_date, Decimal(0))
 
 
 def assess_values(rules: FichaRules, metas: dict[int, Decimal], index: int,
@@ -89,8 +97,9 @@ def assess_values(rules: FichaRules, metas: dict[int, Decimal], index: int,
         period_meta = programmed_to_date(metas, index)
     else:
         period_meta = metas[index]
-    ytd = accumulate([values[i] for i in sorted(values) if i <= index], rules.acumulacion)
-    target = target_to_date(metas, index, rules.acumulacion)
+    reported = sorted(i for i in values if i <= index)
+    ytd = accumulate([values[i] for i in reported], rules.acumulacion)
+    target = target_to_date(metas, index, rules.acumulacion, reported)
     return Assessment(state(value, period_meta, rules),
                       state(ytd if ytd is not None else value, target, rules))
 
