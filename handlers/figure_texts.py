@@ -121,7 +121,9 @@ def value_of(value: Decimal | None, card) -> str:
 def short_cards_text(screen) -> str:
     """All pending values on one card: short names, this period's meta, last values."""
     one = len(screen.cards) == 1
-    lines = [f"<b>{esc(screen.unit.clave)} {esc(screen.unit.nombre)} · {screen.period.label}</b>"]
+    left = screen.total - screen.position + 1
+    lines = [f"<b>{esc(screen.unit.clave)} {esc(screen.unit.nombre)} · {screen.period.label}</b>"
+             f" · faltan {left} de {screen.total}"]
     if screen.late_until is not None:
         until = long_date(screen.late_until)
         lines.append(f"⏰ El plazo ya venció: recibo valores hasta el {until} y quedan como "

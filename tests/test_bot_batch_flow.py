@@ -187,3 +187,33 @@ async def test_justification_asked_exactly_when_a_value_leaves_green(db):
     rows = await justifications(db)
     assert [r[0] for r in rows] == [ids[1], ids[2], ids[2]]
     assert rows[1][2] != rows[2][2]  # the state changed (yellow → red)
+
+
+async def test_justification_is_exported_in_the_csv_column(db):
+    """CSV/workbook: column JUSTIFICACIÓN after OBSERVACIONES (the latest one in force)."""
+    import csv
+    import io
+
+    from bot.domain.periods import period_from_code
+    from bot.poa_report.writer import HEADER_SUB, text_bytes
+    from bot.services.export import build_report
+
+    await db.run(five_indicators)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        await bot.say(ANA, "/reportar")
+        table = await bot.say(ANA, "1100 90 90 3300 3300")
+        ask = await bot.press(ANA, data(table, "Sí, guardar"))
+        assert "Guardé 5 valores" in ask.text
+        question = await bot.next_message(ANA)
+        assert "Reconexiones realizadas quedó fuera de verde" in question.text
+        done = await bot.say(ANA, "Faltó personal; se contrata una cuadrilla")
+        done = await bot.next_message(ANA, lambda m: "Listo" in m.text)
+        del done
+    document = await db.run(build_report, period_from_code("2023-03"),
+                            today=datetime(2023, 4, 3).date())
+    rows = list(csv.reader(io.StringIO(text_bytes(document).decode("utf-8-sig"))))
+    column = HEADER_SUB.index("JUSTIFICACIÓN")
+    by_name = {r[9]: r[column] for r in rows if len(r) > column and r[9]}
+    assert by_name["RECONEXIONES REALIZADAS"] == "Faltó personal; se contrata una cuadrilla"
+    assert by_name["TOMA DE LECTURAS"] == ""

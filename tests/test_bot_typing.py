@@ -20,8 +20,7 @@ BETO = 2002  # coordinador of 306 (RECONEXIONES 150 · INSPECCION 8.33 % a month
 
 async def _start_march(bot, user: int, unit: str):
     await bot.register_coordinador(user, [unit])
-    choose = await bot.say(user, "/reportar")
-    return await bot.press(user, button_data(choose, "marzo"))
+    return await bot.say(user, "/reportar")  # one unit, one open period: no choice
 
 
 async def _stale_answers(bot, user: int, presses: list[str]) -> list[str | None]:

@@ -25,7 +25,7 @@ and importing again loses nothing. SQL: three statements whatever the catalog si
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 from bot.domain.attainment import AGGREGATE_LAST, cumulative_progress
 from bot.domain.periods import Frequency, Period, period_from_code
 from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection
+from bot.services import justification
 from storage.models import ActionLine, Indicator, RemarkWithoutValue, ReportedValue, Unit
 
 HUNDRED = Decimal(100)
@@ -68,6 +69,10 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
         raise NothingToExport(f"No hay indicadores del POA {period.year} para exportar.")
     values = _values(session, period, unit_claves)
     remarks = _remarks(session, period, unit_claves)
+    justified = justification.in_force(
+        session, [indicator.id for indicator, _u, _a in catalog],
+        {own.code for indicator, _u, _a in catalog
+         for _s, own in section_periods(Frequency.parse(indicator.frecuencia), period)})
 
     # (unit order, section period, headings) -> rows; dicts keep insertion order.
     sections: dict[tuple, list[tuple[int, ReportLine]]] = defaultdict(list)
@@ -84,8 +89,11 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
                 continue
             key = (unit.id, shown, headings)
             headings_of[key] = headings
-            sections[key].append((indicator.position, _line(
-                indicator, unit, action_line, frequency, own, stored, own_values, remark)))
+            line = _line(indicator, unit, action_line, frequency, own, stored, own_values,
+                         remark)
+            text = justified.get((indicator.id, own.code), "")
+            sections[key].append((indicator.position,
+                                  replace(line, justificacion=text) if text else line))
 
     # Per unit in time order, a month before the quarter that ends with it.
     ordered = sorted(sections, key=lambda key: (key[0], key[1].end, key[1].month_count))
