@@ -25,7 +25,7 @@ async def both_at_the_first_card(bot) -> None:
     for user, name in ((ANA, "Ana"), (BETO, "Beto")):
         await bot.register_coordinador(user, ["303"], name=name)
         card = await bot.say(user, "/reportar")  # one unit, one open period: no choice
-        assert "faltan 3 de 3" in card.text and "RECIBOS ENTREGADOS" in card.text
+        assert "faltan 3 de 3" in card.text and "Recibos entregados" in card.text
 
 
 async def revisions_of(db, indicator_id):
@@ -64,7 +64,7 @@ async def test_a_value_stored_while_asked_is_shown_with_who_and_when_not_overwri
         done = await bot.say(ANA, "Beto contó dos veces una ruta")
         assert "Corregido" in done.text and "Beto contó dos veces" in done.text
         card2 = await bot.next_message(ANA)
-        assert "faltan 2 de 3" in card2.text and "LECTURAS TOMADAS" in card2.text
+        assert "faltan 2 de 3" in card2.text and "Lecturas tomadas" in card2.text
 
     assert (await values_of(db))[recibos][0] == Decimal("255840")
     people = await db.run(lambda s: {p.name: p.id for p in s.exec(select(Person))})
