@@ -28,10 +28,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.domain.attainment import Bands
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.numbers import format_number
+from bot.domain.short_names import display_name
+from bot.services import batch_flow, justification_step, ownership
 from bot.services import conversation as conv
-from bot.services import ownership
 from bot.services.reporting import MAX_REMARKS, SummaryRow
 from handlers import approval as approval_handlers
 from handlers import menus
@@ -50,11 +52,16 @@ from handlers.common import (
     shorten,
 )
 from handlers.figure_texts import (
+    batch_table_text,
     choice_text,
     confirm_text,
     cumulative_hint,
+    descriptions_text,
     fmt,
+    justification_prompt,
     period_label,
+    short_cards_text,
+    value_of,
     with_unit,
 )
 from handlers.reminders import long_date
@@ -76,16 +83,14 @@ def _card_text(screen: conv.AskValue) -> str:
     if screen.again:
         problem = f"{esc(screen.problem)}\n" if screen.problem else ""
         hint = cumulative_hint(card)
-        return problem + (f"<b>{esc(card.nombre)}</b>: {hint}" if hint else (
-            f"Escribe de nuevo el valor de <b>{esc(card.nombre)}</b> para {label} "
+        return problem + (f"<b>{esc(card.name)}</b>: {hint}" if hint else (
+            f"Escribe de nuevo el valor de <b>{esc(card.name)}</b> para {label} "
             f"(meta {with_unit(card.meta, card)}):"))
     lines = [
         f"<b>Indicador {screen.position} de {screen.total}</b> · {esc(card.unit_clave)} "
         f"{esc(card.unit_nombre)} · {label}",
-        f"<b>{esc(card.nombre)}</b>",
+        f"<b>{esc(card.name)}</b>",
     ]
-    if card.descripcion:
-        lines.append(f"<i>{esc(card.descripcion)}</i>")
     lines.append(f"Meta: {with_unit(card.meta, card)}")
     if card.previous:
         code, value = card.previous
@@ -120,7 +125,7 @@ def stored_by(owner: ownership.Owner, person) -> str:
 
 def _taken(screen: conv.Taken, person) -> tuple[str, InlineKeyboardMarkup | None]:
     card, owner = screen.card, screen.owner
-    head = (f"<b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) ya tiene valor: "
+    head = (f"<b>{esc(card.name)}</b> ({period_label(card.period_code)}) ya tiene valor: "
             f"{stored_by(owner, person)}: <b>{with_unit(owner.value, card)}</b>")
     if screen.same:
         return head + ", el mismo valor que escribiste. Queda así.", None
@@ -137,9 +142,9 @@ def _summary_lines(rows: tuple[SummaryRow, ...]) -> list[str]:
     lines = []
     for number, row in enumerate(rows, 1):
         value = with_unit(row.value, row) if row.value is not None else "<i>pendiente</i>"
-        line = f"{number}. {esc(row.nombre)}: <b>{value}</b>"
+        line = f"{number}. {esc(display_name(row.nombre, row.short_name))}: <b>{value}</b>"
         if row.late:
-            line += " (fuera de plazo)"
+            line += " *"
         if row.observaciones:
             line += f"\n    <i>{esc(shorten(row.observaciones))}</i>"
         lines.append(line)
@@ -170,6 +175,8 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                 buttons = [[(p.label, callback_data(flow, "p", unit.clave, p.code))]
                            for p, _n in periods]
             return question, keyboard(buttons)
+        case conv.NothingToDo(flow=flow, unit=None) if flow == conv.REPORT and person.units:
+            return "No tienes indicadores pendientes en periodos abiertos. ¡Todo al día! ✅", None
         case conv.NothingToDo(flow=flow, unit=unit):
             if unit is None:
                 return ("No tienes unidades asignadas. Pide a tu gerente una invitación con tus "
@@ -190,17 +197,19 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             return confirm_text(screen), keyboard([[
                 ("Sí, es correcto", callback_data(flow, "ok", card.id)),
                 ("Corregir", callback_data(flow, "fix", card.id))]])
-        case conv.AskRemarks(card=card, value=value, late=late, note=note):
-            text = (f"✅ Guardé <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
-                    f"({period_label(card.period_code)})"
-                    + (", fuera de plazo." if late else ".")
-                    + (f" <i>{esc(note)}</i>" if note else "")
+        case conv.AskRemarks(card=card, value=value, note=note, saved_now=saved_now):
+            # Late is said once, on the card; not again on every value.
+            head = (f"✅ Guardé {value_of(value, card)}."
+                    if saved_now else f"<b>{esc(card.name)}</b>: {value_of(value, card)}.")
+            text = (head + (f" <i>{esc(note)}</i>" if note else "")
                     + f"\n¿Observaciones? Escríbelas (hasta {format_number(MAX_REMARKS)} "
                     "caracteres) o toca «Sin observaciones».")
             return text, keyboard([[("Sin observaciones", callback_data("r", "nr", card.id))]])
         case conv.Summary(unit=unit, period=period, rows=rows):
             lines = [f"<b>Listo: {period.label} · {esc(unit.clave)} {esc(unit.nombre)}</b>",
                      "Esto quedó guardado:", *_summary_lines(rows)]
+            if any(row.late for row in rows):
+                lines.append("Los valores marcados con * llegaron fuera de plazo.")
             buttons = [(f"Corregir {n}", callback_data("c", "i", row.indicator_id, period.code))
                        for n, row in enumerate(rows, 1) if row.value is not None]
             if buttons:
@@ -213,18 +222,18 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                        for n, row in enumerate(rows, 1)]
             return "\n".join(lines), keyboard(_rows_of_buttons(buttons))
         case conv.AskReason(card=card, old=old, new=new, note=note):
-            return (f"Cambiarás <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
+            return (f"Cambiarás <b>{esc(card.name)}</b> ({period_label(card.period_code)}) "
                     f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
                     + (f"<i>{esc(note)}</i>\n" if note else "") +
                     "¿Por qué cambia? Escribe el motivo; queda en el historial."), None
         case conv.Corrected(card=card, old=old, new=new, reason=reason):
-            return (f"✅ Corregido: <b>{esc(card.nombre)}</b> ({period_label(card.period_code)}) "
+            return (f"✅ Corregido: <b>{esc(card.name)}</b> ({period_label(card.period_code)}) "
                     f"de {with_unit(old, card)} a <b>{with_unit(new, card)}</b>.\n"
                     f"Motivo: <i>{esc(reason)}</i>"), None
         case conv.Taken():
             return _taken(screen, person)
         case conv.Kept(card=card, value=value):
-            return (f"Queda <b>{with_unit(value, card)}</b> para <b>{esc(card.nombre)}</b> "
+            return (f"Queda <b>{with_unit(value, card)}</b> para <b>{esc(card.name)}</b> "
                     f"({period_label(card.period_code)}); no cambié nada."), None
         case conv.Refused(message=message):
             return esc(message), None
@@ -248,6 +257,27 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             return _pending_text(units), None
         case conv.Duplicate():
             return None
+        case batch_flow.AskValues():
+            buttons = [[("Ver descripciones", callback_data(
+                "r", "desc", screen.unit.clave, screen.period.code))]]
+            return short_cards_text(screen), keyboard(buttons)
+        case batch_flow.ConfirmBatch():
+            return batch_table_text(screen), keyboard([
+                [("Sí, guardar", callback_data("r", "bt", "ok")),
+                 ("Corregir", callback_data("r", "bt", "fix"))],
+                [("Sí, con observaciones", callback_data("r", "bt", "obs"))]])
+        case batch_flow.BatchSaved(saved=saved, questions=questions):
+            return (f"✅ Guardé {saved} valor{'' if saved == 1 else 'es'}. "
+                    f"Falta{'' if questions == 1 else 'n'} {questions} "
+                    f"pregunta{'' if questions == 1 else 's'}:"), None
+        case batch_flow.Descriptions(cards=cards):
+            return descriptions_text(cards), None
+        case batch_flow.RemarksNoted(card=card, text=text):
+            return f"📝 {esc(card.name)}: «{esc(shorten(text, 80))}»", None
+        case justification_step.AskJustification():
+            return justification_prompt(screen), None
+        case justification_step.Justified(card=card, text=text):
+            return f"📝 Justificación de {esc(card.name)}: «{esc(shorten(text, 80))}»", None
     raise TypeError(f"unknown screen {screen!r}")
 
 
@@ -321,7 +351,9 @@ def _turn(update: Update, context: CallbackContext, person) -> conv.Turn:
     # acting(): a stand-in reports the units they cover too (approval branch).
     return conv.Turn(person=person.acting(), chat_id=update.effective_user.id,
                      update_id=update.update_id, now=ctx.clock(),
-                     calendar=ReportingCalendar.from_settings(ctx.settings))
+                     calendar=ReportingCalendar.from_settings(ctx.settings),
+                     bands=Bands(green=ctx.settings.poa_band_green,
+                                 yellow=ctx.settings.poa_band_yellow))
 
 
 async def _step(update: Update, context: CallbackContext, fn, *args) -> list:

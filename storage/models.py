@@ -449,3 +449,20 @@ class Gerencia(SQLModel, table=True):
     __tablename__ = "gerencias"
     id: int | None = Field(default=None, primary_key=True)
     nombre: str = Field(max_length=255, unique=True)
+
+
+class Justification(SQLModel, table=True):
+    """A *justificación de la variación*: why a confirmed value left green and what will be
+    done (bot/services/justification.py). Append-only: the latest row of an indicator and
+    period is the one in force; earlier ones show what was said before a correction."""
+
+    __tablename__ = "justifications"
+    __table_args__ = (Index("ix_justifications_slot", "indicator_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(sa_column=Column(ForeignKey("indicators.id"), nullable=False))
+    period: str = Field(max_length=10)  # Period.code
+    text: str = Field(sa_type=Text)
+    person_id: int | None = Field(default=None, foreign_key="persons.id")
+    at: datetime = _when()
+    # The state that asked for it: "periodo:behind acumulado:close" (bot.domain.attainment.Status)
+    state: str = Field(max_length=60)

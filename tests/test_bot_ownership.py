@@ -24,9 +24,8 @@ SAVED_AT = datetime(2023, 4, 3, 15, 15, tzinfo=UTC)  # 10:15 in Matamoros (CDT)
 async def both_at_the_first_card(bot) -> None:
     for user, name in ((ANA, "Ana"), (BETO, "Beto")):
         await bot.register_coordinador(user, ["303"], name=name)
-        choose = await bot.say(user, "/reportar")
-        card = await bot.press(user, button_data(choose, "marzo"))
-        assert "Indicador 1 de 3" in card.text and "RECIBOS ENTREGADOS" in card.text
+        card = await bot.say(user, "/reportar")  # one unit, one open period: no choice
+        assert "faltan 3 de 3" in card.text and "Recibos entregados" in card.text
 
 
 async def revisions_of(db, indicator_id):
@@ -65,7 +64,7 @@ async def test_a_value_stored_while_asked_is_shown_with_who_and_when_not_overwri
         done = await bot.say(ANA, "Beto contó dos veces una ruta")
         assert "Corregido" in done.text and "Beto contó dos veces" in done.text
         card2 = await bot.next_message(ANA)
-        assert "Indicador 2 de 3" in card2.text and "LECTURAS TOMADAS" in card2.text
+        assert "faltan 2 de 3" in card2.text and "Lecturas tomadas" in card2.text
 
     assert (await values_of(db))[recibos][0] == Decimal("255840")
     people = await db.run(lambda s: {p.name: p.id for p in s.exec(select(Person))})
@@ -83,16 +82,16 @@ async def test_keeping_the_stored_value_or_typing_the_same_one_goes_on(db):
         same = await bot.say(ANA, "255835")
         assert "el mismo valor que escribiste. Queda así." in same.text and not same.buttons
         card2 = await bot.next_message(ANA)
-        assert "Indicador 2 de 3" in card2.text
+        assert "faltan 2 de 3" in card2.text
 
         bot.stub.send_text(BETO, "Sin novedad")  # Beto's remarks: he is at LECTURAS too
-        await bot.next_message(BETO, lambda m: "Indicador 2 de 3" in m.text)
+        await bot.next_message(BETO, lambda m: "faltan 2 de 3" in m.text)
         await bot.say(BETO, "255,900", lambda m: "Guardé" in m.text)
         taken = await bot.say(ANA, "250,000")
         kept = await bot.press(ANA, button_data(taken, "Dejar"))
         assert "Queda 255,900 LECTURAS" in kept.text and "no cambié nada" in kept.text
         card3 = await bot.next_message(ANA)
-        assert "Indicador 3 de 3" in card3.text
+        assert "faltan 1 de 3" in card3.text
 
     stored = await values_of(db)
     assert (stored[recibos][0], stored[lecturas][0]) == (Decimal("255835"), Decimal("255900"))
@@ -169,8 +168,7 @@ async def test_a_forwarded_message_is_not_read_as_a_value(db):
     ids = await db.run(add_sample_catalog)
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"], name="Ana")
-        choose = await bot.say(ANA, "/reportar")
-        await bot.press(ANA, button_data(choose, "marzo"))
+        await bot.say(ANA, "/reportar")  # one unit, one open period: no choice
         origins = [{"type": "user", "date": 1680530000,
                     "sender_user": {"id": BETO, "is_bot": False, "first_name": "Beto"}},
                    {"type": "hidden_user", "date": 1680530000, "sender_user_name": "Beto"}]
@@ -180,7 +178,7 @@ async def test_a_forwarded_message_is_not_read_as_a_value(db):
             assert "No leo los mensajes reenviados como cifras" in refusal.text
             assert "no guardé nada" in refusal.text
             again = await bot.next_message(ANA)
-            assert "Seguimos donde te quedaste" in again.text and "Indicador 1 de 3" in again.text
+            assert "Seguimos donde te quedaste" in again.text and "faltan 3 de 3" in again.text
             assert await values_of(db) == {}
         saved = await bot.say(ANA, "255,835")  # typed by her: taken
         assert "Guardé 255,835" in saved.text

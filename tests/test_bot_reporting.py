@@ -42,14 +42,14 @@ async def test_full_report_with_every_bad_input(db):
         # Only March is open on 3 April (February closed on the 6th of March).
         assert [label for label, _ in choose.buttons] == ["marzo 2023 · 3 pendientes"]
         card = await bot.press(ANA, button_data(choose, "marzo"))
-        assert "Indicador 1 de 3" in card.text and "RECIBOS ENTREGADOS A DOMICILIO" in card.text
+        assert "faltan 3 de 3" in card.text and "RECIBOS ENTREGADOS A DOMICILIO" in card.text
         assert "Meta: 255,835 RECIBOS" in card.text and "Sin valor anterior" in card.text
 
         saved = await bot.say(ANA, "255,835")
-        assert "Guardé 255,835 RECIBOS" in saved.text
+        assert "Guardé 255,835" in saved.text
         assert (await values_of(db))[recibos][0] == Decimal("255835")  # kept at once
         card2 = await bot.press(ANA, button_data(saved, "Sin observaciones"))
-        assert "Indicador 2 de 3" in card2.text and "LECTURAS TOMADAS" in card2.text
+        assert "faltan 2 de 3" in card2.text and "Lecturas tomadas" in card2.text
 
         for bad, expected in [("muchas", "no es un número"), ("-5", "negativo"),
                               ("1,5", "ambiguo"), ("1234567890123456", "15 dígitos"),
@@ -70,7 +70,7 @@ async def test_full_report_with_every_bad_input(db):
         too_long = await bot.say(ANA, long_text)
         assert "1,001 caracteres" in too_long.text and "1,000" in too_long.text
         card3 = await bot.say(ANA, "<b>Todo bien</b> & más")
-        assert "Indicador 3 de 3" in card3.text
+        assert "faltan 1 de 3" in card3.text
 
         confirm = await bot.say(ANA, "1 084")  # 7× the meta of 150
         ok = await bot.press(ANA, button_data(confirm, "Sí"))
@@ -97,8 +97,7 @@ async def test_correction_keeps_both_values_and_the_reason(db):
     recibos = ids["303"][0]
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"])
-        choose = await bot.say(ANA, "/reportar")
-        await bot.press(ANA, button_data(choose, "marzo"))
+        await bot.say(ANA, "/reportar")  # one unit, one open period: no choice
         saved = await bot.say(ANA, "255835")
         await bot.press(ANA, button_data(saved, "Sin observaciones"))
         await bot.say(ANA, "/cancelar", lambda m: "terminé" in m.text)
@@ -154,8 +153,7 @@ async def test_forged_and_stale_buttons_change_nothing(db):
     other_unit_indicator = ids["305"][0]
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"])
-        choose = await bot.say(ANA, "/reportar")
-        card = await bot.press(ANA, button_data(choose, "marzo"))
+        card = await bot.say(ANA, "/reportar")  # one unit, one open period: no choice
         saved = await bot.say(ANA, "255835")
         forged = [f"c:i:{other_unit_indicator}:2023-03",  # another unit's indicator
                   "r:p:305:2023-03",  # another unit
@@ -170,8 +168,10 @@ async def test_forged_and_stale_buttons_change_nothing(db):
             forged)
         assert not bot.stub.unanswered_callback_queries()
         # Still waiting for the remarks of the first indicator, as before.
-        reply = await bot.say(ANA, "Se cerró la caja el día 31")
-        assert "Indicador 2 de 3" in reply.text
+        echo = await bot.say(ANA, "Se cerró la caja el día 31")
+        assert "«Se cerró la caja el día 31»" in echo.text  # remarks echoed
+        reply = await bot.next_message(ANA)
+        assert "faltan 2 de 3" in reply.text
         del card, saved
     stored = await values_of(db)
     assert set(stored) == {ids["303"][0]}
@@ -182,17 +182,16 @@ async def test_command_in_the_middle_is_answered_then_the_question_comes_back(db
     await db.run(add_sample_catalog)
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"])
-        choose = await bot.say(ANA, "/reportar")
-        await bot.press(ANA, button_data(choose, "marzo"))
+        await bot.say(ANA, "/reportar")  # one unit, one open period: no choice
         pending = await bot.say(ANA, "/pendientes")
         assert "Tus pendientes" in pending.text and "3 por reportar" in pending.text
         back = await bot.next_message(ANA)
-        assert "Seguimos donde te quedaste" in back.text and "Indicador 1 de 3" in back.text
+        assert "Seguimos donde te quedaste" in back.text and "faltan 3 de 3" in back.text
         unknown = await bot.say(ANA, "/foo")
         assert "No conozco el comando /foo" in unknown.text
         await bot.next_message(ANA, lambda m: "Seguimos" in m.text)
         again = await bot.say(ANA, "/reportar")  # continue, not restart
-        assert "Seguimos donde te quedaste" in again.text and "Indicador 1 de 3" in again.text
+        assert "Seguimos donde te quedaste" in again.text and "faltan 3 de 3" in again.text
         saved = await bot.say(ANA, "255835")
         assert "Guardé" in saved.text
         cancelled = await bot.say(ANA, "/cancelar")

@@ -143,15 +143,17 @@ def test_header_block_and_header_rows_as_in_the_seed(seeded, seed_tsv):
         "PROGRAMA DE DESARROLLO: 1/PROGRAMA DE GESTIÓN GUBERNAMENTAL",
         "SUB EJE: GESTIÓN INTEGRAL DE LA CALIDAD", "TRANSVERSALIDAD: TRANSPARENCIA"]
     header_row = column_a.index("LÍNEA DE ACCIÓN") + 1
-    top = tuple(sheet.cell(header_row, c).value or "" for c in range(1, 17))
-    sub = tuple(sheet.cell(header_row + 1, c).value or "" for c in range(1, 17))
+    top = tuple(sheet.cell(header_row, c).value or "" for c in range(1, 18))
+    sub = tuple(sheet.cell(header_row + 1, c).value or "" for c in range(1, 18))
     # The seed's own header rows (its accented variant), cell for cell.
     seed_raw = list(tsv_rows(seed_tsv.read_text(encoding="utf-8")))
     seed_tops = {row.cells for row in seed_raw if row.cells[:1] == ("LÍNEA DE ACCIÓN",)}
     seed_subs = {seed_raw[i + 1].cells for i, row in enumerate(seed_raw)
                  if row.cells[:1] == ("LÍNEA DE ACCIÓN",)}
     assert (top, sub) == (HEADER_TOP, HEADER_SUB)
-    assert seed_tops == {HEADER_TOP} and seed_subs == {HEADER_SUB}
+    # The seed's 16 columns, then JUSTIFICACIÓN appended (the importer reads the first 16).
+    assert seed_tops == {HEADER_TOP[:16]} and seed_subs == {HEADER_SUB[:16]}
+    assert HEADER_SUB[16] == "JUSTIFICACIÓN"
     # Group headers merged, bold; long text columns wrap; widths set.
     merged = {str(r) for r in sheet.merged_cells.ranges}
     assert {f"C{header_row}:D{header_row}", f"F{header_row}:I{header_row}",
@@ -196,10 +198,10 @@ def test_csv_twin_prints_figures_like_the_report(seeded):
     data = text_bytes(document)
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens the accents right
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    recibos = next(r for r in rows if len(r) == 16 and r[9] == "RECIBOS ENTREGADOS A DOMICILIO")
+    recibos = next(r for r in rows if len(r) == 17 and r[9] == "RECIBOS ENTREGADOS A DOMICILIO")
     assert recibos[5:8] == ["100%", "8.33%", "8.33%"]
     assert recibos[11] == "255,835" and recibos[14] == "255,835"
-    inspeccion = next(r for r in rows if len(r) == 16 and r[9] == "INSPECCION")
+    inspeccion = next(r for r in rows if len(r) == 17 and r[9] == "INSPECCION")
     assert inspeccion[11] == "8.33%" and inspeccion[14] == "8.33%"
 
 
@@ -319,7 +321,7 @@ def test_text_twin_neutralises_cells_a_spreadsheet_would_run():
     document = ReportDocument(2023, (ReportSection("PRIMER TRIMESTRE 2023", "E", "P", "S", "T",
                                                    (line,)),))
     rows = list(csv.reader(io.StringIO(text_bytes(document).decode("utf-8-sig"))))
-    (data,) = [r for r in rows if len(r) == 16 and r[0] == "1"]
+    (data,) = [r for r in rows if len(r) == 17 and r[0] == "1"]
     assert data[1] == "'=HYPERLINK(\"http://x\")"
     assert (data[3], data[4], data[8], data[9], data[10], data[15]) == (
         "'+CMD|' /C calc'!A0", "'@SUM(1+1)", "'\tcomentario", "'-2+3", "'\rdescr", "'=1+1")

@@ -39,17 +39,21 @@ from bot.domain.numbers import format_number, format_percent, round_display
 
 COLUMN_COUNT = 16
 HEADER_TOP = ("LÍNEA DE ACCIÓN", "OBJETIVO", "UNIDAD RESPONSABLE", "", "ACCIONES OPERATIVAS",
-              "AVANCE FÍSICO", "", "", "", "INDICADOR DE DESEMPEÑO", "", "", "", "", "", "")
+              "AVANCE FÍSICO", "", "", "", "INDICADOR DE DESEMPEÑO", "", "", "", "", "", "", "")
 HEADER_SUB = ("", "", "CLAVE", "NOMBRE", "", "META ANUAL", "AVANCE ABSOLUTO",
               "AVANCE %/ META ANUAL", "COMENTARIOS", "NOMBRE", "DESCRIPCIÓN", "META",
-              "UNIDAD MEDIDA", "FRECUENCIA DE MEDICIÓN", "VALOR ACTUAL", "OBSERVACIONES")
+              "UNIDAD MEDIDA", "FRECUENCIA DE MEDICIÓN", "VALOR ACTUAL", "OBSERVACIONES",
+              "JUSTIFICACIÓN")
 # Header cells spanning several columns on the first header row (0-based, inclusive).
 HEADER_GROUPS = ((2, 3), (5, 8), (9, 15))
 # Columns 0-4 (línea, objetivo, clave, nombre, acción) continue the row above when blank.
 CONTINUATION_COLUMNS = range(5)
 # Widths in characters, chosen so a printed landscape page stays legible.
-COLUMN_WIDTHS = (10, 38, 8, 24, 36, 9, 10, 11, 36, 28, 42, 11, 15, 13, 12, 40)
-WRAPPED_COLUMNS = frozenset({1, 3, 4, 8, 9, 10, 12, 15})
+# JUSTIFICACIÓN (the justificación de la variación, bot.services.justification) is appended
+# after OBSERVACIONES, outside the original 16 columns, so a reader of the original layout
+# finds every column where it was.
+COLUMN_WIDTHS = (10, 38, 8, 24, 36, 9, 10, 11, 36, 28, 42, 11, 15, 13, 12, 40, 40)
+WRAPPED_COLUMNS = frozenset({1, 3, 4, 8, 9, 10, 12, 15, 16})
 BLANK_ROWS_BEFORE_SECTION = 3
 PERCENT_UNIT = "%"
 HUNDRED = Decimal(100)
@@ -86,6 +90,7 @@ class ReportLine:
     value: Decimal | None
     observaciones: str
     status: Status | None = None  # the summary's traffic light for the row's period
+    justificacion: str = ""  # the justificación de la variación in force, if any
 
     @property
     def is_percent(self) -> bool:
@@ -197,6 +202,7 @@ def _data_cells(line: ReportLine, previous: ReportLine | None) -> tuple[Cell, ..
         Cell(line.frecuencia),
         Cell(line.value, quantity),
         Cell(line.observaciones),
+        Cell(line.justificacion),
     ]
     return tuple(cells)
 

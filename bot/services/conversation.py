@@ -37,12 +37,13 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
+from bot.domain.attainment import DEFAULT_BANDS, Bands
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.remarks import means_no_remarks
 from bot.domain.typed_figures import Choice, FigureRules, Refusal, read_figure
-from bot.services import evidence, ownership, reporting
+from bot.services import batch_flow, evidence, justification_step, ownership, reporting
 from bot.services.registration import PersonView, UnitView
 from bot.services.reporting import (
     MAX_REMARKS,
@@ -52,7 +53,7 @@ from bot.services.reporting import (
     ValueSlot,
     ValueTaken,
 )
-from storage.models import Conversation, ProcessedUpdate, Unit
+from storage.models import Conversation, ProcessedUpdate
 
 REPORT, CORRECT = "r", "c"  # flow names double as callback-data prefixes
 PROCESSED_UPDATES_KEPT = timedelta(days=3)
@@ -65,6 +66,7 @@ class Turn:
     update_id: int | None
     now: datetime
     calendar: ReportingCalendar
+    bands: Bands = DEFAULT_BANDS  # the settings' semáforo, for fichas without their own
 
 
 # --- screens (what to show; rendered by handlers.reporting) --------------------------------
@@ -123,6 +125,7 @@ class AskRemarks:
     value: Decimal
     late: bool
     note: str = ""
+    saved_now: bool = True  # False: asked after a batch was saved (no "Guardé")
 
 
 @dataclass(frozen=True)
@@ -383,7 +386,8 @@ def start_report(session: Session, turn: Turn) -> list:
         return [NotForRole("reportar")]
     state = load_state(session, turn.chat_id)
     if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "choose",
-                                                             "remarks", "taken", "reason"):
+                                                             "remarks", "taken", "reason",
+                                                             "table", "justify"):
         return [Resume(), *current_question(session, turn, state)]
     return _begin(session, turn, REPORT)
 
@@ -401,6 +405,12 @@ def _begin(session: Session, turn: Turn, flow: str) -> list:
     if not units:
         _clear(session, turn)
         return [NothingToDo(flow, None)]
+    if flow == REPORT:  # only units that owe something; none: said at once
+        units = tuple(u for u in units if reporting.reportable_periods_for_unit(
+            session, turn.person.id, u.clave, turn.now, turn.calendar))
+        if not units:
+            _clear(session, turn)
+            return [NothingToDo(flow, None)]
     if len(units) > 1:
         _set(session, turn, flow=flow, step="unit")
         return [ChooseUnit(flow, units)]
@@ -417,7 +427,9 @@ def _choose_period(session: Session, turn: Turn, flow: str, unit: UnitView) -> l
     if not periods:
         _clear(session, turn)
         return [NothingToDo(flow, unit)]
-    if flow == CORRECT and len(periods) == 1:  # nothing to choose: go to the values
+    if len(periods) == 1:  # nothing to choose: go to the values
+        if flow == REPORT:
+            return _ask_next(session, turn, unit, periods[0][0], open_checked=True)
         return _choose_indicator(session, turn, unit, periods[0][0])
     _set(session, turn, flow=flow, step="period", unit=unit.clave)
     return [ChoosePeriod(flow, unit, tuple(periods))]
@@ -438,12 +450,8 @@ def _ask_next(session: Session, turn: Turn, unit: UnitView, period: Period, *,
         _clear(session, turn)
         rows = reporting.summary_rows(session, unit.clave, period)
         return [Summary(unit, period, tuple(rows))]
-    # The unit is in the session already when a value was just saved: no query.
-    slot = reporting.pending_slot(session, indicator, session.get(Unit, indicator.unit_id),
-                                  period)
-    _set(session, turn, flow=REPORT, step="value", unit=unit.clave, period=period.code,
-         indicator=indicator.id)
-    return [AskValue(slot.card(), position, total, correcting=False)]
+    # Every pending value on one card (batch_flow); one value answers the first of them.
+    return batch_flow.ask_list(session, turn, unit, period, indicator, position, total)
 
 
 def _choose_indicator(session: Session, turn: Turn, unit: UnitView, period: Period) -> list:
@@ -477,13 +485,19 @@ def on_text(session: Session, turn: Turn, text: str) -> list:
         return [Duplicate()]
     state = load_state(session, turn.chat_id)
     step = state.get("step")
+    if step == "value" and state.get("batch"):
+        screens = batch_flow.on_values(session, turn, state, text)
+        if screens is not None:
+            return screens
     if step in ("value", "confirm", "choose"):
         return _on_value(session, turn, state, text)
+    if step == "justify":
+        return justification_step.on_text(session, turn, state, text)
     if step == "remarks":
         return _on_remarks(session, turn, state, text)
     if step == "reason":
         return _on_reason(session, turn, state, text)
-    if step in ("unit", "period", "indicator", "taken"):
+    if step in ("unit", "period", "indicator", "taken", "table"):
         return [Refused("Elige una opción con los botones de arriba."),
                 *current_question(session, turn, state)]
     figure = text.strip() if any(ch.isdigit() for ch in text) else ""
@@ -558,8 +572,7 @@ def _accept(session: Session, turn: Turn, state: dict, slot: ValueSlot,
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
-    _set(session, turn, **{**state, "step": "remarks"})
-    return [AskRemarks(slot.card(), value, row.late, note)]
+    return justification_step.after_save(session, turn, state, slot, value, row.late, note)
 
 
 def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
@@ -579,8 +592,8 @@ def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
         _clear(session, turn)
         return [Refused(str(error))]
     # save_remarks has just checked that the period is open for the unit.
-    return _ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period,
-                     open_checked=True)
+    return [*batch_flow.remarks_noted(slot, text),
+            *settled(session, turn, state, slot, open_checked=True)]
 
 
 def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
@@ -605,15 +618,27 @@ def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
-    return _go_on(session, turn, state, slot, Corrected(slot.card(), old_value, new, reason))
+    corrected = Corrected(slot.card(), old_value, new, reason)
+    ask = justification_step.ask_if_needed(session, turn, state, slot, new)
+    return [corrected, *ask] if ask else _go_on(session, turn, state, slot, corrected)
 
 
 def _go_on(session: Session, turn: Turn, state: dict, slot: ValueSlot, screen) -> list:
     """After a screen that settles the slot: the next indicator (report) or the end."""
     if state["flow"] == REPORT:
-        return [screen, *_ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period)]
+        return [screen, *settled(session, turn, state, slot)]
     _clear(session, turn)
     return [screen]
+
+
+def settled(session: Session, turn: Turn, state: dict, slot: ValueSlot, *,
+            open_checked: bool = False) -> list:
+    """A slot of the report needs nothing more: the next queued question of a batch, or the
+    next pending indicator."""
+    if state.get("queue") is not None:
+        return batch_flow.next_in_queue(session, turn, state, slot.unit.clave, slot.period)
+    return _ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period,
+                     open_checked=open_checked)
 
 
 def _taken(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: Decimal) -> list:
@@ -646,6 +671,8 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
         return _pick_for_correction(session, turn, *args)
     if action == "rd" and len(args) == 2:
         return _on_reading(session, turn, flow, state, *args)
+    if flow == REPORT and action in ("bt", "desc"):
+        return batch_flow.on_button(session, turn, state, action, args)
     if action in ("ok", "fix", "nr", "keep", "chg") and len(args) == 1:
         expected_step = {"nr": "remarks", "keep": "taken", "chg": "taken"}.get(action, "confirm")
         if (state.get("flow") != flow or state.get("step") != expected_step
@@ -664,9 +691,9 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
             _set(session, turn, **{**state, "step": "reason", "seen": str(slot.stored.value)})
             return [AskReason(slot.card(), slot.stored.value, Decimal(state["candidate"]))]
         if action == "fix":
-            _set(session, turn, **{**_base(state), "step": "value"})
+            _set(session, turn, **{**_base(state), "step": "value", "batch": 0})
             return [_ask_again(session, slot, flow)]
-        return _ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period)
+        return settled(session, turn, state, slot)
     return [Stale()]
 
 
@@ -737,6 +764,12 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
                 session, unit.clave, turn.now, turn.calendar)]
         return [ChoosePeriod(flow, unit, tuple(periods))] if periods else []
     period = reporting.parse_period_code(str(state.get("period")))
+    if step in ("table", "justify") or (step == "value" and state.get("batch")):
+        screens = (justification_step.current(session, turn, state) if step == "justify"
+                   else batch_flow.current(session, turn, state))
+        if not screens:
+            _clear(session, turn)
+        return screens
     if step == "indicator" and period is not None:
         rows = [r for r in reporting.summary_rows(session, unit.clave, period)
                 if r.value is not None]
@@ -758,7 +791,7 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
             value, slot.history_values(), chosen=bool(state.get("chosen")))
         return [AskConfirm(flow, card, value, check)]
     if step == "remarks":
-        return [AskRemarks(card, card.current or Decimal(0), False)]
+        return [AskRemarks(card, card.current or Decimal(0), False, saved_now=False)]
     if step == "reason":
         return [AskReason(card, card.current, Decimal(state["candidate"]))]
     if step == "taken" and slot.stored is not None:

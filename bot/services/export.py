@@ -30,7 +30,7 @@ summary per distinct section period: four for a quarter of monthly indicators).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -39,6 +39,7 @@ from sqlmodel import Session, select
 from bot.domain.attainment import AGGREGATE_LAST, Bands, Status, cumulative_progress
 from bot.domain.periods import Frequency, Period, period_from_code
 from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection
+from bot.services import justification
 from bot.services.summary import build_summary
 from storage.models import ActionLine, Indicator, RemarkWithoutValue, ReportedValue, Unit
 
@@ -79,6 +80,10 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
     shown_periods = {shown for frequency in frequencies
                      for shown, _own in section_periods(frequency, period)}
     statuses = _statuses(session, shown_periods, today, unit_claves, bands, deadline_day)
+    justified = justification.in_force(
+        session, [indicator.id for indicator, _u, _a in catalog],
+        {own.code for indicator, _u, _a in catalog
+         for _s, own in section_periods(Frequency.parse(indicator.frecuencia), period)})
 
     # (unit order, section period, headings) -> rows; dicts keep insertion order.
     sections: dict[tuple, list[tuple[int, ReportLine]]] = defaultdict(list)
@@ -95,9 +100,11 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
                 continue
             key = (unit.id, shown, headings)
             headings_of[key] = headings
-            sections[key].append((indicator.position, _line(
-                indicator, unit, action_line, frequency, own, stored, own_values, remark,
-                statuses.get((indicator.id, own.code)))))
+            line = _line(indicator, unit, action_line, frequency, own, stored, own_values,
+                         remark, statuses.get((indicator.id, own.code)))
+            text = justified.get((indicator.id, own.code), "")
+            sections[key].append((indicator.position,
+                                  replace(line, justificacion=text) if text else line))
 
     # Per unit in time order, a month before the quarter that ends with it.
     ordered = sorted(sections, key=lambda key: (key[0], key[1].end, key[1].month_count))

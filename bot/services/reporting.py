@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, PeriodError, period_from_code
+from bot.domain.short_names import display_name
 from bot.services import locks, ownership, pending, stand_ins
 from storage.models import (
     AGGREGATE_LAST,
@@ -60,6 +61,11 @@ class IndicatorCard:
     previous: tuple[str, Decimal] | None  # (period code, value) of the latest earlier value
     current: Decimal | None  # the value already stored for this period, if any
     observaciones: str
+    short_name: str = ""  # what a phone shows (bot.domain.short_names.display_name)
+
+    @property
+    def name(self) -> str:
+        return self.short_name or self.nombre
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class SummaryRow:
     value: Decimal | None
     observaciones: str
     late: bool
+    short_name: str | None = None  # the office's, if set (display: short_names.display_name)
 
 
 # --- statements of every report step -------------------------------------------------------
@@ -193,7 +200,7 @@ def summary_rows(session: Session, unit_clave: str, period: Period) -> list[Summ
         rows.append(SummaryRow(indicator.id, indicator.nombre, indicator.unidad_medida,
                                is_percent(indicator), stored.value if stored else None,
                                stored.observaciones if stored else "",
-                               bool(stored and stored.late)))
+                               bool(stored and stored.late), indicator.short_name))
     return rows
 
 
@@ -231,7 +238,8 @@ class ValueSlot:
             period_code=self.period.code,
             previous=(self.earlier[0].period, self.earlier[0].value) if self.earlier else None,
             current=stored.value if stored else None,
-            observaciones=stored.observaciones if stored else "")
+            observaciones=stored.observaciones if stored else "",
+            short_name=display_name(indicator.nombre, indicator.short_name))
 
     def history_values(self) -> list[Decimal]:
         return [v.value for v in self.earlier]

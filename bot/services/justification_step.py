@@ -1,0 +1,106 @@
+"""The conversation step that asks for the *justificación de la variación* (``justify``).
+
+Asked right after a value is saved (report) or corrected (``/corregir``) when it leaves
+green (:mod:`bot.services.justification`), before the remarks: required, one or two
+sentences with the cause and what will be done; "no", emoji or a few letters are refused with
+a clear message and the question stays. Then the flow goes on where it would have gone: the
+remarks (one at a time, or a batch «con observaciones»), the next queued question of a batch,
+or the end of a correction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from bot.services import conversation as conv
+from bot.services import justification
+from bot.services.justification import Assessment
+from bot.services.reporting import IndicatorCard, ValueSlot
+
+
+@dataclass(frozen=True)
+class AskJustification:
+    card: IndicatorCard
+    value: Decimal
+    which: str  # Spanish: "el periodo", "el acumulado del año" or both
+    flow: str = "r"  # conversation.REPORT
+
+
+@dataclass(frozen=True)
+class Justified:
+    card: IndicatorCard
+    text: str
+
+
+def _assessment(session: Session, turn, slot: ValueSlot) -> Assessment | None:
+    if slot.stored is None:
+        return None
+    return justification.assess(session, slot.indicator, slot.period, slot.stored.value,
+                                turn.bands)
+
+
+def ask(session: Session, turn, state: dict, slot: ValueSlot) -> list:
+    assessment = _assessment(session, turn, slot)
+    if assessment is None:
+        conv._clear(session, turn)
+        return [conv.Stale()]
+    conv._set(session, turn, **{**conv._base(state), "step": "justify",
+                                "indicator": slot.indicator.id})
+    return [AskJustification(slot.card(), slot.stored.value, assessment.which,
+                             state.get("flow", conv.REPORT))]
+
+
+def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot,
+                  value: Decimal) -> list:
+    """After a value is stored: the question if it left green (in a state not justified yet)."""
+    assessment = justification.assess(session, slot.indicator, slot.period, value, turn.bands)
+    if not justification.needs_asking(session, slot.indicator.id, slot.period.code, assessment):
+        return []
+    return ask(session, turn, state, slot)
+
+
+def after_save(session: Session, turn, state: dict, slot: ValueSlot, value: Decimal,
+               late: bool, note: str) -> list:
+    """A report value was just saved: justification if needed, then remarks or the next."""
+    saved = conv.AskRemarks(slot.card(), value, late, note)
+    ask_now = ask_if_needed(session, turn, state, slot, value)
+    if ask_now:
+        return ask_now
+    if state.get("queue") is not None and not state.get("obs"):
+        return conv.settled(session, turn, conv._base(state), slot)
+    conv._set(session, turn, **{**conv._base(state), "step": "remarks"})
+    return [saved]
+
+
+def on_text(session: Session, turn, state: dict, text: str) -> list:
+    slot = conv._state_slot(session, turn, state)
+    assessment = _assessment(session, turn, slot) if slot is not None else None
+    if slot is None or assessment is None:
+        conv._clear(session, turn)
+        return [conv.Stale()]
+    text = conv.printable(text)
+    problem = justification.refusal(text)
+    if problem:
+        return [conv.Refused(problem)]  # the question stays; nothing saved
+    justification.save(session, slot.indicator.id, slot.period.code, text,
+                       person_id=turn.person.id, now=turn.now, assessment=assessment)
+    done = Justified(slot.card(), text)
+    if state.get("flow") == conv.CORRECT:
+        conv._clear(session, turn)
+        return [done]
+    if state.get("queue") is not None and not state.get("obs"):
+        return [done, *conv.settled(session, turn, state, slot)]
+    conv._set(session, turn, **{**conv._base(state), "step": "remarks"})
+    return [done, conv.AskRemarks(slot.card(), slot.stored.value, False, saved_now=False)]
+
+
+def current(session: Session, turn, state: dict) -> list:
+    slot = conv._state_slot(session, turn, state)
+    assessment = _assessment(session, turn, slot) if slot is not None else None
+    if slot is None or assessment is None:
+        return []
+    return [AskJustification(slot.card(), slot.stored.value, assessment.which,
+                             state.get("flow", conv.REPORT))]

@@ -1,0 +1,219 @@
+"""Issues 11 and 10 through the real bot: a unit's values in one message, counted actions,
+no choice taps when there is nothing to choose, the late notice once, the justification."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlmodel import select
+
+from bot.clock import FrozenClock
+from storage.models import ActionLine, Indicator, Justification, ReportedValue, Unit
+from tests.harness import running_bot
+
+ANA = 1001
+FIVE = [("TOMA DE LECTURAS", "1100", "TOMA DE LECTURAS"),
+        ("RECONEXIONES REALIZADAS", "120", "RECONEXIONES"),
+        ("INSPECCIONES REALIZADAS", "90", "INSPECCIONES"),
+        ("RECIBOS ENTREGADOS A DOMICILIO EN LA ZONA URBANA Y RURAL DEL MUNICIPIO", "3300",
+         "RECIBOS"),
+        ("CORTES", "3300", "CORTES")]
+
+
+def five_indicators(session, year=2023):
+    line = ActionLine(code="654", objetivo="X")
+    unit = Unit(clave="303", nombre="FACTURACION")
+    session.add_all([line, unit, Unit(clave="306", nombre="ALTOS CONSUMOS")])
+    session.flush()
+    ids = []
+    for position, (nombre, meta, medida) in enumerate(FIVE):
+        indicator = Indicator(year=year, unit_id=unit.id, action_line_id=line.id,
+                              accion=f"A{position}", nombre=nombre, meta=Decimal(meta),
+                              descripcion="Descripción escrita para 2023 " * 5,
+                              unidad_medida=medida, frecuencia="MENSUAL", aggregation="sum",
+                              position=position)
+        session.add(indicator)
+        session.flush()
+        ids.append(indicator.id)
+    return ids
+
+
+async def stored(db):
+    def query(session):
+        return {r.indicator_id: r.value for r in session.exec(
+            select(ReportedValue).where(ReportedValue.period == "2023-03"))}
+    return await db.run(query)
+
+
+async def justifications(db):
+    return await db.run(lambda s: [(j.indicator_id, j.text, j.state) for j in s.exec(
+        select(Justification).order_by(Justification.id))])
+
+
+def data(message, label_start):
+    return next(d for label, d in message.buttons if label.startswith(label_start))
+
+
+async def test_five_indicators_from_the_reminder_to_done_in_three_actions(db):
+    """Before this change the same report took 11 actions (the reminder's tap, then a value
+    and a «Sin observaciones» tap per indicator); now: tap, one message, «Sí»."""
+    ids = await db.run(five_indicators)
+    actions = 0
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        card = await bot.press(ANA, "r:p:303:2023-03")  # the reminder's button
+        actions += 1
+        assert "1. Toma de lecturas · meta 1,100" in card.text
+        assert "Recibos entregados a domicilio…" in card.text  # short, at a word
+        assert "Descripción escrita" not in card.text  # only behind the button
+        assert [label for label, _ in card.buttons] == ["Ver descripciones"]
+        table = await bot.say(ANA, "1100 120 90 3300 3300")
+        actions += 1
+        assert "1. Toma de lecturas: 1,100" in table.text and "¿Está bien?" in table.text
+        assert await stored(db) == {}  # nothing kept before «Sí»
+        done = await bot.press(ANA, data(table, "Sí, guardar"))
+        actions += 1
+        assert "Listo: marzo 2023" in done.text
+        words = sum(len(t.split()) for t in bot.texts_to(ANA))
+    assert actions <= 4
+    assert words < 179, words  # half of the 358 words before
+    assert await stored(db) == dict(zip(ids, [Decimal(v) for v in
+                                              ("1100", "120", "90", "3300", "3300")],
+                                        strict=True))
+
+
+async def test_slash_reportar_single_unit_and_period_no_choice_taps(db):
+    await db.run(five_indicators)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        card = await bot.say(ANA, "/reportar")  # one unit, one open period: no tap
+        assert "303 FACTURACION · marzo 2023" in card.text
+        descriptions = await bot.press(ANA, data(card, "Ver descripciones"))
+        assert "Descripción escrita" in descriptions.text
+        wrong = await bot.say(ANA, "1100 120")
+        assert "Escribiste 2 valores y te faltan 5 indicadores" in wrong.text
+        bad = await bot.say(ANA, "1100 120 -5 3300 3300")
+        assert "El valor 3" in bad.text and "No guardé nada" in bad.text
+        table = await bot.say(ANA, "1100\n120\n90\n3.300\n3300")  # 3.300: 3,300 or 3.3?
+        assert "«3.300» ❓" in table.text
+        retyped = await bot.press(ANA, data(table, "Corregir"))
+        assert "Escribe los 5 valores" in retyped.text
+        table = await bot.say(ANA, "1100\n120\n90\n3.300\n3300")
+        choose = await bot.press(ANA, data(table, "Sí, guardar"))
+        assert "Guardé 4 valores" in choose.text
+        choice = await bot.next_message(ANA, lambda m: bool(m.buttons))
+        done = await bot.press(ANA, data(choice, "3,300"))
+        assert "Listo" in done.text
+    assert len(await stored(db)) == 5
+
+
+async def test_nothing_pending_is_said_at_once(db):
+    await db.run(five_indicators)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        card = await bot.say(ANA, "/reportar")
+        table = await bot.say(ANA, "1100 120 90 3300 3300")
+        await bot.press(ANA, data(table, "Sí, guardar"))
+        await bot.register_coordinador(2002, ["303", "306"])
+        nothing = await bot.say(2002, "/reportar")  # two units, nothing pending: no choice
+        assert "No tienes indicadores pendientes" in nothing.text and not nothing.buttons
+        del card
+
+
+async def test_late_is_said_once_with_the_date(db):
+    await db.run(five_indicators)
+    late_clock = FrozenClock(datetime(2023, 4, 10, 15, tzinfo=UTC))  # after the deadline
+    async with running_bot(db, clock=late_clock,
+                           settings_overrides={"poa_grace_days": 10}) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        card = await bot.say(ANA, "/reportar")
+        assert card.text.count("El plazo ya venció") == 1 and "hasta el" in card.text
+        saved = await bot.say(ANA, "1100")  # one at a time still works
+        assert "Guardé" in saved.text and "plazo" not in saved.text
+        card2 = await bot.press(ANA, data(saved, "Sin observaciones"))
+        assert "plazo" not in card2.text and "Escribe los 4 valores" in card2.text
+        table = await bot.say(ANA, "120 90 3300 3300")
+        done = await bot.press(ANA, data(table, "Sí, guardar"))
+        assert done.text.count("fuera de plazo") == 1
+
+
+async def test_justification_asked_exactly_when_a_value_leaves_green(db):
+    ids = await db.run(five_indicators)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        await bot.say(ANA, "/reportar")
+        # 2 is 75 % of 120 (red), 3 is 90 % of 90×… (yellow: 81 of 90 = 90 %); others green.
+        table = await bot.say(ANA, "1100 90 81 3300 3300")
+        ask = await bot.press(ANA, data(table, "Sí, con observaciones"))
+        assert "Guardé 5 valores" in ask.text
+        question = await bot.next_message(ANA)
+        assert "Toma de lecturas" in question.text and "Observaciones" in question.text
+        assert "fuera de verde" not in question.text  # green: no justification
+        question = await bot.say(ANA, "no")
+        assert "Reconexiones realizadas quedó fuera de verde" in question.text
+        refused = await bot.say(ANA, "no")  # required
+        assert "obligatoria" in refused.text
+        remarks = await bot.say(ANA, "Faltó personal; se contrata una cuadrilla en abril")
+        assert "Justificación de Reconexiones realizadas" in remarks.text
+        remarks = await bot.next_message(ANA)
+        assert "¿Observaciones?" in remarks.text
+        question = await bot.say(ANA, "👍")
+        assert "Inspecciones realizadas quedó fuera de verde" in question.text
+        remarks = await bot.say(ANA, "Lluvias: se reprograman las rutas pendientes")
+        remarks = await bot.next_message(ANA)
+        noted = await bot.say(ANA, "Se revisaron con el área técnica " + "muy " * 40)
+        assert noted.text.startswith("📝") and "…" in noted.text  # echoed, shortened
+        last = await bot.press(ANA, data(await bot.next_message(ANA), "Sin observaciones"))
+        done = await bot.press(ANA, data(last, "Sin observaciones"))
+        assert "Listo" in done.text
+        assert [j[0] for j in await justifications(db)] == [ids[1], ids[2]]
+
+        # /corregir: back to green asks nothing; another off-green state asks again.
+        pick = await bot.say(ANA, "/corregir")
+        card = await bot.press(ANA, data(pick, "2"))
+        reason = await bot.say(ANA, "125")
+        corrected = await bot.say(ANA, "Conté mal")
+        assert "Corregido" in corrected.text
+        pick = await bot.say(ANA, "/corregir")
+        card = await bot.press(ANA, data(pick, "3"))
+        reason = await bot.say(ANA, "40")
+        corrected = await bot.say(ANA, "Eran menos")
+        again = await bot.next_message(ANA)
+        assert "quedó fuera de verde" in again.text
+        done = await bot.say(ANA, "Se cayó el sistema de órdenes; se recapturan")
+        assert "Justificación" in done.text
+        del card, reason
+    rows = await justifications(db)
+    assert [r[0] for r in rows] == [ids[1], ids[2], ids[2]]
+    assert rows[1][2] != rows[2][2]  # the state changed (yellow → red)
+
+
+async def test_justification_is_exported_in_the_csv_column(db):
+    """CSV/workbook: column JUSTIFICACIÓN after OBSERVACIONES (the latest one in force)."""
+    import csv
+    import io
+
+    from bot.domain.periods import period_from_code
+    from bot.poa_report.writer import HEADER_SUB, text_bytes
+    from bot.services.export import build_report
+
+    await db.run(five_indicators)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        await bot.say(ANA, "/reportar")
+        table = await bot.say(ANA, "1100 90 90 3300 3300")
+        ask = await bot.press(ANA, data(table, "Sí, guardar"))
+        assert "Guardé 5 valores" in ask.text
+        question = await bot.next_message(ANA)
+        assert "Reconexiones realizadas quedó fuera de verde" in question.text
+        done = await bot.say(ANA, "Faltó personal; se contrata una cuadrilla")
+        done = await bot.next_message(ANA, lambda m: "Listo" in m.text)
+        del done
+    document = await db.run(build_report, period_from_code("2023-03"),
+                            today=datetime(2023, 4, 3).date())
+    rows = list(csv.reader(io.StringIO(text_bytes(document).decode("utf-8-sig"))))
+    column = HEADER_SUB.index("JUSTIFICACIÓN")
+    by_name = {r[9]: r[column] for r in rows if len(r) > column and r[9]}
+    assert by_name["RECONEXIONES REALIZADAS"] == "Faltó personal; se contrata una cuadrilla"
+    assert by_name["TOMA DE LECTURAS"] == ""
