@@ -202,7 +202,8 @@ def bench_bot(kind: str, admin_url: str | None, folder: Path, path: Path) -> str
 
 # --- the .xlsx of a state-wide quarter ---------------------------------------------------------
 
-def bench_xlsx(folder: Path, indicators: int) -> str:
+def xlsx_times(folder: Path, indicators: int) -> tuple[int, float, list[float]]:
+    """(data rows, seconds building the quarter's report, seconds writing its .xlsx × 3)."""
     from bench.bench_summary import TODAY, populate
     from bot.domain.periods import Period
     from bot.poa_report.writer import count_data_rows, layout, xlsx_bytes
@@ -212,19 +213,56 @@ def bench_xlsx(folder: Path, indicators: int) -> str:
     db.migrate()
     try:
         populate(db, indicators)
+        start = time.perf_counter()
         document = db.call(build_report, Period.quarter(2023, 1), today=TODAY)
+        build = time.perf_counter() - start
     finally:
         db.dispose()
-    rows = count_data_rows(layout(document))
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        data = xlsx_bytes(document)
+        xlsx_bytes(document)
         times.append(time.perf_counter() - start)
-    line = (f"xlsx trimestre: {rows:,} filas, {len(data) / 1e6:.1f} MB: mejor "
+    return count_data_rows(layout(document)), build, times
+
+
+def bench_xlsx(folder: Path, indicators: int) -> str:
+    rows, build, times = xlsx_times(folder, indicators)
+    line = (f"xlsx trimestre: {rows:,} filas: reporte {build:.2f} s; libro: mejor "
             f"{min(times):.2f} s, mediana {statistics.median(times):.2f} s")
     print(line, flush=True)
     return line
+
+
+# --- for bench.run_all: one figure against the issue's goal each -------------------------------
+
+IMPORT_GOAL_S = 20.0  # 120,000 values on SQLite (issue 13)
+XLSX_GOAL_S = 3.0  # the .xlsx of a ~26,000-row quarter
+
+
+def measure_import() -> dict:
+    """First import of 120,000 values into a fresh SQLite database (read + write)."""
+    with tempfile.TemporaryDirectory(prefix="poa-bench-import-") as tmp:
+        folder = Path(tmp)
+        path = generated_tsv(folder / "120k.tsv")
+        db = Database(f"sqlite:///{folder / 'import.db'}")
+        db.migrate()
+        try:
+            read_s, import_s, _result = import_file(db, path)
+        finally:
+            db.dispose()
+    seconds = read_s + import_s
+    return {"measured": f"{seconds:.1f} s (SQLite)", "goal": f"< {IMPORT_GOAL_S:.0f} s",
+            "met": seconds < IMPORT_GOAL_S}
+
+
+def measure_xlsx_export() -> dict:
+    """Writing the .xlsx of a 26,000-row quarter (best of 3; the report's build apart)."""
+    with tempfile.TemporaryDirectory(prefix="poa-bench-xlsx-") as tmp:
+        rows, build, times = xlsx_times(Path(tmp), 10_000)
+    best = min(times)
+    return {"measured": f"{best:.2f} s ({rows:,} rows; report built in {build:.2f} s)",
+            "goal": f"< {XLSX_GOAL_S:.0f} s", "met": best < XLSX_GOAL_S}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ Parsing accepts the forms people and the POA workbook use (``mar-23``, ``marzo 2
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -125,8 +126,7 @@ class Period:
     @property
     def end(self) -> date:
         """Last day of the period (inclusive)."""
-        last_month = self.start.month + self.month_count - 1
-        return date(self.year, last_month, calendar.monthrange(self.year, last_month)[1])
+        return _end(self.start, self.kind)
 
     @property
     def code(self) -> str:
@@ -178,14 +178,7 @@ class Period:
 
     def subperiods(self, frequency: Frequency) -> list[Period]:
         """The periods of ``frequency`` that start inside this period, in order."""
-        result = []
-        current = Period.containing(self.start, frequency)
-        if current.start < self.start:
-            current = current.next()
-        while current.start <= self.end:
-            result.append(current)
-            current = current.next()
-        return result
+        return list(_subperiods(self, frequency))
 
     def share_of_year(self) -> int:
         """How many months of the year this period covers (for AVANCE ABSOLUTO)."""
@@ -266,8 +259,31 @@ def _quarter_or_half(year: int, letter: str, index: int) -> Period:
     return Period.half(year, index)
 
 
+@functools.lru_cache(maxsize=4096)
+def _end(start: date, kind: str) -> date:
+    # Cached: summaries and exports ask a few dozen distinct periods for their end hundreds of
+    # thousands of times (a state-wide quarter's export: ~200,000 calls).
+    last_month = start.month + _KIND_BY_LETTER[kind].months - 1
+    return date(start.year, last_month, calendar.monthrange(start.year, last_month)[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _subperiods(period: Period, frequency: Frequency) -> tuple[Period, ...]:
+    # Cached like _end: exports and summaries ask the same few hundred pairs again and again.
+    result = []
+    current = Period.containing(period.start, frequency)
+    if current.start < period.start:
+        current = current.next()
+    while current.start <= period.end:
+        result.append(current)
+        current = current.next()
+    return tuple(result)
+
+
+@functools.lru_cache(maxsize=4096)
 def period_from_code(code: str) -> Period:
-    """Strict inverse of :attr:`Period.code` (for stored and button data)."""
+    """Strict inverse of :attr:`Period.code` (for stored and button data). Cached: a
+    Period is immutable and stored codes repeat (every value of a month has its code)."""
     period = parse_period(code)
     if period.code != code:
         raise PeriodError(f"código de periodo inválido: {code!r}")

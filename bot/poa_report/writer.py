@@ -18,8 +18,9 @@ rows (scrolled so that only they stay on top), repeats them on every printed pag
 titles) and fills each row's AVANCE %/ META ANUAL cell with the colour of its traffic light
 (:data:`STATUS_FILLS`: the chat's blue, green, yellow, red; grey for due and not reported).
 
-One file (about 400 lines): the layout and its two renderings (workbook, text) must agree
-cell for cell, and the reader reads both back.
+The layout and the text rendering live here; the workbook's cell looks are
+:mod:`bot.poa_report.xlsx` (XlsxWriter). Both must agree cell for cell, and the reader reads
+both back.
 """
 
 from __future__ import annotations
@@ -277,99 +278,10 @@ def _excel_value(cell: Cell):
 
 
 def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
-    """The workbook, streamed (openpyxl write-only mode): a state-wide quarter has tens of
-    thousands of rows, and a normal workbook keeps a Python object per cell."""
-    from openpyxl import Workbook
-    from openpyxl.cell import Cell as XlsxCell
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
+    """The workbook (XlsxWriter, streamed row by row: :mod:`bot.poa_report.xlsx`)."""
+    from bot.poa_report import xlsx
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet((document.title or f"POA {document.year}")[:31])
-    styles = _Styles(workbook)
-    header = styles.named("poa_header", font=Font(bold=True),
-                          fill=PatternFill("solid", fgColor="D9E1F2"),
-                          alignment=Alignment(horizontal="center", vertical="center",
-                                              wrap_text=True),
-                          border=styles.border(top=True, bottom=True))
-    title = styles.named("poa_title", font=Font(bold=True, size=12),
-                         alignment=Alignment(horizontal="center"))
-    heading = styles.named("poa_heading", font=Font(bold=True))
-
-    # Write-only: the sheet's properties and columns go out with the first row, so first.
-    for index, width in enumerate(COLUMN_WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    _freeze_header(sheet)
-
-    merged: list[CellRange] = []  # set on the sheet at the end: adding one by one is quadratic
-
-    def merge(first_row: int, first_column: int, last_row: int, last_column: int) -> None:
-        merged.append(CellRange(min_row=first_row, min_col=first_column, max_row=last_row,
-                                max_col=last_column))
-
-    style_arrays: dict[str, object] = {}
-
-    def styled(value, style: str) -> XlsxCell:
-        # Assigning a named style looks it up by name on every cell (a quarter has 400,000);
-        # each cell gets a copy of the style array the named style gave a first cell instead.
-        array = style_arrays.get(style)
-        if array is None:
-            prototype = WriteOnlyCell(sheet)
-            prototype.style = style
-            array = style_arrays[style] = prototype._style
-        cell = XlsxCell(sheet, row=1, column=1, value=value, style_array=array)
-        if cell.data_type == "f":
-            # A remark like "=1+1" is text a person typed, never a formula to run.
-            cell.data_type = "s"
-        return cell
-
-    rows = layout(document)
-    row = next(rows, None)
-    number = 0
-    while row is not None:
-        number += 1
-        following = next(rows, None)
-        if row.kind is RowKind.DATA:
-            cells = []
-            for column, cell in enumerate(row.cells):
-                top = bottom = True
-                if column in CONTINUATION_COLUMNS:
-                    # Blank cells continue the one above: no rule between them, so the run
-                    # reads as one merged cell (merging thousands of ranges is very slow).
-                    top = cell.value is not None
-                    bottom = not (following is not None and following.kind is RowKind.DATA
-                                  and following.cells[column].value is None)
-                number_format = (_number_format(cell) if cell.kind in (
-                    CellKind.NUMBER, CellKind.PERCENT, CellKind.WHOLE_PERCENT) else None)
-                fill = STATUS_FILLS.get(row.line.status) if column == AVANCE_COLUMN else None
-                cells.append(styled(_excel_value(cell), styles.data(
-                    column in WRAPPED_COLUMNS, number_format, top, bottom, fill)))
-            sheet.append(cells)
-        elif row.kind in (RowKind.HEADER_TOP, RowKind.HEADER_SUB):
-            sheet.append([styled(cell.value or None, header) for cell in row.cells])
-            if row.kind is RowKind.HEADER_TOP:
-                for first, last in HEADER_GROUPS:
-                    merge(number, first + 1, number, last + 1)
-                for column in (0, 1, 4):  # LÍNEA, OBJETIVO, ACCIONES span both header rows
-                    merge(number, column + 1, number + 1, column + 1)
-        elif row.cells:
-            if row.kind in (RowKind.TITLE, RowKind.PERIOD):
-                sheet.append([styled(row.cells[0].value, title)])
-                merge(number, 1, number, COLUMN_COUNT)
-            else:
-                sheet.append([styled(row.cells[0].value, heading)])
-        else:
-            sheet.append([])
-        row = following
-
-    sheet.merged_cells = MultiCellRange(merged)  # written after the rows
-    workbook.save(target)
+    xlsx.write_xlsx(document, target)
 
 
 def header_rows() -> tuple[int, int]:
@@ -378,67 +290,6 @@ def header_rows() -> tuple[int, int]:
     kinds = [row.kind for row in layout(empty)]
     top = kinds.index(RowKind.HEADER_TOP) + 1
     return top, top + 1
-
-
-def _freeze_header(sheet) -> None:
-    """Freeze the two header rows and print them on every page (before the first row: a
-    write-only sheet writes its view and names with it).
-
-    The view starts at the header rows, so the frozen top pane holds just them, not the
-    title block above (what Excel writes for "freeze panes" on a sheet scrolled there).
-    """
-    from openpyxl.worksheet.views import Pane, Selection
-
-    top, bottom = header_rows()
-    first_data = f"A{bottom + 1}"
-    view = sheet.sheet_view
-    view.topLeftCell = f"A{top}"
-    view.pane = Pane(ySplit=bottom - top + 1, topLeftCell=first_data, activePane="bottomLeft",
-                     state="frozen")
-    view.selection = [Selection(pane="bottomLeft", activeCell=first_data, sqref=first_data)]
-    sheet.print_title_rows = f"{top}:{bottom}"
-
-
-class _Styles:
-    """Named styles, created once per combination: assigning a registered style by name is
-    far cheaper than setting border/alignment/format objects on every cell."""
-
-    def __init__(self, workbook):
-        from openpyxl.styles import Side
-
-        self.workbook = workbook
-        self.side = Side(style="thin", color="808080")
-        self.names: dict[tuple, str] = {}
-
-    def border(self, *, top: bool, bottom: bool):
-        from openpyxl.styles import Border
-
-        return Border(left=self.side, right=self.side, top=self.side if top else None,
-                      bottom=self.side if bottom else None)
-
-    def named(self, name: str, **attributes) -> str:
-        from openpyxl.styles import NamedStyle
-
-        self.workbook.add_named_style(NamedStyle(name=name, **attributes))
-        return name
-
-    def data(self, wrap: bool, number_format: str | None, top: bool, bottom: bool,
-             fill: str | None = None) -> str:
-        key = (wrap, number_format, top, bottom, fill)
-        name = self.names.get(key)
-        if name is None:
-            from openpyxl.styles import Alignment, NamedStyle, PatternFill
-
-            name = f"poa_{len(self.names)}"
-            style = NamedStyle(name=name, border=self.border(top=top, bottom=bottom),
-                               alignment=Alignment(vertical="top", wrap_text=wrap))
-            if number_format:
-                style.number_format = number_format
-            if fill:
-                style.fill = PatternFill("solid", fgColor=fill)
-            self.workbook.add_named_style(style)
-            self.names[key] = name
-        return name
 
 
 def xlsx_bytes(document: ReportDocument) -> bytes:
