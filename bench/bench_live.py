@@ -6,7 +6,7 @@ the issue measured it, not through the Application in-process:
 
 * :func:`measure_summary` — a 10,000-indicator catalog (1,000 units × 10, every 2023 value):
   ``/resumen`` of a month and of the year 5 times each (the first builds, the others reuse),
-  5 ▶ presses, and 5 ``/ayuda`` of a second gerente sent 0.1 s into a ``/resumen`` of a month
+  «Detalle por unidad» and 4 ▶ ◀ presses, and 5 ``/ayuda`` of a second gerente sent 0.1 s into a ``/resumen`` of a month
   nobody asked yet (the event loop must stay free while it builds); then the resident memory.
 * :func:`measure_startup` — 3,000 registered people: seconds from launch to the first
   ``getUpdates``, on a first start (no menu set yet) and a second start; how many
@@ -124,8 +124,15 @@ def stand_in(**options):
         handle.stop()
 
 
+# Telegram allows about one message a second per chat (short bursts tolerated) and the bot
+# paces each chat so (TELEGRAM_CHAT_RATE); a person's commands and presses are spaced like a
+# person's, so what is measured is the bot's work, not that pace.
+HUMAN_PAUSE = 1.1  # seconds before each command or press in one chat
+
+
 def ask(handle, user: int, text: str, *, timeout: float = 60):
     """Send ``text`` as ``user``; (seconds until the bot's next new message, that message)."""
+    time.sleep(HUMAN_PAUSE)
     stub = handle.stub
     seen = handle.call(lambda: len(stub.messages_to(user)))
     started = time.monotonic()
@@ -148,6 +155,7 @@ async def _next_message(stub, user: int, seen: int, timeout: float):
 
 
 def press(handle, user: int, data: str, message_id: int, *, timeout: float = 60) -> float:
+    time.sleep(HUMAN_PAUSE)
     stub = handle.stub
     edits = handle.call(lambda: sum(1 for c in stub.calls if c.method == "editMessageText"))
     started = time.monotonic()
@@ -189,9 +197,15 @@ def measure_summary(url: str, folder: Path, *, indicators: int = 10_000,
                     seconds, reply = ask(handle, GERENTE, text)
                     times.append(seconds)
                 figures[label] = times
-                figures[f"{label}_pages"] = reply.text.split("pág. 1/")[-1].split("\n")[0]
-            presses = []
-            for turn in range(5):  # ▶ ◀ ▶ ◀ ▶ (pressing the same page again edits nothing)
+                # /resumen opens with the first screen; «📋 Detalle por unidad» is the paged
+                # overview (its first press is one of the measured presses).
+                detail = next(data for text_, data in handle.call(
+                    handle.stub.buttons, GERENTE, reply.message_id) if "Detalle" in text_)
+                figures[f"{label}_detail"] = press(handle, GERENTE, detail, reply.message_id)
+                shown = handle.call(handle.stub.message, GERENTE, reply.message_id)["text"]
+                figures[f"{label}_pages"] = shown.split("pág. 1/")[-1].split("\n")[0]
+            presses = [figures["year_detail"]]
+            for turn in range(4):  # ▶ ◀ ▶ ◀ (pressing the same page again edits nothing)
                 arrow = "▶" if turn % 2 == 0 else "◀"
                 buttons = handle.call(handle.stub.buttons, GERENTE, reply.message_id)
                 data = next(data for label, data in buttons if arrow in label)
