@@ -124,7 +124,9 @@ async def _send_reports(update: Update, context: CallbackContext, period: Period
     chat_id = reply_chat_id(update)
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
     request = summary_request(context, period, ALL)
-    options = {"bands": request.bands, "deadline_day": request.deadline_day}
+    options = {"bands": request.bands, "deadline_day": request.deadline_day,
+               "approval_required": request.approval_required,  # the «Revisión» sheet
+               "timezone": ctx.settings.timezone}
     try:
         reports = await ctx.db.run(_reports, person, period, scope, request.today, options)
     except NothingToExport as error:

@@ -57,7 +57,9 @@ def run(args, settings, db) -> int:
         return 2
     options = {"today": today,
                "bands": Bands(green=settings.poa_band_green, yellow=settings.poa_band_yellow),
-               "deadline_day": settings.poa_deadline_day}
+               "deadline_day": settings.poa_deadline_day,
+               "approval_required": settings.poa_approval_required,
+               "timezone": settings.timezone}
     try:
         if per_gerencia:
             reports = db.call(reports_per_gerencia, period, **options)

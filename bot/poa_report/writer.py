@@ -36,6 +36,7 @@ from typing import BinaryIO, NamedTuple
 
 from bot.domain.attainment import Status
 from bot.domain.numbers import format_number, format_percent, round_display
+from bot.poa_report.review_sheet import ReviewRow, write_review_sheet
 
 COLUMN_COUNT = 16
 HEADER_TOP = ("LÍNEA DE ACCIÓN", "OBJETIVO", "UNIDAD RESPONSABLE", "", "ACCIONES OPERATIVAS",
@@ -116,6 +117,9 @@ class ReportDocument:
     sections: tuple[ReportSection, ...]
     gerencia: str = "GERENCIA COMERCIAL"
     title: str = ""  # sheet name; defaults to "POA <year>"
+    # Each unit's review state per section period (approval cycle on): the workbook's
+    # second sheet «Revisión» (bot.poa_report.review_sheet); the text twin leaves it out.
+    review: tuple[ReviewRow, ...] = ()
 
 
 class RowKind(Enum):
@@ -369,6 +373,9 @@ def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
         row = following
 
     sheet.merged_cells = MultiCellRange(merged)  # written after the rows
+    if document.review:
+        write_review_sheet(workbook, document.review,
+                           lambda text: _XLSX_ILLEGAL.sub("", text) or None)
     workbook.save(target)
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, tzinfo
 from decimal import Decimal
 
 from sqlmodel import Session, select
@@ -47,7 +47,7 @@ from sqlmodel import Session, select
 from bot.domain.attainment import AGGREGATE_LAST, Bands, Status, cumulative_progress
 from bot.domain.periods import Frequency, Period, period_from_code
 from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection
-from bot.services import justification
+from bot.services import export_review, justification
 from bot.services.summary import IndicatorLine, build_summary
 from bot.services.summary_fichas import load_year_fichas
 from storage.models import ActionLine, Indicator, RemarkWithoutValue, ReportedValue, Unit
@@ -77,8 +77,12 @@ def section_periods(frequency: Frequency, asked: Period) -> list[tuple[Period, P
 def build_report(session: Session, period: Period, *, today: date | None = None,
                  unit_claves: set[str] | None = None,
                  gerencia: str = "GERENCIA COMERCIAL", bands: Bands | None = None,
-                 deadline_day: int = 5) -> ReportDocument:
-    """The POA report of ``period`` (optionally only some units), ready for the writer."""
+                 deadline_day: int = 5, approval_required: bool = False,
+                 timezone: tzinfo = UTC) -> ReportDocument:
+    """The POA report of ``period`` (optionally only some units), ready for the writer.
+
+    With ``approval_required`` the document carries each unit's review state per section
+    period (the workbook's «Revisión» sheet; times in ``timezone``)."""
     today = today or date.today()
     catalog = _catalog(session, period.year, unit_claves)
     if not catalog:
@@ -99,6 +103,7 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
     # (unit order, section period, headings) -> rows; dicts keep insertion order.
     sections: dict[tuple, list[tuple[int, ReportLine]]] = defaultdict(list)
     headings_of: dict[tuple, tuple[str, str, str, str]] = {}
+    units = {unit.id: unit for _i, unit, _a in catalog}
     for indicator, unit, action_line in catalog:
         frequency = Frequency.parse(indicator.frecuencia)
         own_values = values.get(indicator.id, {})
@@ -123,7 +128,10 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
 
     # Per unit in time order, a month before the quarter that ends with it.
     ordered = sorted(sections, key=lambda key: (key[0], key[1].end, key[1].month_count))
+    review = (export_review.review_rows(session, [(units[key[0]], key[1]) for key in ordered],
+                                        timezone) if approval_required else ())
     return ReportDocument(
+        review=review,
         year=period.year, gerencia=gerencia, title=f"POA {period.code}",
         sections=tuple(
             ReportSection(
