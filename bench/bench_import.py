@@ -206,7 +206,8 @@ def xlsx_times(folder: Path, indicators: int) -> tuple[int, float, list[float]]:
     """(data rows, seconds building the quarter's report, seconds writing its .xlsx × 3)."""
     from bench.bench_summary import TODAY, populate
     from bot.domain.periods import Period
-    from bot.poa_report.writer import count_data_rows, layout, xlsx_bytes
+    from bot.poa_report.writer import count_data_rows, layout
+    from bot.poa_report.xlsx import xlsx_bytes
     from bot.services.export import build_report
 
     db = Database(f"sqlite:///{folder / 'xlsx.db'}")

@@ -6,8 +6,9 @@ the issue measured it, not through the Application in-process:
 
 * :func:`measure_summary` — a 10,000-indicator catalog (1,000 units × 10, every 2023 value):
   ``/resumen`` of a month and of the year 5 times each (the first builds, the others reuse),
-  «Detalle por unidad» and 4 ▶ ◀ presses, and 5 ``/ayuda`` of a second gerente sent 0.1 s into a ``/resumen`` of a month
-  nobody asked yet (the event loop must stay free while it builds); then the resident memory.
+  «Detalle por unidad» and 4 ▶ ◀ presses, and 5 ``/ayuda`` of a second gerente sent 0.1 s
+  into a ``/resumen`` of a month nobody asked yet (the event loop must stay free while it
+  builds); then the resident memory.
 * :func:`measure_startup` — 3,000 registered people: seconds from launch to the first
   ``getUpdates``, on a first start (no menu set yet) and a second start; how many
   ``setMyCommands`` each start made, their pace, and that no chat got its menu twice.

@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bot.domain.periods import Frequency, Period
-from bot.poa_report.writer import xlsx_bytes
+from bot.poa_report.xlsx import xlsx_bytes
 from bot.services.export import build_report
 from bot.services.summary import build_summary
 from bot.services.summary_pages import overview_pages

@@ -31,7 +31,8 @@ from bot.domain.resumen_args import (
     most_recent_closed_month,
     parse_summary_args,
 )
-from bot.poa_report.writer import count_data_rows, layout, text_bytes, xlsx_bytes
+from bot.poa_report.writer import count_data_rows, layout, text_bytes
+from bot.poa_report.xlsx import xlsx_bytes
 from bot.services import scope as units_scope
 from bot.services.charts import render_indicator_trend, render_progress_charts, render_unit_charts
 from bot.services.export import NothingToExport
@@ -124,7 +125,9 @@ async def _send_reports(update: Update, context: CallbackContext, period: Period
     chat_id = reply_chat_id(update)
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
     request = summary_request(context, period, ALL)
-    options = {"bands": request.bands, "deadline_day": request.deadline_day}
+    options = {"bands": request.bands, "deadline_day": request.deadline_day,
+               "approval_required": request.approval_required,  # the «Revisión» sheet
+               "timezone": ctx.settings.timezone}
     try:
         reports = await ctx.db.run(_reports, person, period, scope, request.today, options)
     except NothingToExport as error:

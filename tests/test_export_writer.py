@@ -24,11 +24,9 @@ from bot.poa_report.writer import (
     ReportDocument,
     ReportLine,
     ReportSection,
-    header_rows,
     text_bytes,
-    write_report,
-    xlsx_bytes,
 )
+from bot.poa_report.xlsx import header_rows, write_report, xlsx_bytes
 from bot.services.export import NothingToExport, build_report, section_periods
 from bot.services.importer import import_report
 from bot.services.summary import build_summary

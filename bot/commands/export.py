@@ -20,7 +20,8 @@ from pathlib import Path
 
 from bot.domain.attainment import Bands
 from bot.domain.periods import PeriodError, parse_period
-from bot.poa_report.writer import count_data_rows, layout, write_report
+from bot.poa_report.writer import count_data_rows, layout
+from bot.poa_report.xlsx import write_report
 from bot.services import evidence, scope
 from bot.services.export import NothingToExport
 from bot.services.gerencia_export import (
@@ -57,7 +58,9 @@ def run(args, settings, db) -> int:
         return 2
     options = {"today": today,
                "bands": Bands(green=settings.poa_band_green, yellow=settings.poa_band_yellow),
-               "deadline_day": settings.poa_deadline_day}
+               "deadline_day": settings.poa_deadline_day,
+               "approval_required": settings.poa_approval_required,
+               "timezone": settings.timezone}
     try:
         if per_gerencia:
             reports = db.call(reports_per_gerencia, period, **options)

@@ -24,6 +24,9 @@ from bot.domain.numbers import NumberError, format_number, format_percent, parse
 from bot.domain.periods import Frequency, Period
 from bot.poa_report.model import AGGREGATE_LAST, ImportWarning, PoaReport, PoaRow
 
+# The check of AVANCE %/ META ANUAL by the default rule; the importer drops its warnings for
+# indicators judged by a ficha técnica (bot.services.importer), whose rule it knows.
+AVANCE_PCT_CHECK = "avance_pct"
 TOLERANCE = Decimal("0.02")  # points of percentage
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _LEADING_COUNT = re.compile(rf"^\s*({_NUMBER})\s+(?=[^\W\d_])")
@@ -44,8 +47,9 @@ def check_report(report: PoaReport) -> list[ImportWarning]:
     return warnings
 
 
-def _warn(row: PoaRow, message: str) -> ImportWarning:
-    return ImportWarning(row.line, f"{row.label} ({row.period.code}): {message}", row.sheet)
+def _warn(row: PoaRow, message: str, check: str = "") -> ImportWarning:
+    return ImportWarning(row.line, f"{row.label} ({row.period.code}): {message}", row.sheet,
+                         check)
 
 
 def _num(value: Decimal) -> str:
@@ -80,7 +84,7 @@ def _avance_pct(row: PoaRow, rows: list[PoaRow]) -> list[ImportWarning]:
         how = (f"lo correcto es {format_percent(correct)} = {_num(total)} ÷ "
                f"({_num(row.meta)} × {row.frequency.periods_per_year})")
     return [_warn(row, f"AVANCE %/ META ANUAL dice {format_percent(row.avance_pct)} pero "
-                  f"{how}")]
+                  f"{how}", AVANCE_PCT_CHECK)]
 
 
 def _year_values_until(row: PoaRow, rows: list[PoaRow]) -> list[Decimal | None] | None:

@@ -82,6 +82,7 @@ class ImportWarning:
     line: int
     message: str  # Spanish
     sheet: str | None = None
+    check: str = ""  # which check: "avance_pct" (the importer may drop it), else ""
 
     def __str__(self) -> str:
         return f"{location(self.line, self.sheet)}: {self.message}"

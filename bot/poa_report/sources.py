@@ -27,6 +27,8 @@ NEUTRALISED = re.compile(r"'(?='*[=+\-@\t\r])")
 # Columns of a workbook row read at most: the report has 16; a value further right is no part
 # of it (and a used range reaching column XFD must not make every row 16,384 cells wide).
 MAX_XLSX_COLUMNS = 64
+# The export's sheet of review states (bot/poa_report/review_sheet.py): not report rows.
+REVIEW_SHEET = "Revisión"
 # Workbook floats carry binary noise (0.1 + 0.2); storage keeps at most 3 decimals anyway.
 _XLSX_DECIMALS = Decimal("0.001")
 
@@ -111,7 +113,8 @@ def _xlsx_rows(path: Path) -> Iterator[RawRow]:
         raise SourceError(f"{path.name}: no se pudo abrir como libro de Excel ({exc})") from exc
     try:
         for sheet in workbook.worksheets:
-            yield from _sheet_rows(sheet)
+            if sheet.title != REVIEW_SHEET:
+                yield from _sheet_rows(sheet)
     finally:
         workbook.close()
 

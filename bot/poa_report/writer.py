@@ -32,11 +32,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
 from bot.domain.attainment import Status
-from bot.domain.numbers import format_number, format_percent, round_display
+from bot.domain.numbers import format_number, format_percent
+from bot.poa_report.review_sheet import ReviewRow
 
 COLUMN_COUNT = 16
 HEADER_TOP = ("LÍNEA DE ACCIÓN", "OBJETIVO", "UNIDAD RESPONSABLE", "", "ACCIONES OPERATIVAS",
@@ -117,6 +117,9 @@ class ReportDocument:
     sections: tuple[ReportSection, ...]
     gerencia: str = "GERENCIA COMERCIAL"
     title: str = ""  # sheet name; defaults to "POA <year>"
+    # Each unit's review state per section period (approval cycle on): the workbook's
+    # second sheet «Revisión» (bot.poa_report.review_sheet); the text twin leaves it out.
+    review: tuple[ReviewRow, ...] = ()
 
 
 class RowKind(Enum):
@@ -248,66 +251,6 @@ def text_bytes(document: ReportDocument, *, delimiter: str = ",") -> bytes:
 
 
 # --- workbook -------------------------------------------------------------------------------
-
-def _number_format(cell: Cell) -> str:
-    if cell.kind is CellKind.WHOLE_PERCENT:
-        return "0%"
-    if cell.kind is CellKind.PERCENT:
-        return "0.00%"
-    value = Decimal(cell.value if cell.value is not None else 0)
-    if value == value.to_integral_value():
-        return "#,##0"
-    return "#,##0.00" if value.as_tuple().exponent >= -2 else "#,##0.000"
-
-
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # openpyxl's ILLEGAL_CHARACTERS_RE
-
-
-def _excel_value(cell: Cell):
-    if cell.value is None:
-        return None
-    if cell.kind in (CellKind.PERCENT, CellKind.WHOLE_PERCENT):
-        # Excel percentages are fractions. Rounded like the workbook shows them (8.33 %,
-        # two decimals half-up) so reading the file back gives the figures people saw.
-        return round_display(Decimal(cell.value)) / HUNDRED
-    if cell.kind is CellKind.NUMBER:
-        return Decimal(cell.value)
-    # Remarks typed in the chat may hold control characters, which the xlsx format cannot
-    # store (openpyxl raises); they carry no meaning in a report, so they are dropped.
-    return _XLSX_ILLEGAL.sub("", str(cell.value)) or None
-
-
-def write_xlsx(document: ReportDocument, target: Path | BinaryIO) -> None:
-    """The workbook (XlsxWriter, streamed row by row: :mod:`bot.poa_report.xlsx`)."""
-    from bot.poa_report import xlsx
-
-    xlsx.write_xlsx(document, target)
-
-
-def header_rows() -> tuple[int, int]:
-    """Sheet row numbers (1-based) of the first section's two header rows."""
-    empty = ReportDocument(0, (ReportSection("", "", "", "", "", ()),))
-    kinds = [row.kind for row in layout(empty)]
-    top = kinds.index(RowKind.HEADER_TOP) + 1
-    return top, top + 1
-
-
-def xlsx_bytes(document: ReportDocument) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx(document, buffer)
-    return buffer.getvalue()
-
-
-def write_report(document: ReportDocument, path: Path) -> None:
-    """Write ``path`` as .xlsx, .csv or .tsv according to its suffix."""
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        write_xlsx(document, path)
-    elif suffix in (".csv", ".tsv"):
-        path.write_bytes(text_bytes(document, delimiter="\t" if suffix == ".tsv" else ","))
-    else:
-        raise ValueError(f"{path.name}: usa .xlsx, .csv o .tsv")
-
 
 def count_data_rows(rows: Iterable[LaidOutRow]) -> int:
     return sum(1 for row in rows if row.kind is RowKind.DATA)

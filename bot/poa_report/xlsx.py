@@ -9,11 +9,15 @@ openpyxl: this module only writes. The layout (rows, cells, kinds) is
 
 from __future__ import annotations
 
+import io
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.domain.numbers import round_display
 from bot.poa_report import writer as w
+from bot.poa_report.review_sheet import write_review_sheet
 
 BORDER_COLOUR = "#808080"
 HEADER_FILL = "#D9E1F2"
@@ -64,7 +68,7 @@ def write_xlsx(document: w.ReportDocument, target: Path | BinaryIO) -> None:
         sheet.set_column(index, index, width)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
-    top, bottom = w.header_rows()  # 1-based
+    top, bottom = header_rows()  # 1-based
     # The frozen top pane holds just the two header rows (the view starts there, not at the
     # title block above), and they print on every page.
     # (ySplit counts the rows of the frozen pane from the view's top-left cell: 2.)
@@ -93,9 +97,9 @@ def write_xlsx(document: w.ReportDocument, target: Path | BinaryIO) -> None:
                 fill = (w.STATUS_FILLS.get(row.line.status) if column == w.AVANCE_COLUMN
                         else None)
                 look = formats.data(column in w.WRAPPED_COLUMNS,
-                                    w._number_format(cell) if numeric else None,
+                                    _number_format(cell) if numeric else None,
                                     top_rule, bottom_rule, fill)
-                _write(sheet, number, column, w._excel_value(cell), look)
+                _write(sheet, number, column, _excel_value(cell), look)
         elif row.kind in (w.RowKind.HEADER_TOP, w.RowKind.HEADER_SUB):
             spans = []
             if row.kind is w.RowKind.HEADER_TOP:
@@ -116,6 +120,9 @@ def write_xlsx(document: w.ReportDocument, target: Path | BinaryIO) -> None:
             else:
                 _write(sheet, number, 0, row.cells[0].value, formats.heading)
         row = following
+    if document.review:  # the second sheet «Revisión» (approval cycle on)
+        write_review_sheet(workbook, document.review,
+                           lambda text: _XLSX_ILLEGAL.sub("", text) or None)
     workbook.close()
 
 
@@ -126,3 +133,56 @@ def _write(sheet, row: int, column: int, value, look) -> None:
         sheet.write_number(row, column, float(value), look)
     else:
         sheet.write_string(row, column, str(value), look)
+
+
+def header_rows() -> tuple[int, int]:
+    """Sheet row numbers (1-based) of the first section's two header rows."""
+    empty = w.ReportDocument(0, (w.ReportSection("", "", "", "", "", ()),))
+    kinds = [row.kind for row in w.layout(empty)]
+    top = kinds.index(w.RowKind.HEADER_TOP) + 1
+    return top, top + 1
+
+
+def _number_format(cell: w.Cell) -> str:
+    if cell.kind is w.CellKind.WHOLE_PERCENT:
+        return "0%"
+    if cell.kind is w.CellKind.PERCENT:
+        return "0.00%"
+    value = Decimal(cell.value if cell.value is not None else 0)
+    if value == value.to_integral_value():
+        return "#,##0"
+    return "#,##0.00" if value.as_tuple().exponent >= -2 else "#,##0.000"
+
+
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # openpyxl's ILLEGAL_CHARACTERS_RE
+
+
+def _excel_value(cell: w.Cell):
+    if cell.value is None:
+        return None
+    if cell.kind in (w.CellKind.PERCENT, w.CellKind.WHOLE_PERCENT):
+        # Excel percentages are fractions. Rounded like the workbook shows them (8.33 %,
+        # two decimals half-up) so reading the file back gives the figures people saw.
+        return round_display(Decimal(cell.value)) / w.HUNDRED
+    if cell.kind is w.CellKind.NUMBER:
+        return Decimal(cell.value)
+    # Remarks typed in the chat may hold control characters, which the xlsx format cannot
+    # store (openpyxl raises); they carry no meaning in a report, so they are dropped.
+    return _XLSX_ILLEGAL.sub("", str(cell.value)) or None
+
+
+def xlsx_bytes(document: w.ReportDocument) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(document, buffer)
+    return buffer.getvalue()
+
+
+def write_report(document: w.ReportDocument, path: Path) -> None:
+    """Write ``path`` as .xlsx, .csv or .tsv according to its suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        write_xlsx(document, path)
+    elif suffix in (".csv", ".tsv"):
+        path.write_bytes(w.text_bytes(document, delimiter="\t" if suffix == ".tsv" else ","))
+    else:
+        raise ValueError(f"{path.name}: usa .xlsx, .csv o .tsv")

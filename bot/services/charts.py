@@ -16,8 +16,12 @@ Every chart's legend names each colour and pattern.
 One horizontal bar per unit: the mean of its indicators' cumulative progress (% of the
 annual target reached so far, from :func:`bot.services.summary.build_summary`), with a
 dashed vertical line at the expected progress (25 % at the end of March). Bars are coloured
-by how the unit stands against that line, with the summary's traffic-light bands (blue above
-it, green on it, yellow close, red behind). Drawn headless with Matplotlib's object API
+by how the unit stands against its own expected progress, with the summary's traffic-light
+bands (blue above it, green on it, yellow close, red behind): the mean of its lines'
+expected progress, which is the summary-wide one unless a line is judged by a ficha with
+calendarised metas (a seasonal indicator expects 50 % by March if half its year's meta is
+programmed by then). A unit whose expected progress differs from the dashed line gets a
+black tick on its bar at its own. Drawn headless with Matplotlib's object API
 (no pyplot: no global state, safe in the bot's worker threads), 1080 px wide so it reads on
 a phone without zooming.
 """
@@ -64,20 +68,24 @@ class UnitProgress:
     nombre: str
     cumulative: Decimal | None  # mean of the indicators' cumulative %, None: nothing to show
     indicators: int  # indicators counted in the mean
-    status: Status | None  # against the expected line; None without data
+    status: Status | None  # against the unit's expected progress; None without data
+    expected: Decimal | None = None  # mean expected progress of the same lines
 
 
 def unit_progress(summary: Summary) -> list[UnitProgress]:
-    """Per unit, the mean cumulative progress of its indicators and its band."""
+    """Per unit, the mean cumulative progress of its indicators, the mean of their own
+    expected progress (each line's, by its ficha) and the band of the one against the other."""
     result = []
     for unit in summary.units:
-        figures = [line.cumulative for line in unit.lines if line.cumulative is not None]
-        mean = sum(figures, Decimal(0)) / len(figures) if figures else None
-        status = None
-        if mean is not None:
-            relative = mean * HUNDRED / summary.expected if summary.expected else None
+        counted = [line for line in unit.lines if line.cumulative is not None]
+        mean = expected = status = None
+        if counted:
+            mean = sum((line.cumulative for line in counted), Decimal(0)) / len(counted)
+            expected = sum((line.expected for line in counted), Decimal(0)) / len(counted)
+            relative = mean * HUNDRED / expected if expected else None
             status = status_for(relative, summary.bands)
-        result.append(UnitProgress(unit.clave, unit.nombre, mean, len(figures), status))
+        result.append(UnitProgress(unit.clave, unit.nombre, mean, len(counted), status,
+                                   expected))
     return result
 
 
@@ -111,6 +119,11 @@ def render_progress_charts(summary: Summary, per_image: int = UNITS_PER_IMAGE) -
 
 def render_progress_chart(summary: Summary) -> bytes:
     """PNG bytes of the chart for ``summary`` (1080 px wide)."""
+    return _png(progress_figure(summary))
+
+
+def progress_figure(summary: Summary):
+    """The Figure of :func:`render_progress_chart` (tests read its artists)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -136,6 +149,14 @@ def render_progress_chart(summary: Summary) -> bytes:
     axes.text(expected, -0.8, f"esperado {format_percent(summary.expected)}",
               ha="center", va="bottom", fontsize=11, color="#333333", zorder=5,
               bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+    own = [(y, float(item.expected)) for y, item in zip(positions, progress, strict=True)
+           if item.expected is not None and item.expected != summary.expected]
+    for y, where in own:  # a unit judged by calendarised fichas: its own expected progress
+        axes.plot([where, where], [y - 0.38, y + 0.38], color="#111111", linewidth=2.4,
+                  zorder=4, gid=f"expected-{y}")
+    if own:
+        top = max(top, max(where for _y, where in own) * 1.22)
+        axes.set_xlim(0, top)
     for y, item in zip(positions, progress, strict=True):
         text = format_percent(item.cumulative) if item.cumulative is not None else "sin datos"
         axes.text((values[y] or 0) + top * 0.01, y, text, va="center", fontsize=11, zorder=4)
@@ -150,13 +171,16 @@ def render_progress_chart(summary: Summary) -> bytes:
                     fontweight="bold")
     legend = [Patch(color=COLORS[status], label=text)
               for status, text in legend_labels(summary.bands.yellow)]
+    if own:
+        from matplotlib.lines import Line2D
+
+        legend.append(Line2D([], [], color="#111111", linewidth=2.4, marker="|",
+                             linestyle="none", markersize=12,
+                             label="esperado de la unidad (metas calendarizadas)"))
     figure.legend(handles=legend, loc="lower center", ncols=2, fontsize=10, frameon=False)
     height = figure.get_figheight()
     figure.subplots_adjust(left=0.36, right=0.95, top=1 - 0.55 / height, bottom=1.45 / height)
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return figure
 
 
 # --- one unit's indicators (/grafica 303) -----------------------------------------------------

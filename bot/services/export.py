@@ -19,7 +19,15 @@ the year's values whose period starts on or before the row's period end, against
 in force (the meta the row's period was reported against, else the indicator's) × periods
 per year; the last value for '%' indicators. A period imported without value but with a
 remark (``remarks_without_value``) prints the remark with VALOR ACTUAL empty, so exporting
-and importing again loses nothing. SQL: three statements whatever the catalog size.
+and importing again loses nothing. SQL: three statements whatever the catalog size, plus
+the fichas' (below) and one summary per section period.
+
+An indicator with a ficha técnica or calendarised metas (:mod:`bot.services.summary_fichas`)
+follows them instead: META is the period's programmed meta (the calendar's, else the meta
+the value was reported against, else ``Indicator.meta``), reported or not, and AVANCE %/
+META ANUAL is the summary line's cumulative progress (the ficha's accumulation against Σ of
+the year's programmed metas), so the workbook and ``/resumen`` say the same. Indicators
+without either keep the rule above, figure for figure.
 
 Each row's traffic-light :class:`~bot.domain.attainment.Status` (the fill of its AVANCE cell)
 is the one :func:`bot.services.summary.build_summary` gives the indicator for the row's
@@ -31,7 +39,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, tzinfo
 from decimal import Decimal
 
 from sqlmodel import Session, select
@@ -39,8 +47,9 @@ from sqlmodel import Session, select
 from bot.domain.attainment import AGGREGATE_LAST, Bands, Status, cumulative_progress
 from bot.domain.periods import Frequency, Period, period_from_code
 from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection
-from bot.services import justification
-from bot.services.summary import build_summary
+from bot.services import export_review, justification
+from bot.services.summary import IndicatorLine, build_summary
+from bot.services.summary_fichas import load_year_fichas
 from storage.models import ActionLine, Indicator, RemarkWithoutValue, ReportedValue, Unit
 
 HUNDRED = Decimal(100)
@@ -68,8 +77,12 @@ def section_periods(frequency: Frequency, asked: Period) -> list[tuple[Period, P
 def build_report(session: Session, period: Period, *, today: date | None = None,
                  unit_claves: set[str] | None = None,
                  gerencia: str = "GERENCIA COMERCIAL", bands: Bands | None = None,
-                 deadline_day: int = 5) -> ReportDocument:
-    """The POA report of ``period`` (optionally only some units), ready for the writer."""
+                 deadline_day: int = 5, approval_required: bool = False,
+                 timezone: tzinfo = UTC) -> ReportDocument:
+    """The POA report of ``period`` (optionally only some units), ready for the writer.
+
+    With ``approval_required`` the document carries each unit's review state per section
+    period (the workbook's «Revisión» sheet; times in ``timezone``)."""
     today = today or date.today()
     catalog = _catalog(session, period.year, unit_claves)
     if not catalog:
@@ -79,7 +92,9 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
     frequencies = {Frequency.parse(indicator.frecuencia) for indicator, _, _ in catalog}
     shown_periods = {shown for frequency in frequencies
                      for shown, _own in section_periods(frequency, period)}
-    statuses = _statuses(session, shown_periods, today, unit_claves, bands, deadline_day)
+    judged = _summary_lines(session, shown_periods, today, unit_claves, bands, deadline_day)
+    only = sorted(unit_claves or ())
+    fichas = load_year_fichas(session, period, only[0] if len(only) == 1 else None)
     justified = justification.in_force(
         session, [indicator.id for indicator, _u, _a in catalog],
         {own.code for indicator, _u, _a in catalog
@@ -88,6 +103,7 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
     # (unit order, section period, headings) -> rows; dicts keep insertion order.
     sections: dict[tuple, list[tuple[int, ReportLine]]] = defaultdict(list)
     headings_of: dict[tuple, tuple[str, str, str, str]] = {}
+    units = {unit.id: unit for _i, unit, _a in catalog}
     for indicator, unit, action_line in catalog:
         frequency = Frequency.parse(indicator.frecuencia)
         own_values = values.get(indicator.id, {})
@@ -100,15 +116,22 @@ def build_report(session: Session, period: Period, *, today: date | None = None,
                 continue
             key = (unit.id, shown, headings)
             headings_of[key] = headings
+            summary_line = judged.get((indicator.id, own.code))
             line = _line(indicator, unit, action_line, frequency, own, stored, own_values,
-                         remark, statuses.get((indicator.id, own.code)))
+                         remark, summary_line.status if summary_line else None)
+            if fichas.has_own(indicator.id):
+                line = _by_ficha(line, own, stored, indicator,
+                                 fichas.calendars.get(indicator.id, {}), summary_line)
             text = justified.get((indicator.id, own.code), "")
             sections[key].append((indicator.position,
                                   replace(line, justificacion=text) if text else line))
 
     # Per unit in time order, a month before the quarter that ends with it.
     ordered = sorted(sections, key=lambda key: (key[0], key[1].end, key[1].month_count))
+    review = (export_review.review_rows(session, [(units[key[0]], key[1]) for key in ordered],
+                                        timezone) if approval_required else ())
     return ReportDocument(
+        review=review,
         year=period.year, gerencia=gerencia, title=f"POA {period.code}",
         sections=tuple(
             ReportSection(
@@ -151,24 +174,34 @@ def _line(indicator: Indicator, unit: Unit, action_line: ActionLine | None,
         observaciones=stored.observaciones if stored else remark, status=status)
 
 
-def _statuses(session: Session, shown_periods: set[Period], today: date,
-              unit_claves: set[str] | None, bands: Bands | None,
-              deadline_day: int) -> dict[tuple[int, str], Status]:
-    """``(indicator id, own period code) -> Status`` from the summary of each section period.
+def _by_ficha(line: ReportLine, own: Period, stored: _Value | None, indicator: Indicator,
+              calendar: dict[str, Decimal], judged: IndicatorLine | None) -> ReportLine:
+    """The row of an indicator with a ficha or a calendar: the period's programmed meta and
+    the summary's cumulative progress (its ficha's accumulation and annual meta)."""
+    meta = calendar.get(own.code, stored.meta if stored else indicator.meta)
+    cumulative = judged.cumulative if judged is not None else line.cumulative
+    return replace(line, meta=meta, cumulative=cumulative)
+
+
+def _summary_lines(session: Session, shown_periods: set[Period], today: date,
+                   unit_claves: set[str] | None, bands: Bands | None,
+                   deadline_day: int) -> dict[tuple[int, str], IndicatorLine]:
+    """``(indicator id, own period code) -> line`` of the summary of each section period
+    (its status colours the AVANCE cell).
 
     A summary line of period P shows the indicator's own period (P itself, or e.g. 2023-S1
     in a quarter), the same own period :func:`section_periods` pairs with P.
     """
     only = sorted(unit_claves or ())
     scope = only[0] if len(only) == 1 else None  # one unit: a summary of it alone
-    result: dict[tuple[int, str], Status] = {}
+    result: dict[tuple[int, str], IndicatorLine] = {}
     for shown in sorted(shown_periods):
         summary = build_summary(session, shown, unit_clave=scope, today=today, bands=bands,
                                 deadline_day=deadline_day)
         for unit in summary.units:
             if unit_claves is None or unit.clave in unit_claves:
                 for line in unit.lines:
-                    result[(line.indicator_id, line.period)] = line.status
+                    result[(line.indicator_id, line.period)] = line
     return result
 
 

@@ -15,6 +15,13 @@ arrives read and checked; the database part is a few SELECTs and bulk statements
 
 One file (past 400 lines) because the steps (units, action lines, indicators, values,
 remarks) share one picture of what exists, read up front, inside one transaction.
+
+A period with a calendarised meta (``programmed_metas``, fichas técnicas) shows that meta in
+the export's META column: for such a period the importer takes META as the programmed meta,
+not as the indicator's meta in force, and a value whose META equals it is unchanged, so
+re-importing an export changes nothing; and the report's check of AVANCE %/ META ANUAL by
+the default rule is dropped for indicators with a ficha or a calendar (the export prints
+their ficha's figure).
 """
 
 from __future__ import annotations
@@ -30,13 +37,16 @@ from sqlmodel import Session
 
 from bot.domain.numbers import format_number
 from bot.domain.periods import Period
+from bot.poa_report.checks import AVANCE_PCT_CHECK
 from bot.poa_report.model import ImportWarning, PoaReport, PoaRow, norm
 from storage.models import (
     ROLE_GERENTE,
     ActionLine,
+    Ficha,
     Gerencia,
     Indicator,
     Person,
+    ProgrammedMeta,
     RemarkWithoutValue,
     ReportedValue,
     Revision,
@@ -108,6 +118,7 @@ def import_report(session: Session, report: PoaReport, *, catalog_only: bool = F
     loader = _Loader(session, result, now, report.source)
     _lock_for_writing(session)
     indicators = loader.catalog(rows)
+    loader.drop_default_avance_checks(rows, indicators)
     if not catalog_only:
         loader.values(rows, indicators)
     loader.summarize(rows, with_values=not catalog_only)
@@ -145,10 +156,39 @@ class _Loader:
         self.result = result
         self.now = now
         self.source = source
+        self.programmed: dict[tuple[int, str], Decimal] | None = None
 
     def _execute(self, statement, rows: list[dict]) -> None:
         if rows:
             self.session.execute(statement, rows)
+
+    def _programmed(self, years: list[int]) -> dict[tuple[int, str], Decimal]:
+        """(indicator id, period code) → the calendarised meta, for the years concerned."""
+        if self.programmed is None:
+            self.programmed = {(indicator_id, code): meta for indicator_id, code, meta in
+                               self.session.execute(
+                                   select(ProgrammedMeta.indicator_id, ProgrammedMeta.period,
+                                          ProgrammedMeta.meta)
+                                   .join(Indicator, Indicator.id == ProgrammedMeta.indicator_id)
+                                   .where(Indicator.year.in_(years)))}
+        return self.programmed
+
+    def drop_default_avance_checks(self, rows: list[tuple[PoaRow, Period]],
+                                   indicators: dict[tuple, int]) -> None:
+        """AVANCE %/ META ANUAL was checked by the default rule; an indicator with a ficha or
+        a calendar follows its own (as the export prints it): its warnings go."""
+        warnings = self.result.warnings
+        if not any(w.check == AVANCE_PCT_CHECK for w in warnings):
+            return
+        years = sorted({period.year for _row, period in rows})
+        own = {indicator_id for indicator_id, _code in self._programmed(years)}
+        own.update(self.session.execute(
+            select(Ficha.indicator_id).join(Indicator, Indicator.id == Ficha.indicator_id)
+            .where(Indicator.year.in_(years))).scalars())
+        places = {(row.sheet, row.line) for row, period in rows
+                  if indicators.get((period.year, *row.key)) in own}
+        self.result.warnings = [w for w in warnings if not (
+            w.check == AVANCE_PCT_CHECK and (w.sheet, w.line) in places)]
 
     # --- catalog -----------------------------------------------------------------------
     def catalog(self, rows: list[tuple[PoaRow, Period]]) -> dict[tuple, int]:
@@ -277,6 +317,7 @@ class _Loader:
             select(ReportedValue.indicator_id, func.max(ReportedValue.period_end))
             .join(Indicator, Indicator.id == ReportedValue.indicator_id)
             .where(Indicator.year.in_(years)).group_by(ReportedValue.indicator_id))}
+        programmed = self._programmed(years)
 
         ids: dict[tuple, int] = {}
         new: dict[tuple, dict] = {}
@@ -299,6 +340,8 @@ class _Loader:
             end = latest_end.get(stored["id"])
             if end is not None and end > _same_period_in(row.period, year).end:
                 fields.pop("meta")  # a later period's meta is in force; an older report keeps it
+            elif (stored["id"], period.code) in programmed:
+                fields.pop("meta")  # that period's calendarised meta, not the one in force
             current = {name: stored[name] for name in _INDICATOR_FIELDS}
             if _assign_dict(current, fields):
                 changed.append({"id": stored["id"], **current})
@@ -337,11 +380,16 @@ class _Loader:
             .join(Indicator, Indicator.id == RemarkWithoutValue.indicator_id)
             .where(Indicator.year.in_(years)))}
 
+        programmed = self._programmed(years)
+
         new_values, changed_values, revisions = [], [], []
         new_remarks, changed_remarks, obsolete_remarks = [], [], []
         for (indicator_key, code), (row, period) in last.items():
             indicator_id = indicators[indicator_key]
             stored = stored_values.get((indicator_id, code))
+            meta = row.meta
+            if stored is not None and programmed.get((indicator_id, code)) == row.meta:
+                meta = stored.meta  # the export's META of a calendarised period
             remark = stored_remarks.get((indicator_id, code))
             if row.value is None:
                 self.result.values_not_reported += 1
@@ -366,7 +414,7 @@ class _Loader:
                     "reported_at": self.now, "source": SOURCE_IMPORT, "late": False})
                 continue
             if (stored.value == row.value and stored.observaciones == row.observaciones
-                    and stored.meta == row.meta):
+                    and stored.meta == meta):
                 self.result.values_unchanged += 1
                 continue
             if stored.source != SOURCE_IMPORT:
@@ -383,7 +431,7 @@ class _Loader:
                     "new_observaciones": row.observaciones, "person_id": None, "at": self.now,
                     "source": SOURCE_IMPORT, "reason": f"importación de {self.source}"})
             changed_values.append({"id": stored.id, "value": row.value,
-                                   "observaciones": row.observaciones, "meta": row.meta,
+                                   "observaciones": row.observaciones, "meta": meta,
                                    "reported_at": self.now})
         self._execute(insert(ReportedValue), new_values)
         self._execute(update(ReportedValue), changed_values)

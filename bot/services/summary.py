@@ -5,6 +5,13 @@
 structure, so none of them recomputes anything. Every percentage is in percent points at
 full Decimal precision; round only to display (``bot.domain.numbers.round_display``).
 
+One file (past 400 lines) because it is one computation: the line plan (``_Plan``, which
+periods a line covers and which are due), the two ways of forming a line (defaults in
+SQL aggregates, fichas through :mod:`bot.services.summary_fichas`) and the set-based queries
+that feed them share the per-frequency masks and row shapes; split apart, each half would
+have to re-derive the other's bit layout. Presentation lives elsewhere
+(``summary_front``, ``summary_pages``, ``bot/commands/resumen.py``).
+
 How a line is formed for an asked period P (``2023-03``, ``2023-Q1``, ``2023-S1``, ``2023``):
 
 * **Indicator periods no longer than P** (a monthly indicator in a quarter, semester or
@@ -489,7 +496,10 @@ def _ficha_line(row, plan: _Plan, reported: _Reported, fichas: YearFichas, year:
         cumulative=figures.cumulative, expected=figures.expected,
         annual_target=figures.annual_target, status=figures.status, due=due,
         late=reported.late or facts.late_by_absence, due_periods=plan.due_periods,
-        missing_periods=facts.missing_periods)
+        missing_periods=facts.missing_periods,
+        late_periods=plan.due_codes(reported.late_mask),
+        imported_periods=plan.due_codes(reported.import_mask),
+        overdue_periods=facts.overdue_periods)
 
 
 # --- queries (a fixed number, whatever the catalog size) -----------------------------------
