@@ -312,8 +312,9 @@ def current(session: Session, turn, state: dict) -> list:
     if state.get("step") == "table" and isinstance(state.get("rows"), list):
         return [_table(slots, state["rows"])]
     period = slots[0].period
-    pending_slots = [s for s in slots if s.stored is None]
-    if not pending_slots:
+    if any(s.stored is not None for s in slots):
+        # Stored meanwhile (a colleague, a stand-in, an import): a fresh card, so that the
+        # numbers shown and the stored ``ids`` the answer is read against agree again.
         return conv._ask_next(session, turn, unit, period)
-    return [AskValues(unit, period, short_cards(session, pending_slots, period),
-                      len(slots) - len(pending_slots) + 1, len(slots))]
+    _first, position, total = reporting.next_pending(session, unit.clave, period)
+    return [AskValues(unit, period, short_cards(session, slots, period), position, total)]
