@@ -42,8 +42,8 @@ async def test_new_user_walkthrough(cli_env, db, seed_tsv, capsys):
     gerente_start = start_text(capsys.readouterr().out)
 
     async with running_bot(db, clock=clock) as bot:
-        assert "coordinador" in (await bot.say(ANA, ana_start)).text
-        assert "gerente" in (await bot.say(GERENTE, gerente_start)).text
+        assert "acceso como responsable de: 303" in (await bot.say(ANA, ana_start)).text
+        assert "acceso como gerente" in (await bot.say(GERENTE, gerente_start)).text
         # One unit and one open period: the card of March comes at once.
         message = await bot.start_report(ANA, "marzo 2024")
         for number, (value, remarks) in enumerate(TYPED):

@@ -270,6 +270,6 @@ async def test_forged_buttons_strangers_and_gerentes_change_nothing(db):
         bot.stub.press_button(STRANGER, other_unit)
         await bot.idle()
         texts = bot.texts_to(STRANGER)
-        assert len(texts) == 2 and all("No estás registrado" in t for t in texts)
+        assert len(texts) == 2 and all("No tienes acceso" in t for t in texts)
         assert await db.run(evidence_rows) == []
         assert not [c for c in bot.stub.calls if c.method == "getFile"]

@@ -107,7 +107,7 @@ async def test_deactivated_person_is_a_stranger_at_once_and_gets_no_reminder(db)
         assert "¿Desactivar a Ana?" in confirm.text
         assert await bot.db.run(find_person, ANA) is not None  # nothing before confirming
         done = await edit(bot, data_of(confirm, "Sí, desactivar"))
-        assert "Desactivaste a Ana" in done.text and "desactivado" in done.text
+        assert "Desactivaste a Ana" in done.text and "Estado: sin acceso" in done.text
         assert [label for label, _ in done.buttons] == ["Reactivar", "◀ Equipo"]
 
         # At once: whatever she sends, or presses, she is a stranger.
@@ -134,7 +134,7 @@ async def test_deactivated_person_is_a_stranger_at_once_and_gets_no_reminder(db)
 
         # Reactivated: she is back with her unit and her menu.
         listing = await bot.say(GERENTE, "/equipo", lambda m: m.text.startswith("Equipo"))
-        assert "Desactivados" in listing.text and "Ana (coordinador · 303)" in listing.text
+        assert "Sin acceso" in listing.text and "Ana (coordinador · 303)" in listing.text
         card = await edit(bot, data_of(listing, "💤 Ana"))
         back = await edit(bot, data_of(card, "Reactivar"))
         assert "Reactivaste a Ana" in back.text
