@@ -62,7 +62,7 @@ GUARD_GROUP = -100  # runs before every handler group
 MAX_CALLBACK_BYTES = 64
 CALLBACK_SEPARATOR = ":"
 
-STRANGER_TEXT = ("No estás registrado en POA Bot. Para usarlo, pide una invitación a tu "
+STRANGER_TEXT = ("No tienes acceso a POA Bot. Para usarlo, pide una invitación a tu "
                  "gerente.")
 ERROR_TEXT = ("Ocurrió un error inesperado y no se completó tu última acción. Intenta de nuevo "
               "en un momento.")

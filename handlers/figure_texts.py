@@ -176,7 +176,11 @@ def descriptions_text(cards) -> str:
 
 def justification_prompt(screen) -> str:
     card = screen.card
-    return (f"<b>{esc(card.name)}</b> quedó fuera de verde en {esc(screen.which)} "
+    saved = ""
+    if screen.saved_now:  # the value typed a moment ago: say it was kept, as AskRemarks does
+        note = f" <i>{esc(screen.note)}</i>" if screen.note else ""
+        saved = f"✅ Guardé {value_of(screen.value, card)}.{note}\n"
+    return (saved + f"<b>{esc(card.name)}</b> quedó fuera de verde en {esc(screen.which)} "
             f"({value_of(screen.value, card)}; meta {fmt(card.meta, card.percent)}).\n"
             "Escribe la <b>justificación de la variación</b>: la causa y qué se hará. "
             "Es obligatoria y va en el reporte.")

@@ -45,36 +45,38 @@ def greeting(person: PersonView) -> str:
     name = esc(person.name) if person.name else ""
     hello = f"¡Hola, {name}!" if name else "¡Hola!"
     if person.is_planeacion:
-        body = ("Quedaste registrado en <b>planeación</b>: puedes consultar /resumen de cada "
+        body = ("Ya tienes acceso en <b>planeación</b>: puedes consultar /resumen de cada "
                 "gerencia y exportar el reporte de una o de todas.")
     elif person.is_gerente:
-        body = ("Quedaste registrado como <b>gerente</b>: puedes consultar /resumen de las "
-                "unidades de tu gerencia, exportar el reporte e invitar a los coordinadores.")
+        body = ("Ya tienes acceso como <b>gerente</b>: puedes consultar /resumen de las "
+                "unidades de tu gerencia, exportar el reporte e invitar a responsables de "
+                "unidad.")
     else:
         units = ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in person.units)
-        body = (f"Quedaste registrado como <b>coordinador</b> de: {units}.\n"
+        body = (f"Ya tienes acceso como <b>responsable</b> de: {units}.\n"
                 "Cuando termine un periodo te recordaré capturar tus indicadores con /reportar.")
     return f"{hello} {body}\n\nEscribe /ayuda para ver lo que puedo hacer."
 
 
 def what(role: str, units: tuple[UnitView, ...]) -> str:
-    """«<b>gerente</b>» or «<b>coordinador</b> de 303 FACTURACION, 306 …»."""
+    """«<b>gerente</b>» or «<b>responsable</b> de 303 FACTURACION, 306 …» (gender-neutral:
+    what the person has access as, not an adjective about them)."""
     if role == ROLE_GERENTE:
         return "<b>gerente</b>"
     if role == ROLE_PLANEACION:
         return "<b>planeación</b>"
-    return "<b>coordinador</b> de " + ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in units)
+    return "<b>responsable</b> de " + ", ".join(f"{esc(u.clave)} {esc(u.nombre)}" for u in units)
 
 
-ROLE_LABELS = {ROLE_PLANEACION: "planeación"}
+ROLE_LABELS = {ROLE_PLANEACION: "planeación", ROLE_COORDINADOR: "responsable de unidades"}
 
 
 def change_question(change: RoleChange) -> str:
     current = change.current
     was = ROLE_LABELS.get(current.role, current.role)
-    lines = [f"Ya estás registrado como {what(current.role, current.units)}.",
-             f"Esta invitación te haría {what(change.role, change.units)}"
-             + (f" y dejarías de ser {was}." if change.role != current.role else
+    lines = [f"Ya tienes acceso como {what(current.role, current.units)}.",
+             f"Esta invitación te daría acceso como {what(change.role, change.units)}"
+             + (f" y ya no como {was}." if change.role != current.role else
                 " de otra gerencia." if change.gerencia_id != current.gerencia_id else
                 " en lugar de tus unidades actuales."),
              "¿Quieres cambiar? Si no, la invitación no se usa."]
@@ -91,8 +93,7 @@ async def start(update: Update, context: CallbackContext) -> None:
     token = context.args[0] if context.args else ""
     if not token:
         person = await require_person(update, context)  # strangers never get this far
-        await reply_html(update, context, greeting(person).replace(
-            "Quedaste registrado", "Estás registrado"))
+        await reply_html(update, context, greeting(person))
         return
     user = update.effective_user
     try:
@@ -126,8 +127,8 @@ async def change_button(update: Update, context: CallbackContext) -> None:
     if parts == ["n"]:
         await answer_callback(update)
         await remove_buttons(update, context)
-        await reply_html(update, context, f"Listo: sigues como {what(person.role, person.units)}"
-                         ". No usé la invitación.")
+        await reply_html(update, context, "Listo: sigues con acceso como "
+                         f"{what(person.role, person.units)}. No usé la invitación.")
         return
     if len(parts) != 2 or parts[0] != "y":
         await answer_callback(update, STALE_BUTTON_TEXT, show_alert=True)
@@ -153,7 +154,7 @@ def invitation_text(created: CreatedInvitation, bot_username: str | None) -> str
     who = ((f"gerente de {created.gerencia}" if created.gerencia else "gerente")
            if created.role == ROLE_GERENTE else "planeación"
            if created.role == ROLE_PLANEACION else
-           "coordinador de " + ", ".join(f"{u.clave} {u.nombre}" for u in created.units))
+           "responsable de " + ", ".join(f"{u.clave} {u.nombre}" for u in created.units))
     when = created.expires_at.strftime("%d/%m/%Y")
     lines = [f"Invitación para <b>{esc(who)}</b>"
              + (f" ({esc(created.name)})" if created.name else "")
@@ -172,7 +173,7 @@ async def invitar(update: Update, context: CallbackContext) -> None:
     args = [a.strip(",") for a in context.args or [] if a.strip(",")]
     if not args:
         await reply_html(update, context,
-                         "Indica la unidad o unidades del coordinador, p. ej. "
+                         "Indica la unidad o unidades de la persona responsable, p. ej. "
                          "<code>/invitar 303</code> o <code>/invitar 303 306</code>; para otro "
                          "gerente, <code>/invitar gerente</code>.")
         return

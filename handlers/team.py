@@ -107,7 +107,7 @@ def overview_screen(overview: TeamOverview, context: CallbackContext):
     lines.append("\n<b>Gerentes</b>")
     lines += [_member_line(m, context, with_units=False) for m in overview.gerentes]
     if overview.inactive:
-        lines.append("\n<b>Desactivados</b>")
+        lines.append("\n<b>Sin acceso</b>")
         lines += [f"• {esc(m.label)} ({ROLE_NAMES.get(m.role, m.role)}"
                   + (f" · {esc(', '.join(m.unit_claves))}" if m.units else "") + ")"
                   for m in overview.inactive]
@@ -137,8 +137,8 @@ def person_screen(m: Member, context: CallbackContext, note: str = ""):
         units = ", ".join(f"{u.clave} {u.nombre}" for u in m.units) or "ninguna"
         lines.append(f"Unidades: {esc(units)}")
     lines.append(f"Última actividad: {_day(m.last_activity, context)}")
-    lines.append("Estado: " + (f"activo · {_reach(m)}" if m.active else
-                               "desactivado (no puede usar el bot ni recibe recordatorios)"))
+    lines.append("Estado: " + (f"con acceso · {_reach(m)}" if m.active else
+                               "sin acceso (no puede usar el bot ni recibe recordatorios)"))
     if note:
         lines += ["", note]
     if m.active:
@@ -267,14 +267,14 @@ async def button(update: Update, context: CallbackContext) -> None:
         elif action == "dy":
             m = await ctx.db.run(team.deactivate, target, actor_id=person.id, now=now)
             log.info("person %s deactivated by %s", target, person.id)
-            await answer_callback(update, "Desactivado.")
+            await answer_callback(update, "Acceso desactivado.")
             await edit_or_keep(update, *person_screen(
                 m, context, f"Desactivaste a {esc(m.label)}."), context)
             await _set_menu(context, m)
         elif action == "a":
             m = await ctx.db.run(team.activate, target, actor_id=person.id, now=now)
             log.info("person %s reactivated by %s", target, person.id)
-            await answer_callback(update, "Reactivado.")
+            await answer_callback(update, "Acceso reactivado.")
             await edit_or_keep(update, *person_screen(
                 m, context, f"Reactivaste a {esc(m.label)}."), context)
             await _set_menu(context, m)

@@ -143,6 +143,27 @@ class BotHarness:
         self.stub.press_button(user_id, data)
         return await self.next_message(user_id, predicate)
 
+    async def choose_period(self, user_id: int, message: SentMessage,
+                            label: str) -> SentMessage:
+        """The card of the period whose button starts with ``label``.
+
+        When there is something to choose (``message`` offers period buttons) the button is
+        pressed; when there was nothing to choose (one unit, one open period) the bot already
+        showed that period's card, which must then name the period."""
+        matches = [data for text, data in message.buttons if text.startswith(label)]
+        if matches:
+            return await self.press(user_id, matches[0])
+        assert label in (message.text or ""), (
+            f"neither a {label!r} button nor its card: {message.text!r} {message.buttons}")
+        assert not any(data.startswith(("r:p:", "c:p:")) for _t, data in message.buttons), (
+            f"a period choice without {label!r}: {message.buttons}")
+        return message
+
+    async def start_report(self, user_id: int, period_label: str = "marzo") -> SentMessage:
+        """``/reportar`` and, if the bot asks, the period: the card of pending values."""
+        return await self.choose_period(user_id, await self.say(user_id, "/reportar"),
+                                        period_label)
+
     def texts_to(self, chat_id: int) -> list[str]:
         return [m.text or "" for m in self.stub.messages_to(chat_id)]
 

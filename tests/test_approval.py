@@ -30,8 +30,7 @@ def data_of(message, label_start: str) -> str:
 
 async def report_march(bot, values=("255,835", "255,835", "150")):
     """Ana reports the three indicators of 303 for March; returns the closing summary."""
-    choose = await bot.say(ANA, "/reportar")
-    await bot.press(ANA, data_of(choose, "marzo"))
+    await bot.start_report(ANA)  # one unit, one open period: the card at once
     message = None
     for value in values:
         saved = await bot.say(ANA, value)
@@ -90,6 +89,10 @@ async def test_send_return_correct_approve_lock_and_reopen(db):
         assert "¿Por qué cambia?" in reason.text
         corrected = await bot.say(ANA, "faltaba una ruta")
         assert "Corregido" in corrected.text, card.text
+        # Below the meta (green is 100 %): the justification is asked, then it is done.
+        asked = await bot.next_message(ANA)
+        assert "Lecturas tomadas quedó fuera de verde" in asked.text
+        await bot.say(ANA, "Una ruta no se leyó; se lee en abril", lambda m: "📝" in m.text)
         offer = await bot.say(ANA, "/enviar")
         assert "(devuelto: «Revisa <b>lecturas</b>: no cuadran»)" in offer.text
         await bot.press(ANA, data_of(offer, "📨 303"))

@@ -217,3 +217,29 @@ async def test_justification_is_exported_in_the_csv_column(db):
     by_name = {r[9]: r[column] for r in rows if len(r) > column and r[9]}
     assert by_name["RECONEXIONES REALIZADAS"] == "Faltó personal; se contrata una cuadrilla"
     assert by_name["TOMA DE LECTURAS"] == ""
+
+
+async def test_a_value_stored_meanwhile_renumbers_the_resumed_card(db):
+    """Beto's card lists five; Ana stores the first meanwhile. Resumed, his card lists the
+    four still pending, and four values are read against those four (not refused as too few,
+    nor the first one taken for Ana's)."""
+    ids = await db.run(five_indicators)
+    beto = 1002
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"], name="Ana")
+        await bot.register_coordinador(beto, ["303"], name="Beto")
+        card = await bot.say(beto, "/reportar")
+        assert "faltan 5 de 5" in card.text
+        await bot.say(ANA, "/reportar")
+        saved = await bot.say(ANA, "1100")
+        await bot.press(ANA, data(saved, "Sin observaciones"))
+        again = await bot.say(beto, "/reportar")
+        assert "Seguimos donde te quedaste" in again.text and "faltan 4 de 5" in again.text
+        assert "1. Reconexiones realizadas" in again.text
+        table = await bot.say(beto, "120 90 3300 3300")
+        assert "1. Reconexiones realizadas: 120" in table.text
+        done = await bot.press(beto, data(table, "Sí, guardar"))
+        assert "Listo" in done.text
+    assert await stored(db) == dict(zip(ids, [Decimal(v) for v in
+                                              ("1100", "120", "90", "3300", "3300")],
+                                        strict=True))

@@ -42,20 +42,22 @@ async def test_new_user_walkthrough(cli_env, db, seed_tsv, capsys):
     gerente_start = start_text(capsys.readouterr().out)
 
     async with running_bot(db, clock=clock) as bot:
-        assert "coordinador" in (await bot.say(ANA, ana_start)).text
-        assert "gerente" in (await bot.say(GERENTE, gerente_start)).text
-        choose = await bot.say(ANA, "/reportar")
-        labels = [label for label, _ in choose.buttons]
-        assert labels[0].startswith("marzo 2024")
-        message = await bot.press(ANA, choose.buttons[0][1])
-        for value, remarks in TYPED:
-            assert "Escribe el valor de marzo 2024" in message.text, message.text
+        assert "acceso como responsable de: 303" in (await bot.say(ANA, ana_start)).text
+        assert "acceso como gerente" in (await bot.say(GERENTE, gerente_start)).text
+        # One unit and one open period: the card of March comes at once.
+        message = await bot.start_report(ANA, "marzo 2024")
+        for number, (value, remarks) in enumerate(TYPED):
+            # One value at a time: each card lists what is still pending.
+            left = len(TYPED) - number
+            assert f"marzo 2024 · faltan {left} de" in message.text, message.text
             message = await bot.say(ANA, value)
             if "¿Es correcto?" in message.text:
                 message = await bot.press(ANA, message.buttons[0][1])
             assert "Guardé" in message.text
             if remarks:
-                message = await bot.say(ANA, remarks)
+                echo = await bot.say(ANA, remarks)
+                assert echo.text.startswith("📝")  # remarks echoed, then the next card
+                message = await bot.next_message(ANA)
             else:
                 message = await bot.press(ANA, message.buttons[0][1])
         assert "Listo: marzo 2024" in message.text

@@ -23,7 +23,7 @@ async def test_start_with_token_binds_and_greets_by_role_and_units(db):
     async with running_bot(db) as bot:
         created = await _invite(bot, units=("303", "306"))
         reply = await bot.say(5001, f"/start {created.token}")
-        assert "Ana López" in reply.text and "coordinador" in reply.text
+        assert "Ana López" in reply.text and "Ya tienes acceso como responsable" in reply.text
         assert "303 FACTURACION" in reply.text and "306 ALTOS CONSUMOS" in reply.text
         await bot.stub.wait_for_calls("setMyCommands", 2)  # default scope + this chat
         await bot.idle()

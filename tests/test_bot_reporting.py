@@ -37,13 +37,13 @@ async def test_full_report_with_every_bad_input(db):
     recibos, lecturas, inspecciones = ids["303"]
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"], name="Ana")
-        choose = await bot.say(ANA, "/reportar")
-        assert "¿Qué periodo" in choose.text
-        # Only March is open on 3 April (February closed on the 6th of March).
-        assert [label for label, _ in choose.buttons] == ["marzo 2023 · 3 pendientes"]
-        card = await bot.press(ANA, button_data(choose, "marzo"))
-        assert "faltan 3 de 3" in card.text and "RECIBOS ENTREGADOS A DOMICILIO" in card.text
-        assert "Meta: 255,835 RECIBOS" in card.text and "Sin valor anterior" in card.text
+        card = await bot.say(ANA, "/reportar")
+        # Only March is open on 3 April (February closed on the 6th of March) and Ana has one
+        # unit: nothing to choose, the card of March's pending values comes at once.
+        assert "303 FACTURACION · marzo 2023 · faltan 3 de 3" in card.text
+        assert "1. Recibos entregados a domicilio · meta 255,835" in card.text
+        assert "febrero" not in card.text  # no earlier value to show
+        assert [label for label, _ in card.buttons] == ["Ver descripciones"]
 
         saved = await bot.say(ANA, "255,835")
         assert "Guardé 255,835" in saved.text
@@ -57,6 +57,9 @@ async def test_full_report_with_every_bad_input(db):
             refusal = await bot.say(ANA, bad)  # what is wrong and the question: one message
             assert expected in refusal.text, (bad, refusal.text)
             assert "Escribe de nuevo el valor de" in refusal.text
+        wrong_count = await bot.say(ANA, "5 3 1")  # three values for two indicators
+        assert "Escribiste 3 valores y te faltan 2 indicadores" in wrong_count.text
+        assert "No guardé nada" in wrong_count.text
         assert lecturas not in await values_of(db)
 
         confirm = await bot.say(ANA, "2558350")
@@ -69,7 +72,9 @@ async def test_full_report_with_every_bad_input(db):
         long_text = "x" * 1001
         too_long = await bot.say(ANA, long_text)
         assert "1,001 caracteres" in too_long.text and "1,000" in too_long.text
-        card3 = await bot.say(ANA, "<b>Todo bien</b> & más")
+        echo = await bot.say(ANA, "<b>Todo bien</b> & más")
+        assert "«<b>Todo bien</b> & más»" in echo.text  # echoed, escaped: shown as typed
+        card3 = await bot.next_message(ANA)
         assert "faltan 1 de 3" in card3.text
 
         confirm = await bot.say(ANA, "1 084")  # 7× the meta of 150
@@ -137,12 +142,18 @@ async def test_several_units_choose_unit_first_and_people_do_not_wait(db):
         assert [label for label, _ in first[1].buttons] == ["marzo 2023 · 1 pendiente",
                                                             "1.º trimestre 2023 · 1 pendiente"]
         periods = await bot.press(2002, button_data(first[0], "306"))
-        card = await bot.press(2002, button_data(periods, "marzo"))
+        card = await bot.choose_period(2002, periods, "marzo")  # 306 owes March only
+        assert "1. Reconexion de servicio de agua… · meta 150" in card.text  # short name
         # Catalog text with <, > and & is escaped (the stub would reject it otherwise).
-        assert "RECONEXION DE SERVICIO DE AGUA <PROGRAMADO> & MAS" in card.text
-        saved = await bot.say(2002, "120")
-        card2 = await bot.press(2002, button_data(saved, "Sin observaciones"))
-        assert "Meta: 8.33%" in card2.text
+        described = await bot.press(2002, button_data(card, "Ver descripciones"))
+        assert "RECONEXION DE SERVICIO DE AGUA <PROGRAMADO> & MAS" in described.text
+        saved = await bot.say(2002, "120")  # 80 % of the meta: out of green
+        assert "Guardé 120" in saved.text and "justificación de la variación" in saved.text
+        justified = await bot.say(2002, "Faltó material <tubería> & personal")
+        assert "«Faltó material <tubería> & personal»" in justified.text
+        remarks = await bot.next_message(2002)
+        card2 = await bot.press(2002, button_data(remarks, "Sin observaciones"))
+        assert "Inspeccion · meta 8.33%" in card2.text
         saved = await bot.say(2002, "25%")  # cumulative to March (the meta is 8.33% a month)
         assert "Guardé 25%" in saved.text
     assert set(await values_of(db)) == set(ids["306"])

@@ -31,15 +31,15 @@ async def test_a_gerente_opening_a_coordinador_link_is_asked_and_keeps_the_role_
         gerente = await bot.register_gerente(GERENTE, name="Lucía")
         created = await _invite(bot, units=("303",))
         question = await bot.say(GERENTE, f"/start {created.token}")
-        assert "Ya estás registrado como gerente." in question.text
-        assert ("Esta invitación te haría coordinador de 303 FACTURACION y dejarías de ser "
-                "gerente." in question.text)
+        assert "Ya tienes acceso como gerente." in question.text
+        assert ("Esta invitación te daría acceso como responsable de 303 FACTURACION y ya no "
+                "como gerente." in question.text)
         assert [label for label, _ in question.buttons] == ["Sí, cambiar", "No, conservar mi rol"]
         assert (await db.run(find_person, GERENTE)).role == "gerente"  # nothing changed yet
         assert await _used_by(db, created.token) is None
 
         kept = await bot.press(GERENTE, button_data(question, "No"))
-        assert "sigues como gerente" in kept.text and "No usé la invitación" in kept.text
+        assert "sigues con acceso como gerente" in kept.text and "No usé la invitación" in kept.text
         assert (await db.run(find_person, GERENTE)).role == "gerente"
         assert await _used_by(db, created.token) is None  # still usable
         resumen = await bot.say(GERENTE, "/ayuda")
@@ -48,7 +48,7 @@ async def test_a_gerente_opening_a_coordinador_link_is_asked_and_keeps_the_role_
         # Opened again and accepted: now the role changes, and the menu with it.
         question = await bot.say(GERENTE, f"/start {created.token}")
         welcome = await bot.press(GERENTE, button_data(question, "Sí"))
-        assert "Quedaste registrado como coordinador de: 303 FACTURACION" in welcome.text
+        assert "Ya tienes acceso como responsable de: 303 FACTURACION" in welcome.text
         await bot.idle()
         assert "reportar" in [c["command"] for c in bot.stub.visible_commands(GERENTE)]
     person = await db.run(find_person, GERENTE)
@@ -62,15 +62,15 @@ async def test_a_coordinador_whose_units_would_change_is_asked_too(db):
         await bot.register_coordinador(ANA, ["303"], name="Ana")
         created = await _invite(bot, units=("306",))
         question = await bot.say(ANA, f"/start {created.token}")
-        assert "Ya estás registrado como coordinador de 303 FACTURACION." in question.text
-        assert ("te haría coordinador de 306 ALTOS CONSUMOS en lugar de tus unidades actuales"
-                in question.text)
+        assert "Ya tienes acceso como responsable de 303 FACTURACION." in question.text
+        assert ("te daría acceso como responsable de 306 ALTOS CONSUMOS en lugar de tus "
+                "unidades actuales" in question.text)
         assert (await db.run(find_person, ANA)).unit_claves == ("303",)
         welcome = await bot.press(ANA, button_data(question, "Sí"))
         assert "306 ALTOS CONSUMOS" in welcome.text
         # A second press of the same «Sí» (or the link again) changes nothing more.
         again = await bot.press(ANA, button_data(question, "Sí"))
-        assert "registrado" in again.text and "ya se usó" not in again.text
+        assert "Ya tienes acceso" in again.text and "ya se usó" not in again.text
     assert (await db.run(find_person, ANA)).unit_claves == ("306",)
 
 
@@ -80,7 +80,7 @@ async def test_an_invitation_that_changes_nothing_is_not_asked(db):
         ana = await bot.register_coordinador(ANA, ["303", "306"], name="Ana")
         created = await _invite(bot, units=("306", "303"))
         welcome = await bot.say(ANA, f"/start {created.token}")
-        assert "Quedaste registrado como coordinador" in welcome.text and not welcome.buttons
+        assert "Ya tienes acceso como responsable" in welcome.text and not welcome.buttons
     assert await _used_by(db, created.token) == ana.id
 
 

@@ -22,8 +22,7 @@ async def test_no_remarks_in_words_or_emoji_is_stored_as_no_remark(db):
     await db.run(add_sample_catalog)
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"], name="Ana")
-        choose = await bot.say(ANA, "/reportar")
-        await bot.press(ANA, button_data(choose, "marzo"))
+        await bot.start_report(ANA)
         await bot.say(ANA, "255835")
         await bot.say(ANA, "ninguna")
         await bot.say(ANA, "255835")
@@ -60,8 +59,7 @@ async def test_status_when_everything_is_in_and_when_only_late_values_are_taken(
         clock.set(datetime(2023, 4, 7, 15, tzinfo=UTC))  # after the 5th, within grace
         reply = await bot.say(ANA, "¿cómo vamos?")
         assert "El plazo ya venció; se reciben hasta el sábado 8 de abril" in reply.text
-        choose = await bot.say(ANA, "/reportar")
-        await bot.press(ANA, button_data(choose, "marzo"))
+        await bot.start_report(ANA)
         for text in ("255835", "no", "255835", "no", "150"):
             await bot.say(ANA, text)
         await bot.say(ANA, "no", lambda m: "Listo" in (m.text or ""))

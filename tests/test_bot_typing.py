@@ -106,8 +106,12 @@ async def test_words_after_the_number_and_a_decimal_comma_on_percent(db):
     async with running_bot(db) as bot:
         await _start_march(bot, BETO, "306")
         saved = await bot.say(BETO, "115 reconexiones")  # today: «no es un número»
-        assert "Guardé 115" in saved.text
-        await bot.press(BETO, button_data(saved, "Sin observaciones"))
+        assert "Guardé 115 reconexiones" in saved.text
+        # 115 of 150 leaves green: the justification is asked before the remarks.
+        assert "justificación de la variación" in saved.text
+        await bot.say(BETO, "Faltaron cuadrillas; se refuerza el turno")
+        remarks = await bot.next_message(BETO)
+        await bot.press(BETO, button_data(remarks, "Sin observaciones"))
         saved = await bot.say(BETO, "24,995 %")  # today: 24,995 — above 100 %
         assert "Guardé 24.995%" in saved.text  # as stored: all three decimals
     stored = await values_of(db)
@@ -147,11 +151,13 @@ async def test_share_of_year_card_says_to_type_the_cumulative_and_asks_on_the_mo
     clock = FrozenClock(datetime(2023, 11, 3, 15, tzinfo=UTC))  # October is open
     async with running_bot(db, clock=clock) as bot:
         await bot.register_coordinador(BETO, ["306"])
-        choose = await bot.say(BETO, "/reportar")
-        await bot.press(BETO, button_data(choose, "octubre"))
-        saved = await bot.say(BETO, "140")
-        card = await bot.press(BETO, button_data(saved, "Sin observaciones"))
-        assert "INSPECCION" in card.text and "Meta: 8.33%" in card.text
+        await bot.start_report(BETO, "octubre")
+        saved = await bot.say(BETO, "140")  # below the meta: the justification first
+        assert "Guardé 140 reconexiones" in saved.text and "fuera de verde" in saved.text
+        await bot.say(BETO, "Se atendieron fugas mayores; se recupera en noviembre")
+        remarks = await bot.next_message(BETO)
+        card = await bot.press(BETO, button_data(remarks, "Sin observaciones"))
+        assert "Inspeccion · meta 8.33%" in card.text
         assert ("Escribe el % acumulado en el año hasta octubre 2023, no solo el del periodo; "
                 "la meta a octubre 2023 es 83.30%.") in card.text
 
@@ -165,7 +171,7 @@ async def test_share_of_year_card_says_to_type_the_cumulative_and_asks_on_the_mo
         assert inspeccion not in await values_of(db, "2023-10")
 
         again = await bot.press(BETO, button_data(asked, "Corregir"))
-        assert "INSPECCION: Escribe el % acumulado en el año hasta octubre 2023" in again.text
+        assert "Inspeccion: Escribe el % acumulado en el año hasta octubre 2023" in again.text
         refused = await bot.say(BETO, "ochenta")  # asked again: the same hint, one message
         assert refused.text.startswith("Escribe la cifra con números, no con palabras")
         assert "la meta a octubre 2023 es 83.30%" in refused.text

@@ -144,8 +144,7 @@ async def test_a_file_sent_after_confirming_a_value_is_its_evidence(db):
     recibos = ids["303"][0]
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"], name="Ana")
-        choose = await bot.say(ANA, "/reportar")
-        await bot.press(ANA, choose.buttons[0][1])
+        await bot.start_report(ANA)
         saved = await bot.say(ANA, "255,835")
         assert "Guardé" in saved.text and "¿Observaciones?" in saved.text
         bot.stub.send_photo(ANA, JPEG)
@@ -156,13 +155,13 @@ async def test_a_file_sent_after_confirming_a_value_is_its_evidence(db):
             (recibos, "2023-03", "photo")]
         # The flow goes on where it was: the remarks button still works.
         card = await bot.press(ANA, f"r:nr:{recibos}")
-        assert "Indicador 2 de 3" in card.text
+        assert "faltan 2 de 3" in card.text
         # Now no value was just confirmed and nothing was chosen: the file is refused.
         bot.stub.send_document(ANA, PDF, "suelto.pdf")
         refused = await bot.next_message(ANA)
         assert "Usa /evidencia" in refused.text and "no lo guardé" in refused.text
         again = await bot.next_message(ANA)  # and the open question is asked again
-        assert "LECTURAS TOMADAS" in again.text
+        assert "Seguimos donde te quedaste" in again.text and "1. Lecturas tomadas" in again.text
         assert len(await db.run(evidence_rows)) == 1
 
 
@@ -271,6 +270,6 @@ async def test_forged_buttons_strangers_and_gerentes_change_nothing(db):
         bot.stub.press_button(STRANGER, other_unit)
         await bot.idle()
         texts = bot.texts_to(STRANGER)
-        assert len(texts) == 2 and all("No estás registrado" in t for t in texts)
+        assert len(texts) == 2 and all("No tienes acceso" in t for t in texts)
         assert await db.run(evidence_rows) == []
         assert not [c for c in bot.stub.calls if c.method == "getFile"]

@@ -95,6 +95,7 @@ REMARKS = [
     ("<" * 300 + "\n") * 3,
     "primera línea & más\n<b>no es negrita</b>\n" + "palabra " * 110,
 ]
+JUSTIFICATION = "Faltó <b>personal</b> & material\n" + "<i>" * 100 + "se recupera en abril"
 
 
 def button_data(message, label_start: str) -> str:
@@ -105,11 +106,17 @@ async def test_hostile_remarks_never_break_the_summary_or_the_correction_list(db
     await db.run(add_sample_catalog)
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"], name="Ana")
-        choose = await bot.say(ANA, "/reportar")
-        await bot.press(ANA, button_data(choose, "marzo"))
-        for value, remark in zip(["255835", "255900", "100"], REMARKS, strict=True):
+        await bot.start_report(ANA)
+        for value, remark in zip(["255835", "255900"], REMARKS[:2], strict=True):
             await bot.say(ANA, value, lambda m: "Observaciones" in m.text)
             await bot.say(ANA, remark)
+        # 100 of 150 leaves green: a hostile justification first, echoed as valid HTML.
+        asked = await bot.say(ANA, "100", lambda m: "justificación" in m.text)
+        assert "Guardé 100" in asked.text
+        echo = await bot.say(ANA, JUSTIFICATION)
+        assert echo.text.startswith("📝 Justificación de Inspecciones realizadas: «Faltó <b>")
+        await bot.next_message(ANA, lambda m: "Observaciones" in m.text)
+        await bot.say(ANA, REMARKS[2], lambda m: "Listo" in m.text)
         summary = bot.stub.messages_to(ANA)[-1]
         assert "Listo: marzo 2023" in summary.text
         assert "&" * (LIST_TEXT_LIMIT - 1) + "…" in summary.text

@@ -90,10 +90,13 @@ async def test_stand_in_covers_only_within_its_range_and_values_record_both(db):
         # Beto reports 303 (now one of the units he may pick) on Ana's behalf.
         choose = await bot.say(BETO, "/reportar")
         assert {label.split()[0] for label, _ in choose.buttons} == {"303", "305"}
-        period = await bot.press(BETO, data_of(choose, "303"))
-        await bot.press(BETO, data_of(period, "marzo"))
+        card = await bot.press(BETO, data_of(choose, "303"))
+        card = await bot.choose_period(BETO, card, "marzo")  # 303 owes March only
+        assert "303 FACTURACION · marzo 2023 · faltan 3 de 3" in card.text
+        described = await bot.press(BETO, data_of(card, "Ver descripciones"))
+        assert "RECIBOS ENTREGADOS A DOMICILIO" in described.text
         saved = await bot.say(BETO, "255,835")
-        assert "Guardé 255,835 RECIBOS" in saved.text
+        assert "Guardé 255,835." in saved.text  # the unit is in the name: not repeated
         await bot.press(BETO, data_of(saved, "Sin observaciones"))
         pending_text = (await bot.say(BETO, "/pendientes")).text
         assert "303" in pending_text and "LECTURAS TOMADAS" in pending_text
@@ -103,7 +106,7 @@ async def test_stand_in_covers_only_within_its_range_and_values_record_both(db):
         bot.clock.set(datetime(2023, 4, 6, 9, 0, tzinfo=TZ).astimezone(UTC))
         choose = await bot.say(BETO, "/reportar")
         assert all(not label.startswith("303") for label, _ in choose.buttons)
-        bot.stub.press_button(BETO, data_of(period, "marzo"))
+        bot.stub.press_button(BETO, "r:p:303:2023-03")  # March of 303, as a reminder offers
         await bot.idle()
         answers = [c.params for c in bot.stub.calls if c.method == "answerCallbackQuery"]
         assert answers[-1].get("text") == STALE_BUTTON_TEXT

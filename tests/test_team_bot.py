@@ -98,7 +98,7 @@ async def test_deactivated_person_is_a_stranger_at_once_and_gets_no_reminder(db)
         await bot.register_coordinador(BETO, ["305"], name="Beto")
         gerente = await bot.register_gerente(GERENTE, name="Gerente")
         started = await bot.say(ANA, "/reportar")  # she is in the middle of a report
-        assert "¿Qué periodo" in started.text
+        assert "303 FACTURACION · marzo 2023 · faltan 3 de 3" in started.text
 
         listing = await bot.say(GERENTE, "/equipo")
         card = await edit(bot, data_of(listing, "👤 Ana"))
@@ -107,13 +107,14 @@ async def test_deactivated_person_is_a_stranger_at_once_and_gets_no_reminder(db)
         assert "¿Desactivar a Ana?" in confirm.text
         assert await bot.db.run(find_person, ANA) is not None  # nothing before confirming
         done = await edit(bot, data_of(confirm, "Sí, desactivar"))
-        assert "Desactivaste a Ana" in done.text and "desactivado" in done.text
+        assert "Desactivaste a Ana" in done.text and "Estado: sin acceso" in done.text
         assert [label for label, _ in done.buttons] == ["Reactivar", "◀ Equipo"]
 
         # At once: whatever she sends, or presses, she is a stranger.
         assert (await bot.say(ANA, "/reportar")).text == STRANGER_TEXT
         assert (await bot.say(ANA, "255835")).text == STRANGER_TEXT
-        assert (await bot.press(ANA, data_of(started, "marzo"))).text == STRANGER_TEXT
+        assert (await bot.press(ANA, data_of(started, "Ver descripciones"))).text == STRANGER_TEXT
+        assert (await bot.press(ANA, "r:p:303:2023-03")).text == STRANGER_TEXT  # a reminder's
         # Her menu is the stranger's again.
         assert [c["command"] for c in bot.stub.visible_commands(ANA)] == ["start"]
 
@@ -133,12 +134,13 @@ async def test_deactivated_person_is_a_stranger_at_once_and_gets_no_reminder(db)
 
         # Reactivated: she is back with her unit and her menu.
         listing = await bot.say(GERENTE, "/equipo", lambda m: m.text.startswith("Equipo"))
-        assert "Desactivados" in listing.text and "Ana (coordinador · 303)" in listing.text
+        assert "Sin acceso" in listing.text and "Ana (coordinador · 303)" in listing.text
         card = await edit(bot, data_of(listing, "💤 Ana"))
         back = await edit(bot, data_of(card, "Reactivar"))
         assert "Reactivaste a Ana" in back.text
-        # (March closed on the 6th: she is answered as the coordinadora of 303 she is.)
-        assert "303 FACTURACION" in (await bot.say(ANA, "/reportar")).text
+        # (March closed on the 6th: nothing is pending, and she is told so as a coordinadora.)
+        answer = (await bot.say(ANA, "/reportar")).text
+        assert answer != STRANGER_TEXT and "No tienes indicadores pendientes" in answer
         assert any(c["command"] == "reportar" for c in bot.stub.visible_commands(ANA))
         assert [e[0] for e in await events(db)] == ["deactivate", "activate"]
 
@@ -170,11 +172,13 @@ async def test_reassigning_a_unit_moves_reminders_and_permissions(db):
         bot.stub.press_button(ANA, "r:p:303:2023-03")
         await bot.idle()
         assert last_answer(bot)["text"] == STALE_BUTTON_TEXT and last_answer(bot)["show_alert"]
-        choose = await bot.say(ANA, "/reportar", lambda m: "Recordatorio" not in m.text)
-        assert choose.buttons and all(":303:" not in data for _, data in choose.buttons)
+        card = await bot.say(ANA, "/reportar", lambda m: "Recordatorio" not in m.text)
+        assert "306 ALTOS CONSUMOS · marzo 2023" in card.text  # her one unit: its card at once
+        assert card.buttons and all(":303:" not in data for _, data in card.buttons)
         # Beto can report 303 at once.
         card = await bot.press(BETO, "r:p:303:2023-03", lambda m: "Recordatorio" not in m.text)
-        assert "RECIBOS ENTREGADOS A DOMICILIO" in card.text
+        assert "303 FACTURACION · marzo 2023" in card.text
+        assert "1. Recibos entregados a domicilio" in card.text
         await bot.say(BETO, "/cancelar", lambda m: "terminé" in m.text)
 
         # The next reminder about 303 goes to Beto, not to Ana.

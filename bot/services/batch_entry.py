@@ -39,6 +39,7 @@ MAX_BATCH_TYPED = 2000  # characters of a whole answer looked at
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
 _NUMBER_START = re.compile(r"[+\-\u2212\u2013]?[.,]?[0-9]")
 # One figure written with spaces between thousands: 1 to 3 digits, then groups of three.
+_SPACE_GROUP = re.compile(r"(?<![0-9.,])[0-9]{1,3} [0-9]{3}(?![0-9])")  # "1 084" in a list
 _THOUSANDS_BY_SPACES = re.compile(
     r"[+\-\u2212\u2013]?[0-9]{1,3}(?:[ \u00a0\u2009\u202f][0-9]{3})+(?:[.,][0-9]+)?"
     r"(?:\s*%|\s+[^\W\d_][^\d]*)?")
@@ -56,9 +57,14 @@ class BatchRefusal:
     message: str  # Spanish: which value and why, or both counts
 
 
+def lines_of(text: str) -> list[str]:
+    """The non-empty lines of an answer, stripped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
 def split_answer(text: str) -> list[str]:
     """The pieces of an answer (see the module docstring)."""
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    lines = lines_of(text)
     if len(lines) != 1:
         return lines
     pieces: list[str] = []
@@ -89,11 +95,14 @@ def read_batch(text: str, rules: Sequence[FigureRules]
     if len(pieces) != len(rules):
         if _THOUSANDS_BY_SPACES.fullmatch(text.strip()) and len(text.strip()) <= MAX_TYPED:
             return None  # "1 084", "1 250 000 cortes": one figure with spaces for thousands
+        # "1 084 115 8.33": the space inside 1 084 split it; say how to write thousands.
+        hint = (" Para miles usa coma (1,084), no espacio."
+                if len(lines_of(text)) == 1 and _SPACE_GROUP.search(text) else "")
         return BatchRefusal(
             f"Escribiste {_plural(len(pieces), 'valor', 'valores')} y te "
             f"{'falta' if len(rules) == 1 else 'faltan'} "
             f"{_plural(len(rules), 'indicador', 'indicadores')}. No guardé nada: escribe "
-            f"los {len(rules)} valores en el orden de la lista (o solo el primero).")
+            f"los {len(rules)} valores en el orden de la lista (o solo el primero).{hint}")
     values = []
     for position, (piece, rule) in enumerate(zip(pieces, rules, strict=True), 1):
         figure = read_figure(piece, rule)

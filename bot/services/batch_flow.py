@@ -37,7 +37,7 @@ from bot.services.batch_entry import BatchRefusal, read_batch
 from bot.services.fichas import programmed_meta, programmed_metas
 from bot.services.registration import UnitView
 from bot.services.reporting import IndicatorCard, ReportingError, ValueSlot, ValueTaken
-from storage.models import Indicator, ReportedValue
+from storage.models import Indicator, ReportedValue, Unit
 
 # --- screens ----------------------------------------------------------------------------------
 
@@ -131,16 +131,24 @@ def short_cards(session: Session, slots: list[ValueSlot], period: Period) -> tup
                            last_year.get(s.indicator.id)) for s in slots)
 
 
+def _unit_row(session: Session, unit: UnitView) -> Unit:
+    """The row of a unit the turn's person may report (their own or one they cover as a
+    stand-in: ``turn.person.units`` is already the acting list, checked by the caller)."""
+    return session.exec(select(Unit).where(Unit.clave == unit.clave)).one()
+
+
 def _late_until(turn, period: Period) -> date:
     return (turn.calendar.closes_at(period) - timedelta(days=1)).date()
 
 
 def ask_list(session: Session, turn, unit: UnitView, period: Period, first: Indicator,
              position: int, total: int) -> list:
-    indicators = pending.pending_indicators(session, turn.person.id, period, unit.clave)
+    # ``today``: a stand-in's covered unit counts as theirs (as in every other step).
+    indicators = pending.pending_indicators(session, turn.person.id, period, unit.clave,
+                                            today=turn.calendar.local(turn.now).date())
     if not indicators:  # cannot happen: ``first`` is pending; keep the old path honest
         indicators = [first]
-    unit_row = reporting.unit_for_person(session, turn.person.id, unit.clave)
+    unit_row = _unit_row(session, unit)
     slots = [reporting.pending_slot(session, i, unit_row, period) for i in indicators]
     conv._set(session, turn, flow=conv.REPORT, step="value", unit=unit.clave,
               period=period.code, indicator=indicators[0].id,
@@ -208,7 +216,7 @@ def on_button(session: Session, turn, state: dict, action: str, args: list[str])
         if unit is None or period is None:
             return [conv.Stale()]
         indicators = reporting.unit_indicators(session, unit.clave, period)
-        unit_row = reporting.unit_for_person(session, turn.person.id, unit.clave)
+        unit_row = _unit_row(session, unit)
         return [Descriptions(tuple(reporting.pending_slot(session, i, unit_row, period).card()
                                    for i in indicators))]
     if (action != "bt" or len(args) != 1 or args[0] not in ("ok", "obs", "fix")
@@ -312,8 +320,9 @@ def current(session: Session, turn, state: dict) -> list:
     if state.get("step") == "table" and isinstance(state.get("rows"), list):
         return [_table(slots, state["rows"])]
     period = slots[0].period
-    pending_slots = [s for s in slots if s.stored is None]
-    if not pending_slots:
+    if any(s.stored is not None for s in slots):
+        # Stored meanwhile (a colleague, a stand-in, an import): a fresh card, so that the
+        # numbers shown and the stored ``ids`` the answer is read against agree again.
         return conv._ask_next(session, turn, unit, period)
-    return [AskValues(unit, period, short_cards(session, pending_slots, period),
-                      len(slots) - len(pending_slots) + 1, len(slots))]
+    _first, position, total = reporting.next_pending(session, unit.clave, period)
+    return [AskValues(unit, period, short_cards(session, slots, period), position, total)]

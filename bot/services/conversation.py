@@ -16,13 +16,33 @@ The functions here take a :class:`Turn` (who, which chat, which update, when) an
 Spanish. Button data is validated here against the person's units, the periods open now and
 the stored state, so a forged or stale button is refused and changes nothing.
 
-Why one file of ~750 lines: the steps of the report and correction flows read and write the
+Steps (``state["step"]``) of the report flow (``r``) and the correction flow (``c``):
+
+* ``unit`` → ``period``: chosen with buttons, and skipped when there is one choice (one unit,
+  one open period: straight to the values);
+* ``value``: report — every pending value of the unit on one card (``batch`` and ``ids``,
+  :mod:`bot.services.batch_flow`); one value answers the first of them, several go to
+  ``table``. Correction — the one value picked at ``indicator``;
+* ``table``: the batch's confirmation table (Sí, guardar / Sí, con observaciones / Corregir);
+* ``choose`` (``3.040``: which reading), ``confirm`` (an implausible value), ``taken``
+  (someone stored a value meanwhile: keep it or change it) — before anything is saved;
+* ``justify``: the *justificación de la variación* when a saved value leaves green
+  (:mod:`bot.services.justification_step`), then ``remarks`` (report) or the end
+  (correction);
+* ``reason``: why a correction changes the value (saved with the value);
+* ``queue`` (with any of the above): the questions a saved batch still needs, in card order;
+  :func:`settled` asks the next one, and the last ends in the :class:`Summary`.
+
+Why one file of ~830 lines: the steps of the report and correction flows read and write the
 same state document, and each step's validity depends on the step before it (``value`` →
-``choose``/``confirm``/``taken`` → ``remarks``/``reason``); keeping every transition and the
-screens they return side by side is what lets a reader check that no path saves without the
-state that follows it. What is not a transition lives elsewhere: reading typed figures in
-``bot.domain.typed_figures``, saving and history in ``bot.services.reporting``, who stored a
-value in ``bot.services.ownership``, remarks in ``bot.domain.remarks``.
+``choose``/``confirm``/``taken`` → ``justify``/``remarks``/``reason``); keeping every
+transition and the screens they return side by side is what lets a reader check that no
+path saves without the state that follows it. What is not a transition lives elsewhere:
+the batch card, table and queue in ``bot.services.batch_flow`` (reading a batch in
+``bot.services.batch_entry``), the justification step in
+``bot.services.justification_step``, reading typed figures in ``bot.domain.typed_figures``,
+saving and history in ``bot.services.reporting``, who stored a value in
+``bot.services.ownership``, remarks in ``bot.domain.remarks``.
 """
 
 from __future__ import annotations

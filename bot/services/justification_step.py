@@ -10,7 +10,7 @@ or the end of a correction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlmodel import Session
@@ -27,6 +27,8 @@ class AskJustification:
     value: Decimal
     which: str  # Spanish: "el periodo", "el acumulado del año" or both
     flow: str = "r"  # conversation.REPORT
+    saved_now: bool = False  # asked right after saving a typed value: say it was saved
+    note: str = ""  # how the text was read, when not obvious (typed_figures.Reading.note)
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ def after_save(session: Session, turn, state: dict, slot: ValueSlot, value: Deci
     """A report value was just saved: justification if needed, then remarks or the next."""
     saved = conv.AskRemarks(slot.card(), value, late, note)
     ask_now = ask_if_needed(session, turn, state, slot, value)
-    if ask_now:
-        return ask_now
+    if ask_now:  # the question says, first, that the value was saved (and how it was read)
+        return [replace(s, saved_now=True, note=note) if isinstance(s, AskJustification) else s
+                for s in ask_now]
     if state.get("queue") is not None and not state.get("obs"):
         return conv.settled(session, turn, conv._base(state), slot)
     conv._set(session, turn, **{**conv._base(state), "step": "remarks"})

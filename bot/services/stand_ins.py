@@ -142,7 +142,7 @@ def _actor(session: Session, actor_id: int | None) -> Person | None:
         return None
     actor = session.get(Person, actor_id)
     if actor is None or not actor.active:
-        raise StandInError("No estás registrado en POA Bot.")
+        raise StandInError("No tienes acceso a POA Bot.")
     return actor
 
 
