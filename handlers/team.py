@@ -212,7 +212,9 @@ async def _set_menu(context: CallbackContext, m: Member) -> None:
         return
     try:
         if m.active:
-            await menus.apply_menu(context.bot, m.chat_id, m.role)
+            await menus.apply_menu(
+                context.bot, m.chat_id, m.role,
+                approval_required=app_context(context).settings.poa_approval_required)
         else:
             await context.bot.delete_my_commands(scope=BotCommandScopeChat(m.chat_id))
     except TelegramError:
