@@ -139,12 +139,16 @@ class PersonPending:
 
 
 def pending_for_coordinators(session: Session, period: Period, now: datetime,
-                             calendar: ReportingCalendar) -> dict[int, PersonPending]:
+                             calendar: ReportingCalendar,
+                             unit_claves: list[str] | None = None) -> dict[int, PersonPending]:
     """For reminders, in a few queries whatever the number of people: every active
-    coordinador with indicators pending for ``period`` in units open at ``now``."""
+    coordinador with indicators pending for ``period`` in units open at ``now`` (only the
+    units in ``unit_claves`` when given: a gerente's ``/recordar`` of their gerencia)."""
+    wanted = None if unit_claves is None else set(unit_claves)
     missing_per_unit: dict[str, int] = defaultdict(int)
     for _indicator, unit in _owed_rows(session, period):
-        missing_per_unit[unit.clave] += 1
+        if wanted is None or unit.clave in wanted:
+            missing_per_unit[unit.clave] += 1
     open_claves = locks.open_units(session, period, missing_per_unit, now, calendar)
     if not open_claves:
         return {}

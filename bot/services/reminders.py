@@ -144,13 +144,15 @@ def _reachable_people(session: Session, ids: set[int] | None, role: str) -> dict
 
 def plan_reminders(session: Session, periods: list[Period], stage: str, now: datetime,
                    calendar: ReportingCalendar, *, is_last: bool = False,
-                   manual: bool = False) -> list[Delivery]:
+                   manual: bool = False,
+                   unit_claves: list[str] | None = None) -> list[Delivery]:
     """Reminder deliveries of ``stage`` for ``periods``: one per coordinador with something
-    pending in a unit open now, leaving out (person, period) pairs already done."""
+    pending in a unit open now (of ``unit_claves`` only, when given: the message then names
+    and counts only those units), leaving out (person, period) pairs already done."""
     per_person: dict[int, list[pending.PersonPending]] = defaultdict(list)
     for period in periods:
         for person_id, item in pending.pending_for_coordinators(
-                session, period, now, calendar).items():
+                session, period, now, calendar, unit_claves).items():
             per_person[person_id].append(item)
     # A manual send filters on "reminded today" itself (and claim() still guards the key).
     done = set() if manual else _done(session, stage, [p.code for p in periods])
@@ -249,16 +251,15 @@ def plan_manual(session: Session, now: datetime, calendar: ReportingCalendar,
     coordinadores with pending indicators (only ``person_id`` when given: the first screen's
     «Recordar a Ana»), except those already reminded today. Returns the deliveries and how
     many people were left out for that reason. ``unit_claves`` (a gerente's gerencia) keeps
-    only coordinadores with something pending in those units."""
+    only coordinadores with something pending in those units, and their message lists only
+    those units' items (a coordinador with units in two gerencias hears from each gerente
+    about that gerente's units only)."""
     periods = [period] if period is not None else pending.candidate_periods(session, now, calendar)
     stage = f"{MANUAL_STAGE_PREFIX}{calendar.today(now).isoformat()}"
-    deliveries = plan_reminders(session, periods, stage, now, calendar, manual=True)
+    deliveries = plan_reminders(session, periods, stage, now, calendar, manual=True,
+                                unit_claves=unit_claves)
     if person_id is not None:
         deliveries = [d for d in deliveries if d.person_id == person_id]
-    if unit_claves is not None:
-        wanted = set(unit_claves)
-        deliveries = [d for d in deliveries
-                      if any(clave in wanted for item in d.items for clave, _n in item.units)]
     already = reminded_today(session, now, calendar)
     return [d for d in deliveries if d.person_id not in already], \
         sum(1 for d in deliveries if d.person_id in already)
