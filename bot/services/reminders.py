@@ -54,7 +54,7 @@ from bot.domain.calendar import (
     periods_with_deadline_in,
 )
 from bot.domain.periods import Period
-from bot.services import pending, scope
+from bot.services import pending, scope, stand_ins
 from storage.models import (
     ROLE_COORDINADOR,
     ROLE_GERENTE,
@@ -91,6 +91,7 @@ class EscalationUnit:
     missing: tuple[str, ...]  # indicator names
     responsible: tuple[str, ...]
     unreachable: tuple[str, ...]
+    covering: tuple[tuple[str, str, date], ...] = ()  # (stand-in, absent, last day) today
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,9 @@ class Delivery:
     items: tuple[ReminderItem | EscalationItem, ...]
     is_last_reminder: bool = False
     manual: bool = False
+    # An escalation to a gerente's stand-in: (absent gerente's name, last day) of each one
+    # whose units it includes (bot.services.stand_ins.covered_gerentes).
+    covering_for: tuple[tuple[str, date], ...] = ()
 
     @property
     def period_codes(self) -> tuple[str, ...]:
@@ -170,13 +174,15 @@ def plan_reminders(session: Session, periods: list[Period], stage: str, now: dat
     return deliveries
 
 
-def escalation_items(session: Session, periods: list[Period],
-                     calendar: ReportingCalendar) -> tuple[EscalationItem, ...]:
+def escalation_items(session: Session, periods: list[Period], calendar: ReportingCalendar,
+                     today: date | None = None) -> tuple[EscalationItem, ...]:
+    """Each period's units with something missing; given ``today``, with who stands in."""
     items = []
     for period in periods:
         units = tuple(EscalationUnit(u.clave, u.nombre, tuple(i.nombre for i in u.indicators),
-                                     tuple(u.responsible), tuple(u.unreachable))
-                      for u in pending.pending_by_unit(session, period).values())
+                                     tuple(u.responsible), tuple(u.unreachable),
+                                     tuple(u.covering))
+                      for u in pending.pending_by_unit(session, period, today).values())
         items.append(EscalationItem(period, units, calendar.closes_at(period)))
     return tuple(items)
 
@@ -187,25 +193,38 @@ def _periods_with_indicators(session: Session, periods: list[Period]) -> list[Pe
         Indicator.year == p.year, Indicator.frecuencia == p.frequency.value)).first()]
 
 
+def _union(first: list[str] | None, second: list[str] | None) -> list[str] | None:
+    return None if first is None or second is None else sorted(set(first) | set(second))
+
+
 def plan_escalation(session: Session, periods: list[Period], stage: str,
-                    calendar: ReportingCalendar) -> list[Delivery]:
+                    calendar: ReportingCalendar, today: date | None = None) -> list[Delivery]:
     """Escalation deliveries: one per gerente (their gerencia's units, bot.services.scope)
-    and per planeación (every unit), for the periods not yet escalated to them."""
+    and per planeación (every unit), for the periods not yet escalated to them. Given
+    ``today``: units say who stands in for them, and a gerente's stand-in's escalation also
+    has the absent gerente's units (the absent one still gets theirs)."""
     periods = _periods_with_indicators(session, periods)
     if not periods:
         return []
-    items = escalation_items(session, periods, calendar)
+    items = escalation_items(session, periods, calendar, today)
     done = _done(session, stage, [p.code for p in periods])
     reach = scope.gerentes_for_units(session)
+    covering = stand_ins.covered_gerentes(session, today) if today is not None else {}
+    names = dict(session.exec(select(Person.id, Person.name)).all()) if covering else {}
     deliveries = []
     people = {**_reachable_people(session, None, ROLE_GERENTE),
               **_reachable_people(session, None, ROLE_PLANEACION)}
     for person_id, person in sorted(people.items()):
-        mine = tuple(only_units(i, reach.get(person_id)) for i in items
+        claves = reach.get(person_id)
+        for absent_id, _ends in covering.get(person_id, ()):
+            claves = _union(claves, reach.get(absent_id, []))
+        mine = tuple(only_units(i, claves) for i in items
                      if (person_id, i.period.code) not in done)
         if mine:
-            deliveries.append(Delivery(person_id, person.chat_id, person.name, ESCALATION, stage,
-                                       mine))
+            deliveries.append(Delivery(
+                person_id, person.chat_id, person.name, ESCALATION, stage, mine,
+                covering_for=tuple((names.get(absent_id) or f"persona {absent_id}", ends)
+                                   for absent_id, ends in covering.get(person_id, ()))))
     return deliveries
 
 
@@ -213,7 +232,7 @@ def plan_stage(session: Session, stage: Stage, now: datetime,
                calendar: ReportingCalendar) -> list[Delivery]:
     periods = periods_with_deadline_in(stage.year, stage.month)
     if stage.kind == ESCALATION:
-        return plan_escalation(session, periods, stage.name, calendar)
+        return plan_escalation(session, periods, stage.name, calendar, calendar.today(now))
     return plan_reminders(session, periods, stage.name, now, calendar,
                           is_last=stage.is_last_reminder)
 
@@ -385,7 +404,7 @@ def open_overview(session: Session, now: datetime,
         open_claves = locks.open_units(session, period, all_claves, now, calendar)
         if not open_claves:  # closed by a gerente for everyone
             continue
-        item = escalation_items(session, [period], calendar)[0]
+        item = escalation_items(session, [period], calendar, calendar.today(now))[0]
         result.append(OpenPeriod(period, calendar.deadline(period), calendar.closes_at(period),
                                  not calendar.is_within_window(period, now),
                                  tuple(u for u in item.units if u.clave in open_claves)))
