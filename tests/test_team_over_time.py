@@ -9,6 +9,7 @@ Two gerencias: the seed (Comercial, 3xx) and a copy of it as Operación (4xx), c
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,13 +17,21 @@ from sqlmodel import select
 
 from bot.clock import FrozenClock
 from bot.domain.date_ranges import DateRange
+from bot.domain.periods import Period
 from bot.poa_report.reader import read_report
 from bot.scheduler import scheduler_of
 from bot.services import stand_ins
 from bot.services.importer import import_report
 from bot.services.registration import register_directly
 from handlers.digest import digest_of
-from storage.models import ROLE_GERENTE, ROLE_PLANEACION, Person
+from storage.models import (
+    ROLE_GERENTE,
+    ROLE_PLANEACION,
+    Indicator,
+    Person,
+    ReportedValue,
+    Unit,
+)
 from tests.harness import add_sample_catalog, running_bot
 from tests.test_gerencias import COMERCIAL, OPERACION, second_workbook
 
@@ -184,3 +193,69 @@ async def test_a_gerente_of_another_gerencia_sees_planeacion_without_buttons(db,
         assert db.call(lambda s: s.get(Person, plan.id).active)
         everything = await bot.say(PLANEACION, "/equipo")
         assert any(label == "👤 Plan" for label, _ in everything.buttons)
+
+
+# --- a gerente's stand-in across gerencias: escalation, digest, approval ---------------------
+
+def _fill(session, clave: str, period: Period, now: datetime) -> None:
+    """Every indicator of ``clave`` due for ``period`` gets a value (a complete unit)."""
+    for indicator in session.exec(select(Indicator).join(Unit).where(
+            Unit.clave == clave, Indicator.year == period.year,
+            Indicator.frecuencia == period.frequency.value)):
+        session.add(ReportedValue(indicator_id=indicator.id, period=period.code,
+                                  year=period.year, period_start=period.start,
+                                  period_end=period.end, value=Decimal(1),
+                                  meta=indicator.meta, reported_at=now, source="cli"))
+
+
+async def test_a_gerentes_stand_in_of_another_gerencia(db, catalog_2024):
+    """Operación's gerente covers Comercial's from 1 to 10 April 2024: Comercial's units in
+    their escalation, Comercial's digest (no buttons: their own /resumen would refuse them),
+    Comercial's review requests, which they may decide; planeación, not named, may not."""
+    async with running_bot(db, clock=FrozenClock(local(2024, 4, 2, 10, 0)),
+                           settings_overrides={"poa_approval_required": True}) as bot:
+        await _register(bot, GERENTE_C, ROLE_GERENTE, COMERCIAL, name="Carla")
+        await _register(bot, GERENTE_O, ROLE_GERENTE, OPERACION, name="Omar")
+        await _register(bot, PLANEACION, ROLE_PLANEACION, name="Plan")
+        await bot.register_coordinador(MIXTA, ["303"], name="Ana")
+        await bot.register_coordinador(OSCAR, ["403"], name="Oscar")
+        ask = await bot.say(GERENTE_C, "/suplente 1/4 al 10/4")
+        pick = await bot.press(GERENTE_C, data_of(ask, "Carla (tú)"))
+        assert [label for label, _ in pick.buttons] == ["Omar", "Plan"]
+        await bot.press(GERENTE_C, data_of(pick, "Omar"))
+
+        # Review: Ana sends 303 (Comercial): Carla and Omar are asked, not planeación.
+        await db.run(_fill, "303", Period.month(2024, 3), bot.clock())
+        sent = await bot.say(MIXTA, "/enviar")
+        await bot.press(MIXTA, data_of(sent, "📨 303"))
+        asked_c = await bot.next_message(GERENTE_C, lambda m: "Revisión" in (m.text or ""))
+        asked_o = await bot.next_message(GERENTE_O, lambda m: "Revisión" in (m.text or ""))
+        assert asked_o.buttons == asked_c.buttons
+        assert not any("Revisión" in t for t in bot.texts_to(PLANEACION))
+        bot.stub.press_button(PLANEACION, data_of(asked_o, "✅ Aprobar"))  # forged for them
+        assert "no corresponde a tu rol" in (await bot.next_message(PLANEACION)).text
+        approved = await bot.press(GERENTE_O, data_of(asked_o, "✅ Aprobar"))
+        assert "Aprobaste 303" in approved.text
+        assert "Omar aprobó 303" in (await bot.next_message(
+            GERENTE_C, lambda m: "aprobó" in (m.text or ""))).text
+
+        # Monday 8 April 09:00: digests, then the escalation.
+        bot.clock.set(local(2024, 4, 8, 9, 0))
+        assert await digest_of(bot.app).tick(bot.app.bot) == 3  # Carla, Omar, Omar for Carla
+        copy = await bot.next_message(GERENTE_O, lambda m: "👥" in (m.text or ""))
+        assert copy.text.startswith("👥 Como suplente de Carla (hasta el 10/04/2024)")
+        assert "303" in copy.text and not copy.buttons
+        await scheduler_of(bot.app).tick(bot.app.bot, wait=True)
+        escalation = {chat: next(t for t in bot.texts_to(chat) if "Indicadores sin reportar —" in t)
+                      for chat in (GERENTE_C, GERENTE_O)}
+        assert "304 " in escalation[GERENTE_C] and "403 " not in escalation[GERENTE_C]
+        assert escalation[GERENTE_O].startswith("👥 Como suplente de Carla")
+        assert "304 " in escalation[GERENTE_O] and "403 " in escalation[GERENTE_O]
+
+        # 11 April: the range is over; Omar's old buttons are refused.
+        bot.clock.set(local(2024, 4, 11, 9, 0))
+        bot.stub.press_button(GERENTE_O, data_of(asked_o, "↩️ Devolver"))
+        refused = await bot.next_message(GERENTE_O, lambda m: "Revisión" not in (m.text or "")
+                                         and "sin reportar" not in (m.text or "")
+                                         and "📬" not in (m.text or ""))
+        assert "no corresponde a tu rol" in refused.text
