@@ -1,5 +1,8 @@
 """Reminders, escalation and period locks in the chat.
 
+(One file past 400 lines on purpose: the jobs' renderer and the gerente commands share the
+same Spanish formatting helpers, which ``handlers.team`` also reuses.)
+
 * The JobQueue jobs (see :mod:`bot.scheduler`): a start-up catch-up and a tick every minute.
 * ``/recordatorios`` (gerente): the calendar, the next sends and who owes what now.
 * ``/recordar [periodo]`` (gerente): remind now; nobody twice in a day.

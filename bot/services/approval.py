@@ -15,7 +15,7 @@ state, every change appended to :class:`~storage.models.ApprovalEvent`:
 Who reviews a unit: the active gerentes who reach it (their gerencia's units,
 :mod:`bot.services.scope`; with one gerencia, every gerente) and, while a gerente is away,
 their stand-in (another gerente or planeación, ``/suplente``): they get the request and may
-approve or return it (:func:`may_review`). Anybody else pressing the buttons is refused.
+approve or return it (:mod:`bot.services.reviewers`). Anybody else pressing the buttons is refused.
 
 Whether approval is used at all is ``POA_APPROVAL_REQUIRED`` (off: none of this is offered
 and no state is shown). A unit's period is *complete* when every indicator due for it has a
@@ -33,10 +33,9 @@ from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, period_from_code
-from bot.services import locks, reporting, scope, stand_ins
+from bot.services import locks, reporting, reviewers, stand_ins
 from storage.models import (
     ROLE_COORDINADOR,
-    ROLE_GERENTE,
     ApprovalCommentWait,
     ApprovalEvent,
     Person,
@@ -165,28 +164,10 @@ def _recipients(session: Session, statement) -> tuple[Recipient, ...]:
                  if p.chat_id is not None and p.unreachable_since is None)
 
 
-def _reviewer_ids(session: Session, unit_id: int, today: date) -> set[int]:
-    """Active gerentes who reach the unit, and today's stand-ins of those gerentes."""
-    clave = session.get(Unit, unit_id).clave
-    gerentes = set(session.exec(select(Person.id).where(
-        Person.role == ROLE_GERENTE, Person.active == True)))  # noqa: E712
-    reach = scope.gerentes_for_units(session, gerentes)
-    ids = {pid for pid, claves in reach.items() if claves is None or clave in claves}
-    ids |= {stand_in_id for stand_in_id, absences in
-            stand_ins.covered_gerentes(session, today).items()
-            if any(absent_id in ids for absent_id, _ends in absences)}
-    return ids
-
-
-def may_review(session: Session, person_id: int, unit_id: int, today: date) -> bool:
-    """Whether the person may approve or return the unit's periods on ``today``."""
-    return person_id in _reviewer_ids(session, unit_id, today)
-
-
 def _gerentes(session: Session, unit_id: int, today: date,
               except_id: int | None = None) -> tuple[Recipient, ...]:
     """Who gets the unit's review requests and decisions (see the module docstring)."""
-    ids = _reviewer_ids(session, unit_id, today) - {except_id}
+    ids = reviewers.reviewer_ids(session, unit_id, today) - {except_id}
     return _recipients(session, select(Person).where(col(Person.id).in_(sorted(ids)))
                        .order_by(Person.id))
 
@@ -255,7 +236,7 @@ def _reviewed_row(session: Session, person_id: int, approval_id: int,
     person = session.get(Person, person_id)
     row = session.get(UnitPeriodApproval, approval_id)
     if person is None or not person.active or person.role == ROLE_COORDINADOR or (
-            row is not None and not may_review(session, person_id, row.unit_id, today)):
+            row is not None and not reviewers.may_review(session, person_id, row.unit_id, today)):
         raise ApprovalError("role", "Esta acción no corresponde a tu rol.")
     if row is None:
         raise ApprovalError("stale", "Ese envío ya no existe.")

@@ -1,5 +1,9 @@
 """Who gets a reminder or the escalation now, and the record that makes each go out once.
 
+(One file past 400 lines on purpose: planning, the ``reminder_log`` record and the
+``/recordatorios`` overview share the delivery types and the stage rules below; split,
+each half would need the other's internals.)
+
 Decision (pure function of the database, the time and the calendar)
 ---------------------------------------------------------------------
 :meth:`ReportingCalendar.current_stage` gives the latest stage that has fallen due. It stays
