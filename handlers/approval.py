@@ -6,7 +6,7 @@ arrival (the unit must be the person's or covered today, the period open and com
 send still under review)::
 
     ap:s:<clave>:<period>   send the unit's period (coordinador, or their stand-in)
-    ap:ok:<approval id>     approve (gerente)
+    ap:ok:<approval id>     approve (a gerente of the unit, or their stand-in)
     ap:dv:<approval id>     return: the gerente's next text is the comment
 
 Groups: the comment is read in :data:`COMMENT_GROUP`, before the report flow's free text
@@ -198,7 +198,7 @@ async def _decide(update: Update, context: CallbackContext, person, action: str,
                                        now=ctx.clock(), calendar=_calendar(context))
         else:
             item = await ctx.db.run(approval.start_return, person.id, int(raw_id),
-                                    now=ctx.clock())
+                                    now=ctx.clock(), calendar=_calendar(context))
     except approval.ApprovalError as error:
         await answer_callback(update)
         await remove_buttons(update, context)

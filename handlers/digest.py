@@ -28,7 +28,7 @@ from bot.services import digest, reminders
 from bot.services.registration import person_view
 from bot.telegram_retry import bulk_sends
 from handlers import summary as summary_handlers
-from handlers.common import keyboard, send_html
+from handlers.common import esc, keyboard, send_html
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -77,16 +77,20 @@ class DigestSender:
             bands=Bands(green=settings.poa_band_green, yellow=settings.poa_band_yellow),
             deadline_day=settings.poa_deadline_day, business_days=settings.business_days)
 
-        def view(session):
-            person = person_view(session, session.get(Person, target.person_id))
+        def view(session):  # a stand-in's copy: the absent gerente's view
+            person = person_view(session, session.get(Person, target.viewer_id))
             return summary_handlers.front_view(
                 session, person, request, self.application.bot_data[summary_handlers.CACHE_KEY],
                 now, calendar, max_lines=summary_handlers.MAX_LINES - 1)
 
         front = await ctx.db.run(view)
         text = f"📬 <b>Resumen semanal</b> · {today.strftime('%d/%m/%Y')}\n{front.text}"
+        if target.view_person_id is not None:
+            text = (f"👥 Como suplente de {esc(target.covering)} (hasta el "
+                    f"{target.until.strftime('%d/%m/%Y')}), su resumen semanal:\n{text}")
+        markup = keyboard(front.rows) if target.with_buttons else None
         try:
-            await send_html(bot, target.chat_id, text, keyboard(front.rows))
+            await send_html(bot, target.chat_id, text, markup)
             outcome = reminders.SENT
         except Forbidden:
             outcome = reminders.UNREACHABLE

@@ -2,7 +2,10 @@
 
 Telegram shows a per-chat command list (``setMyCommands`` with a chat scope), so a gerente's
 menu has /resumen and /reabrir while a coordinador's has /reportar and /corregir. Strangers
-see only /start (the default scope). Menus are set when a person registers or changes role;
+see only /start (the default scope). Commands that only make sense with a setting on carry
+it (``/enviar`` needs ``POA_APPROVAL_REQUIRED``): with it off they are left out of the menu and
+of /ayuda (the command still answers, saying review is off). Menus are set when a person
+registers or changes role;
 at start-up, in the background once polling runs, the menus that are not the current ones
 (``menu_state`` remembers what each chat was given) are set, paced as bulk sends.
 """
@@ -36,6 +39,7 @@ class Command:
     description: str  # the menu's short description (≤ 256 characters)
     usage: str = ""  # arguments shown in /ayuda, e.g. "[periodo] [unidad]"
     detail: str = ""  # one more sentence for /ayuda
+    needs_approval: bool = False  # shown only with POA_APPROVAL_REQUIRED on
 
 
 COMMANDS: dict[str, list[Command]] = {
@@ -68,7 +72,7 @@ COMMANDS: dict[str, list[Command]] = {
         Command("ficha", "Ficha técnica de tus indicadores", "[ID]"),
         Command("reprogramar", "Pedir el cambio de una meta programada (autoriza la gerencia)",
                 "ID periodo meta justificación", "Un periodo ya cerrado no se reprograma."),
-        Command("enviar", "Enviar a revisión un periodo completo"),
+        Command("enviar", "Enviar a revisión un periodo completo", needs_approval=True),
         Command("suplente", "Quién te suple en vacaciones o incapacidad", "[fechas]",
                 "P. ej. /suplente 1/12 al 15/12; sin fechas, la lista."),
         Command("cancelar", "Terminar la captura en curso (lo confirmado queda guardado)"),
@@ -87,12 +91,13 @@ COMMANDS[ROLE_PLANEACION] = [
 STRANGER_COMMANDS = [Command("start", "Registrarte con tu invitación")]
 
 
-def commands_for(role: str) -> list[Command]:
-    return COMMANDS.get(role, [])
+def commands_for(role: str, approval_required: bool = False) -> list[Command]:
+    """The role's commands as this bot is configured (``POA_APPROVAL_REQUIRED``)."""
+    return [c for c in COMMANDS.get(role, []) if approval_required or not c.needs_approval]
 
 
-def bot_commands(role: str) -> list[BotCommand]:
-    return [BotCommand(c.name, c.description) for c in commands_for(role)]
+def bot_commands(role: str, approval_required: bool = False) -> list[BotCommand]:
+    return [BotCommand(c.name, c.description) for c in commands_for(role, approval_required)]
 
 
 def menu_fingerprint(commands: list[Command]) -> str:
@@ -101,17 +106,26 @@ def menu_fingerprint(commands: list[Command]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-ROLE_FINGERPRINTS = {role: menu_fingerprint(commands) for role, commands in COMMANDS.items()}
+def role_fingerprints(approval_required: bool = False) -> dict[str, str]:
+    """role → fingerprint of its menu as configured: turning approval on or off changes the
+    coordinador's, so the next start-up sets their menus again."""
+    return {role: menu_fingerprint(commands_for(role, approval_required))
+            for role in COMMANDS}
+
+
+ROLE_FINGERPRINTS = role_fingerprints()  # approval off (the default)
 STRANGER_FINGERPRINT = menu_fingerprint(STRANGER_COMMANDS)
 
 
-async def apply_menu(bot, chat_id: int, role: str, *, db: Database | None = None,
-                     now: datetime | None = None) -> None:
+async def apply_menu(bot, chat_id: int, role: str, *, approval_required: bool,
+                     db: Database | None = None, now: datetime | None = None) -> None:
     """Show this chat the menu of ``role`` (call after registration or a role change);
     with ``db`` and ``now``, remember it so start-up does not set it again."""
-    await bot.set_my_commands(bot_commands(role), scope=BotCommandScopeChat(chat_id))
-    if db is not None and now is not None and role in ROLE_FINGERPRINTS:
-        await db.run(record_menu, chat_id, ROLE_FINGERPRINTS[role], now)
+    await bot.set_my_commands(bot_commands(role, approval_required),
+                              scope=BotCommandScopeChat(chat_id))
+    fingerprints = role_fingerprints(approval_required)
+    if db is not None and now is not None and role in fingerprints:
+        await db.run(record_menu, chat_id, fingerprints[role], now)
 
 
 def schedule_menu_sync(application: Application) -> None:
@@ -149,6 +163,7 @@ async def sync_menus(application: Application) -> int:
     bot = application.bot
     ctx = application.bot_data[BOT_DATA_KEY]
     db: Database = ctx.db
+    approval_required = ctx.settings.poa_approval_required
     count = 0
     with bulk_sends():
         if await db.run(menu_shown, DEFAULT_SCOPE_CHAT) != STRANGER_FINGERPRINT:
@@ -157,9 +172,10 @@ async def sync_menus(application: Application) -> int:
                 scope=BotCommandScopeDefault())
             await db.run(record_menu, DEFAULT_SCOPE_CHAT, STRANGER_FINGERPRINT, ctx.clock())
             count += 1
-        for chat_id, role in await db.run(menus_to_set, ROLE_FINGERPRINTS):
+        for chat_id, role in await db.run(menus_to_set, role_fingerprints(approval_required)):
             try:
-                await apply_menu(bot, chat_id, role, db=db, now=ctx.clock())
+                await apply_menu(bot, chat_id, role, approval_required=approval_required,
+                                 db=db, now=ctx.clock())
                 count += 1
             except Forbidden:
                 log.info("chat %s blocked the bot; menu not set", chat_id)
@@ -170,10 +186,10 @@ async def sync_menus(application: Application) -> int:
     return count
 
 
-def help_text(role: str) -> str:
+def help_text(role: str, approval_required: bool = False) -> str:
     """/ayuda for a role, in HTML (descriptions are ours, so no escaping is needed)."""
     lines = ["<b>Esto es lo que puedo hacer:</b>", ""]
-    for command in commands_for(role):
+    for command in commands_for(role, approval_required):
         usage = f" {command.usage}" if command.usage else ""
         lines.append(f"/{command.name}{usage} — {command.description}")
         if command.detail:

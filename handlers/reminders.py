@@ -1,5 +1,8 @@
 """Reminders, escalation and period locks in the chat.
 
+(One file past 400 lines on purpose: the jobs' renderer and the gerente commands share the
+same Spanish formatting helpers, which ``handlers.team`` also reuses.)
+
 * The JobQueue jobs (see :mod:`bot.scheduler`): a start-up catch-up and a tick every minute.
 * ``/recordatorios`` (gerente): the calendar, the next sends and who owes what now.
 * ``/recordar [periodo]`` (gerente): remind now; nobody twice in a day.
@@ -64,6 +67,13 @@ def units_text(units: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(f"{esc(clave)} {esc(nombre)}".strip() for clave, nombre in units)
 
 
+def covering_text(cover: tuple[str, str, date]) -> str:
+    """``suple: Beto (por Ana, hasta el 5 de abril)``: who covers a unit today."""
+    stand_in, absent, ends = cover
+    day = format_date(ends, "d 'de' MMMM", locale=LOCALE)
+    return f"suple: {esc(stand_in)} (por {esc(absent)}, hasta el {day})"
+
+
 def report_buttons(item: ReminderItem) -> list[tuple[str, str]]:
     """The reporting flow's own "this unit, this period" button (``r:p:<clave>:<period>``,
     handled and validated by ``handlers.reporting``): pressing it asks the first pending
@@ -112,6 +122,10 @@ class SpanishRenderer:
     def escalation(self, delivery: Delivery, now: datetime) -> str:
         blocks = [self.escalation_item(item, now)
                   for item in delivery.items]  # type: ignore[arg-type]
+        if delivery.covering_for:
+            whom = "; ".join(f"{esc(name)} (hasta el {long_date(ends)})"
+                             for name, ends in delivery.covering_for)
+            blocks.insert(0, f"👥 Como suplente de {whom}, este aviso incluye sus unidades.")
         return "\n\n".join(blocks)
 
     def escalation_item(self, item: EscalationItem, now: datetime) -> str:
@@ -131,6 +145,7 @@ class SpanishRenderer:
             who = (f"responsable: {esc(', '.join(unit.responsible))}" if unit.responsible
                    else "sin responsable registrado")
             lines.append(f"\n<b>{esc(unit.clave)} {esc(unit.nombre)}</b> — {who}")
+            lines.extend(f"  ↪ {covering_text(cover)}" for cover in unit.covering)
             lines.extend(f"  • {esc(name)}" for name in unit.missing)
             if unit.unreachable:
                 lines.append(f"  ⚠️ {esc(', '.join(unit.unreachable))}: bloqueó el bot y no "
@@ -209,8 +224,10 @@ def overview_text(overview: list[reminders.OpenPeriod], today: date) -> str:
             lines.append("  ✅ Todo reportado.")
         for unit in item.missing:
             who = esc(", ".join(unit.responsible)) if unit.responsible else "sin responsable"
+            covers = "".join(f" · {covering_text(cover)}" for cover in unit.covering)
             lines.append(f"  • {esc(unit.clave)} {esc(unit.nombre)}: "
-                         f"{plural(len(unit.missing), 'pendiente', 'pendientes')} — {who}")
+                         f"{plural(len(unit.missing), 'pendiente', 'pendientes')} — {who}"
+                         f"{covers}")
     return "\n".join(lines)
 
 

@@ -1,9 +1,11 @@
 """/suplente: name, list and cancel stand-ins (``bot.services.stand_ins``).
 
 ``/suplente`` lists the stand-ins not yet over (a coordinador: those they are part of; a
-gerente: all) with a ✖ button for each one the person may cancel. ``/suplente 1/12 al 15/12``
-names one for those dates: a gerente picks the absent coordinador, then everybody picks the
-stand-in and, when the absent person has several units, one unit or all. Every choice so far
+gerente or planeación: all) with a ✖ button for each one the person may cancel.
+``/suplente 1/12 al 15/12`` names one for those dates: a gerente picks the absent person
+(themself, or a coordinador; planeación: a gerente or a coordinador), then everybody picks the
+stand-in (for a gerente: another gerente or planeación) and, when the absent coordinador has
+several units, one unit or all. Every choice so far
 travels in the button (no state is kept between steps); the service checks it all again on
 the last press::
 
@@ -39,7 +41,7 @@ from handlers.common import (
     require_person,
     send_html,
 )
-from storage.models import Person
+from storage.models import ROLE_GERENTE, Person
 
 PREFIX = "su"
 USAGE = ("Para nombrar suplente escribe las fechas (inclusive): "
@@ -68,8 +70,12 @@ def _range_text(starts: date, ends: date) -> str:
     return f"del {short_date(starts)} al {short_date(ends)}"
 
 
-def _line(view: stand_ins.StandInView, today: date) -> str:
-    units = f"unidad {esc(view.unit_clave)}" if view.unit_clave else "todas sus unidades"
+def stand_in_line(view: stand_ins.StandInView, today: date) -> str:
+    """``• Beto suple a Ana (todas sus unidades) del 3/4/2023 al 5/4/2023 · vigente``."""
+    if view.absent_role == ROLE_GERENTE:
+        units = "como gerente: avisos, resumen semanal y revisiones"
+    else:
+        units = f"unidad {esc(view.unit_clave)}" if view.unit_clave else "todas sus unidades"
     now = " · <b>vigente</b>" if view.is_active(today) else ""
     return (f"• {esc(view.stand_in_name)} suple a {esc(view.person_name)} ({units}) "
             f"{_range_text(view.starts, view.ends)}{now}")
@@ -81,8 +87,8 @@ async def suplente(update: Update, context: CallbackContext) -> None:
     text = " ".join(context.args or []).strip()
     if not text:
         views = await db.run(stand_ins.listing, person.id, today)
-        lines = ["<b>Suplencias</b>"] + ([_line(v, today) for v in views] or ["Ninguna vigente "
-                                                                                "ni próxima."])
+        lines = ["<b>Suplencias</b>"] + ([stand_in_line(v, today) for v in views]
+                                         or ["Ninguna vigente ni próxima."])
         lines.append(USAGE)
         mine = [v for v in views if person.is_gerente or v.person_id == person.id]
         buttons = [[(f"✖ Cancelar: {v.stand_in_name} {short_date(v.starts)}"[:60],
@@ -101,7 +107,7 @@ async def suplente(update: Update, context: CallbackContext) -> None:
         if not absent:
             await reply_html(update, context, "No hay coordinadores con unidades registrados.")
             return
-        buttons = [[(p.name or f"persona {p.id}", callback_data(PREFIX, "a", p.id, d1, d2))]
+        buttons = [[(_who(p, person.id), callback_data(PREFIX, "a", p.id, d1, d2))]
                    for p in absent]
         await reply_html(update, context, f"Suplencia {_range_text(dates.starts, dates.ends)}."
                          "\n¿A quién van a suplir?", keyboard(buttons))
@@ -109,11 +115,19 @@ async def suplente(update: Update, context: CallbackContext) -> None:
     await _ask_stand_in(update, context, person.id, d1, d2, dates)
 
 
+def _who(p: Person, actor_id: int) -> str:
+    """A button naming a person who may be absent: «(tú)» for oneself, «(gerente)»."""
+    name = p.name or f"persona {p.id}"
+    if p.id == actor_id:
+        return f"{name} (tú)"
+    return f"{name} (gerente)" if p.role == ROLE_GERENTE else name
+
+
 async def _ask_stand_in(update, context, absent_id: int, d1: str, d2: str,
                         dates: DateRange) -> None:
     people = await app_context(context).db.run(stand_ins.candidates, absent_id)
     if not people:
-        await reply_html(update, context, "No hay otro coordinador activo que pueda suplir.")
+        await reply_html(update, context, "No hay otra persona activa que pueda suplir.")
         return
     buttons = [[(p.name or f"persona {p.id}", callback_data(PREFIX, "s", absent_id, p.id, d1, d2))]
                for p in people]
@@ -132,17 +146,24 @@ async def _create(update, context, person, absent_id: int, stand_in_id: int,
         await reply_html(update, context, esc(error))
         return
     today = _today(context)
-    await reply_html(update, context, "Listo:\n" + _line(view, today)
-                     + "\nEn esas fechas recibe los recordatorios de esas unidades y puede "
-                     "capturarlas; cada valor registra quién lo capturó y por quién.")
+    gerente = view.absent_role == ROLE_GERENTE
+    await reply_html(update, context, "Listo:\n" + stand_in_line(view, today) + (
+        "\nEn esas fechas recibe también su aviso de indicadores sin reportar, su resumen "
+        "semanal y los envíos a revisión de sus unidades, y puede aprobarlos o devolverlos."
+        if gerente else
+        "\nEn esas fechas recibe los recordatorios de esas unidades y puede capturarlas; "
+        "cada valor registra quién lo capturó y por quién."))
     chat = await ctx.db.run(_chat_of, view.stand_in_id)
     if chat is not None:
         units = f"la unidad {esc(view.unit_clave)}" if view.unit_clave else "sus unidades"
+        what = ("recibirás también su aviso de indicadores sin reportar, su resumen semanal y "
+                "los envíos a revisión de sus unidades" if gerente else
+                "recibirás sus recordatorios y podrás capturar con /reportar")
         with contextlib.suppress(Forbidden):  # blocked the bot: the stand-in still stands
             await send_html(context.bot, chat, f"Quedaste como suplente de "
-                            f"{esc(view.person_name)} para {units} "
-                            f"{_range_text(view.starts, view.ends)}: en esas fechas recibirás "
-                            "sus recordatorios y podrás capturar con /reportar.")
+                            f"{esc(view.person_name)}"
+                            + ("" if gerente else f" para {units}")
+                            + f" {_range_text(view.starts, view.ends)}: en esas fechas {what}.")
 
 
 def _chat_of(session, person_id: int) -> int | None:

@@ -1,7 +1,9 @@
 """``/equipo`` (gerente): who answers for each unit, and changing it from the chat.
 
 The list shows, per unit, its active coordinadores (units, last activity, whether the bot can
-reach them) or "sin responsable"; then gerentes, inactive people and unused invitations. Its
+reach them) or "sin responsable", and who stands in for it today; then gerentes, planeación,
+the stand-ins current and upcoming (who covers whom, until when), inactive people and unused
+invitations. Its
 buttons open a person (deactivate after a confirmation, reactivate, change units) or revoke an
 invitation. The work is done by :mod:`bot.services.team`, which logs every change.
 
@@ -25,7 +27,7 @@ in memory, and the UPDATE itself is conditional), so activity costs no write per
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from babel.dates import format_date
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,6 +59,8 @@ from handlers.common import (
     require_person,
 )
 from handlers.html_chunks import MAX_MESSAGE
+from handlers.reminders import covering_text
+from handlers.stand_ins import stand_in_line
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE
 
 log = logging.getLogger(__name__)
@@ -72,6 +76,11 @@ ROLE_NAMES = {ROLE_GERENTE: "gerente", ROLE_COORDINADOR: "coordinador",
 
 
 # --- rendering ---------------------------------------------------------------------------------
+
+def _today(context: CallbackContext) -> date:
+    ctx = app_context(context)
+    return ctx.clock().astimezone(ctx.settings.timezone).date()
+
 
 def _day(at: datetime | None, context: CallbackContext) -> str:
     if at is None:
@@ -101,11 +110,19 @@ def overview_screen(overview: TeamOverview, context: CallbackContext):
         if not unit.people:
             lines.append("⚠️ sin responsable")
         lines += [_member_line(m, context) for m in unit.people]
+        lines += [f"↪ {covering_text(cover)}" for cover in unit.covering]
     if overview.without_units:
         lines.append("\n<b>Coordinadores sin unidad</b>")
         lines += [_member_line(m, context) for m in overview.without_units]
     lines.append("\n<b>Gerentes</b>")
     lines += [_member_line(m, context, with_units=False) for m in overview.gerentes]
+    if overview.planeacion:
+        lines.append("\n<b>Planeación / dirección</b> (todas las gerencias)")
+        lines += [_member_line(m, context, with_units=False) for m in overview.planeacion]
+    if overview.stand_ins:
+        today = _today(context)
+        lines.append("\n<b>Suplencias</b> (vigentes y próximas; /suplente)")
+        lines += [stand_in_line(view, today) for view in overview.stand_ins]
     if overview.inactive:
         lines.append("\n<b>Sin acceso</b>")
         lines += [f"• {esc(m.label)} ({ROLE_NAMES.get(m.role, m.role)}"
@@ -121,7 +138,8 @@ def overview_screen(overview: TeamOverview, context: CallbackContext):
     lines.append("\nToca una persona para desactivarla, reactivarla o cambiar sus unidades.")
 
     people = {m.id: m for unit in overview.units for m in unit.people}
-    for m in (*overview.without_units, *overview.gerentes, *overview.inactive):
+    managed = overview.planeacion if overview.manages_planeacion else ()
+    for m in (*overview.without_units, *overview.gerentes, *managed, *overview.inactive):
         people.setdefault(m.id, m)
     buttons = [(("👤 " if m.active else "💤 ") + m.label[:40],
                 callback_data(PREFIX, "p", m.id)) for m in people.values()]
@@ -181,7 +199,7 @@ async def equipo(update: Update, context: CallbackContext) -> None:
         await reply_html(update, context, GERENTES_ONLY)
         return
     ctx = app_context(context)
-    overview = await ctx.db.run(team_scope.team_overview, person, ctx.clock())
+    overview = await ctx.db.run(team_scope.team_overview, person, ctx.clock(), _today(context))
     text, markup = overview_screen(overview, context)
     await reply_html(update, context, text, markup)
 
@@ -191,7 +209,8 @@ async def _show_overview(update: Update, context: CallbackContext) -> None:
     ctx = app_context(context)
     person = await require_person(update, context)
     text, markup = overview_screen(
-        await ctx.db.run(team_scope.team_overview, person, ctx.clock()), context)
+        await ctx.db.run(team_scope.team_overview, person, ctx.clock(), _today(context)),
+        context)
     if len(text) <= MAX_MESSAGE:
         await edit_or_keep(update, text, markup, context)
     else:
@@ -212,7 +231,9 @@ async def _set_menu(context: CallbackContext, m: Member) -> None:
         return
     try:
         if m.active:
-            await menus.apply_menu(context.bot, m.chat_id, m.role)
+            await menus.apply_menu(
+                context.bot, m.chat_id, m.role,
+                approval_required=app_context(context).settings.poa_approval_required)
         else:
             await context.bot.delete_my_commands(scope=BotCommandScopeChat(m.chat_id))
     except TelegramError:

@@ -28,8 +28,9 @@ async def test_start_with_token_binds_and_greets_by_role_and_units(db):
         await bot.stub.wait_for_calls("setMyCommands", 2)  # default scope + this chat
         await bot.idle()
         names = [c["command"] for c in bot.stub.visible_commands(5001)]
+        # Approval is off by default: no /enviar (test_enviar_in_the_menu_only_with_approval).
         assert names == ["reportar", "pendientes", "corregir", "evidencia", "resumen", "ficha",
-                         "reprogramar", "enviar", "suplente", "cancelar", "ayuda"]
+                         "reprogramar", "suplente", "cancelar", "ayuda"]
         # Strangers see only /start.
         assert [c["command"] for c in bot.stub.visible_commands(9999)] == ["start"]
 
@@ -110,3 +111,27 @@ async def test_gerente_invites_from_the_chat(db):
         assert "gerente" in gerente.text and "?start=" in gerente.text
         help_text = await bot.say(2001, "/ayuda")
         assert "/recordatorios" in help_text.text and "/reportar" not in help_text.text
+
+
+async def test_enviar_in_the_menu_only_with_approval(db):
+    """/enviar is in the coordinador's menu and /ayuda only with POA_APPROVAL_REQUIRED on;
+    switching it changes the menu's fingerprint, so the next start-up sets it again."""
+    from handlers import menus
+
+    await db.run(add_sample_catalog)
+    async with running_bot(db, settings_overrides={"poa_approval_required": True}) as bot:
+        await menus.menus_synced(bot.app).wait()
+        created = await _invite(bot)
+        await bot.say(5001, f"/start {created.token}")
+        await bot.idle()
+        names = [c["command"] for c in bot.stub.visible_commands(5001)]
+        assert names.index("enviar") == names.index("reprogramar") + 1
+        assert "/enviar" in (await bot.say(5001, "/ayuda")).text
+    async with running_bot(db) as bot:  # approval switched off: the menu is set again
+        await menus.menus_synced(bot.app).wait()
+        assert "enviar" not in [c["command"] for c in bot.stub.visible_commands(5001)]
+        assert "/enviar" not in (await bot.say(5001, "/ayuda")).text
+        off = await bot.say(5001, "/enviar")  # still answered, not taken for a typo
+        assert "no está activada" in off.text
+    assert menus.role_fingerprints(True)["coordinador"] != menus.ROLE_FINGERPRINTS["coordinador"]
+    assert menus.role_fingerprints(True)["gerente"] == menus.ROLE_FINGERPRINTS["gerente"]

@@ -2,7 +2,8 @@
 
 ::
 
-    poa-bot people list                       people per unit, gerentes, inactive, invitations
+    poa-bot people list                       people per unit, gerentes, planeación, stand-ins,
+                                              inactive, invitations
     poa-bot people deactivate ID              a stranger to the bot at once, no more reminders
     poa-bot people activate ID                back, with the role and units they had
     poa-bot people assign ID --unit 303 [--unit 306]   replace a coordinador's units
@@ -26,8 +27,9 @@ from datetime import datetime
 from bot.clock import system_clock
 from bot.services import team
 from bot.services.team import Member, TeamError
+from storage.models import ROLE_GERENTE
 
-ROLE_NAMES = {"gerente": "gerente", "coordinador": "coordinador"}
+ROLE_NAMES = {"gerente": "gerente", "coordinador": "coordinador", "planeacion": "planeación"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +74,8 @@ def print_overview(overview: team.TeamOverview, settings) -> None:
             print("  SIN RESPONSABLE")
         for m in unit.people:
             print(member_line(m, settings))
+        for stand_in, absent, ends in unit.covering:
+            print(f"  suple: {stand_in} (por {absent}, hasta el {ends:%d/%m/%Y})")
     if overview.without_units:
         print("Coordinadores sin unidad")
         for m in overview.without_units:
@@ -81,6 +85,17 @@ def print_overview(overview: team.TeamOverview, settings) -> None:
         print(member_line(m, settings))
     if not overview.gerentes:
         print("  NINGUNO (invita uno: poa-bot invite --role gerente)")
+    if overview.planeacion:
+        print("Planeación / dirección")
+        for m in overview.planeacion:
+            print(member_line(m, settings))
+    if overview.stand_ins:
+        print("Suplencias (vigentes y próximas)")
+        for v in overview.stand_ins:
+            what = ("como gerente" if v.absent_role == ROLE_GERENTE
+                    else f"unidad {v.unit_clave}" if v.unit_clave else "todas sus unidades")
+            print(f"  #{v.id} {v.stand_in_name} suple a {v.person_name} ({what}) "
+                  f"del {v.starts:%d/%m/%Y} al {v.ends:%d/%m/%Y}")
     if overview.inactive:
         print("Desactivados")
         for m in overview.inactive:
@@ -98,7 +113,8 @@ def run(args, settings, db) -> int:
     command = args.people_command
     try:
         if command == "list":
-            print_overview(db.call(team.team_overview, now), settings)
+            print_overview(db.call(team.team_overview, now,
+                                   now.astimezone(settings.timezone).date()), settings)
         elif command == "log":
             for event in db.call(team.events, args.limit):
                 print(f"{_when(event.at, settings)} · {event.actor} · {event.action}"

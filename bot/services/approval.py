@@ -12,6 +12,11 @@ state, every change appended to :class:`~storage.models.ApprovalEvent`:
 * ``devuelto``: a gerente returned it with a comment; the period is reopened for the unit
   (``locks.reopen``) so it can be corrected and sent again.
 
+Who reviews a unit: the active gerentes who reach it (their gerencia's units,
+:mod:`bot.services.scope`; with one gerencia, every gerente) and, while a gerente is away,
+their stand-in (another gerente or planeación, ``/suplente``): they get the request and may
+approve or return it (:mod:`bot.services.reviewers`). Anybody else pressing the buttons is refused.
+
 Whether approval is used at all is ``POA_APPROVAL_REQUIRED`` (off: none of this is offered
 and no state is shown). A unit's period is *complete* when every indicator due for it has a
 value (``reporting.next_pending``). Locks are reused as they are: what is closed is exactly
@@ -28,10 +33,9 @@ from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, period_from_code
-from bot.services import locks, reporting, stand_ins
+from bot.services import locks, reporting, reviewers, stand_ins
 from storage.models import (
     ROLE_COORDINADOR,
-    ROLE_GERENTE,
     ApprovalCommentWait,
     ApprovalEvent,
     Person,
@@ -83,12 +87,12 @@ class Sent:
 
 @dataclass(frozen=True)
 class Decided:
-    """A gerente approved or returned: tell the unit's people (and the other gerentes)."""
+    """A reviewer approved or returned: tell the unit's people (and the other reviewers)."""
 
     item: UnitPeriod
     by: str
     coordinadores: tuple[Recipient, ...]
-    gerentes: tuple[Recipient, ...]  # the other active gerentes
+    gerentes: tuple[Recipient, ...]  # the unit's other reviewers (gerentes, stand-ins)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -160,12 +164,12 @@ def _recipients(session: Session, statement) -> tuple[Recipient, ...]:
                  if p.chat_id is not None and p.unreachable_since is None)
 
 
-def _gerentes(session: Session, except_id: int | None = None) -> tuple[Recipient, ...]:
-    statement = select(Person).where(Person.role == ROLE_GERENTE,
-                                     Person.active == True)  # noqa: E712
-    if except_id is not None:
-        statement = statement.where(Person.id != except_id)
-    return _recipients(session, statement.order_by(Person.id))
+def _gerentes(session: Session, unit_id: int, today: date,
+              except_id: int | None = None) -> tuple[Recipient, ...]:
+    """Who gets the unit's review requests and decisions (see the module docstring)."""
+    ids = reviewers.reviewer_ids(session, unit_id, today) - {except_id}
+    return _recipients(session, select(Person).where(col(Person.id).in_(sorted(ids)))
+                       .order_by(Person.id))
 
 
 def _unit_people(session: Session, unit_id: int, today: date) -> tuple[Recipient, ...]:
@@ -222,14 +226,26 @@ def send(session: Session, person_id: int, unit_clave: str, period: Period, *,
     session.flush()
     _log(session, row, "send", person_id, now)
     locks.close(session, period, unit.clave, person_id=person_id, now=now)
-    return Sent(_item(session, row), _name(person), _gerentes(session))
+    return Sent(_item(session, row), _name(person),
+                _gerentes(session, unit.id, calendar.local(now).date()))
 
 
-def _pending_row(session: Session, gerente_id: int, approval_id: int) -> UnitPeriodApproval:
-    _person(session, gerente_id, ROLE_GERENTE)
+def _reviewed_row(session: Session, person_id: int, approval_id: int,
+                  today: date) -> UnitPeriodApproval:
+    """The row, if the person may review its unit today (else the role refusal)."""
+    person = session.get(Person, person_id)
     row = session.get(UnitPeriodApproval, approval_id)
+    if person is None or not person.active or person.role == ROLE_COORDINADOR or (
+            row is not None and not reviewers.may_review(session, person_id, row.unit_id, today)):
+        raise ApprovalError("role", "Esta acción no corresponde a tu rol.")
     if row is None:
         raise ApprovalError("stale", "Ese envío ya no existe.")
+    return row
+
+
+def _pending_row(session: Session, gerente_id: int, approval_id: int,
+                 today: date) -> UnitPeriodApproval:
+    row = _reviewed_row(session, gerente_id, approval_id, today)
     session.refresh(row, with_for_update=True)  # two gerentes at once: the second waits
     if row.state != ENVIADO:
         by = _name(session.get(Person, row.changed_by_id)) if row.changed_by_id else ""
@@ -240,18 +256,18 @@ def _pending_row(session: Session, gerente_id: int, approval_id: int) -> UnitPer
 
 
 def _decide(session: Session, gerente_id: int, approval_id: int, state: str, comment: str,
-            now: datetime) -> UnitPeriodApproval:
+            now: datetime, today: date) -> UnitPeriodApproval:
     """Move an ``enviado`` row to ``state`` with ONE conditional UPDATE (the step's first
     write): of two gerentes deciding at the same instant exactly one changes the row, on
     SQLite and PostgreSQL alike; the other gets :class:`ApprovalError` saying who did."""
-    _person(session, gerente_id, ROLE_GERENTE)
+    _reviewed_row(session, gerente_id, approval_id, today)
     table = UnitPeriodApproval.__table__
     claimed = session.connection().execute(
         update(table).where(table.c.id == approval_id, table.c.state == ENVIADO)
         .values(state=state, comment=comment, changed_by_id=gerente_id, changed_at=now)
         .returning(table.c.id)).first()
     if claimed is None:
-        _pending_row(session, gerente_id, approval_id)  # raises, saying why
+        _pending_row(session, gerente_id, approval_id, today)  # raises, saying why
     row = session.get(UnitPeriodApproval, approval_id, populate_existing=True)
     return row
 
@@ -259,7 +275,8 @@ def _decide(session: Session, gerente_id: int, approval_id: int, state: str, com
 def approve(session: Session, gerente_id: int, approval_id: int, *,
             now: datetime, calendar: ReportingCalendar) -> Decided:
     """Aprobar: the unit's period stays closed (a gerente's lock, logged)."""
-    row = _decide(session, gerente_id, approval_id, APROBADO, "", now)
+    row = _decide(session, gerente_id, approval_id, APROBADO, "", now,
+                  calendar.local(now).date())
     _log(session, row, "approve", gerente_id, now)
     _forget_wait(session, gerente_id)
     item = _item(session, row)
@@ -268,9 +285,9 @@ def approve(session: Session, gerente_id: int, approval_id: int, *,
 
 
 def start_return(session: Session, gerente_id: int, approval_id: int, *,
-                 now: datetime) -> UnitPeriod:
+                 now: datetime, calendar: ReportingCalendar) -> UnitPeriod:
     """«Devolver»: the gerente's next text is the comment."""
-    row = _pending_row(session, gerente_id, approval_id)
+    row = _pending_row(session, gerente_id, approval_id, calendar.local(now).date())
     wait = session.get(ApprovalCommentWait, gerente_id)
     if wait is None:
         wait = ApprovalCommentWait(person_id=gerente_id, approval_id=row.id, started_at=now)
@@ -313,7 +330,8 @@ def finish_return(session: Session, gerente_id: int, comment: str, *,
         raise ApprovalError("too_long", f"El comentario tiene {len(comment)} caracteres; "
                             f"el máximo es {MAX_COMMENT}. Escríbelo más corto.")
     try:
-        row = _decide(session, gerente_id, wait.approval_id, DEVUELTO, comment, now)
+        row = _decide(session, gerente_id, wait.approval_id, DEVUELTO, comment, now,
+                      calendar.local(now).date())
     except ApprovalError:
         _forget_wait(session, gerente_id)
         raise
@@ -327,9 +345,10 @@ def finish_return(session: Session, gerente_id: int, comment: str, *,
 def _decided(session: Session, row: UnitPeriodApproval, gerente_id: int, now: datetime,
              calendar: ReportingCalendar) -> Decided:
     session.flush()
+    today = calendar.local(now).date()
     return Decided(_item(session, row), _name(session.get(Person, gerente_id)),
-                   _unit_people(session, row.unit_id, calendar.local(now).date()),
-                   _gerentes(session, except_id=gerente_id))
+                   _unit_people(session, row.unit_id, today),
+                   _gerentes(session, row.unit_id, today, except_id=gerente_id))
 
 
 def reopened(session: Session, period: Period, unit_clave: str, person_id: int | None,

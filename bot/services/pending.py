@@ -103,12 +103,15 @@ class UnitPending:
     indicators: list[Indicator] = field(default_factory=list)
     responsible: list[str] = field(default_factory=list)  # names of active coordinadores
     unreachable: list[str] = field(default_factory=list)  # those of them who blocked the bot
+    # Stand-ins covering the unit on the day asked: (stand-in, absent coordinador, last day).
+    covering: list[tuple[str, str, date]] = field(default_factory=list)
 
 
-def pending_by_unit(session: Session, period: Period) -> dict[str, UnitPending]:
+def pending_by_unit(session: Session, period: Period,
+                    today: date | None = None) -> dict[str, UnitPending]:
     """Units with indicators still missing for ``period`` (ordered by clave), each with its
     missing indicators and the names of the active coordinadores responsible for it (and,
-    separately, which of them blocked the bot)."""
+    separately, which of them blocked the bot); given ``today``, also who stands in for it."""
     result: dict[str, UnitPending] = {}
     for indicator, unit in sorted(_owed_rows(session, period),
                                   key=lambda row: (row[1].clave, row[0].position, row[0].id)):
@@ -125,6 +128,10 @@ def pending_by_unit(session: Session, period: Period) -> dict[str, UnitPending]:
             result[clave].responsible.append(name)
             if unreachable_since is not None:
                 result[clave].unreachable.append(name)
+        if today is not None:
+            for clave, covering in stand_ins.covering_units_today(session, today).items():
+                if clave in result:
+                    result[clave].covering.extend(covering)
     return result
 
 
@@ -139,12 +146,16 @@ class PersonPending:
 
 
 def pending_for_coordinators(session: Session, period: Period, now: datetime,
-                             calendar: ReportingCalendar) -> dict[int, PersonPending]:
+                             calendar: ReportingCalendar,
+                             unit_claves: list[str] | None = None) -> dict[int, PersonPending]:
     """For reminders, in a few queries whatever the number of people: every active
-    coordinador with indicators pending for ``period`` in units open at ``now``."""
+    coordinador with indicators pending for ``period`` in units open at ``now`` (only the
+    units in ``unit_claves`` when given: a gerente's ``/recordar`` of their gerencia)."""
+    wanted = None if unit_claves is None else set(unit_claves)
     missing_per_unit: dict[str, int] = defaultdict(int)
     for _indicator, unit in _owed_rows(session, period):
-        missing_per_unit[unit.clave] += 1
+        if wanted is None or unit.clave in wanted:
+            missing_per_unit[unit.clave] += 1
     open_claves = locks.open_units(session, period, missing_per_unit, now, calendar)
     if not open_claves:
         return {}

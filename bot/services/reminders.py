@@ -1,5 +1,9 @@
 """Who gets a reminder or the escalation now, and the record that makes each go out once.
 
+(One file past 400 lines on purpose: planning, the ``reminder_log`` record and the
+``/recordatorios`` overview share the delivery types and the stage rules below; split,
+each half would need the other's internals.)
+
 Decision (pure function of the database, the time and the calendar)
 ---------------------------------------------------------------------
 :meth:`ReportingCalendar.current_stage` gives the latest stage that has fallen due. It stays
@@ -54,7 +58,7 @@ from bot.domain.calendar import (
     periods_with_deadline_in,
 )
 from bot.domain.periods import Period
-from bot.services import pending, scope
+from bot.services import pending, scope, stand_ins
 from storage.models import (
     ROLE_COORDINADOR,
     ROLE_GERENTE,
@@ -91,6 +95,7 @@ class EscalationUnit:
     missing: tuple[str, ...]  # indicator names
     responsible: tuple[str, ...]
     unreachable: tuple[str, ...]
+    covering: tuple[tuple[str, str, date], ...] = ()  # (stand-in, absent, last day) today
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,9 @@ class Delivery:
     items: tuple[ReminderItem | EscalationItem, ...]
     is_last_reminder: bool = False
     manual: bool = False
+    # An escalation to a gerente's stand-in: (absent gerente's name, last day) of each one
+    # whose units it includes (bot.services.stand_ins.covered_gerentes).
+    covering_for: tuple[tuple[str, date], ...] = ()
 
     @property
     def period_codes(self) -> tuple[str, ...]:
@@ -144,13 +152,15 @@ def _reachable_people(session: Session, ids: set[int] | None, role: str) -> dict
 
 def plan_reminders(session: Session, periods: list[Period], stage: str, now: datetime,
                    calendar: ReportingCalendar, *, is_last: bool = False,
-                   manual: bool = False) -> list[Delivery]:
+                   manual: bool = False,
+                   unit_claves: list[str] | None = None) -> list[Delivery]:
     """Reminder deliveries of ``stage`` for ``periods``: one per coordinador with something
-    pending in a unit open now, leaving out (person, period) pairs already done."""
+    pending in a unit open now (of ``unit_claves`` only, when given: the message then names
+    and counts only those units), leaving out (person, period) pairs already done."""
     per_person: dict[int, list[pending.PersonPending]] = defaultdict(list)
     for period in periods:
         for person_id, item in pending.pending_for_coordinators(
-                session, period, now, calendar).items():
+                session, period, now, calendar, unit_claves).items():
             per_person[person_id].append(item)
     # A manual send filters on "reminded today" itself (and claim() still guards the key).
     done = set() if manual else _done(session, stage, [p.code for p in periods])
@@ -168,13 +178,15 @@ def plan_reminders(session: Session, periods: list[Period], stage: str, now: dat
     return deliveries
 
 
-def escalation_items(session: Session, periods: list[Period],
-                     calendar: ReportingCalendar) -> tuple[EscalationItem, ...]:
+def escalation_items(session: Session, periods: list[Period], calendar: ReportingCalendar,
+                     today: date | None = None) -> tuple[EscalationItem, ...]:
+    """Each period's units with something missing; given ``today``, with who stands in."""
     items = []
     for period in periods:
         units = tuple(EscalationUnit(u.clave, u.nombre, tuple(i.nombre for i in u.indicators),
-                                     tuple(u.responsible), tuple(u.unreachable))
-                      for u in pending.pending_by_unit(session, period).values())
+                                     tuple(u.responsible), tuple(u.unreachable),
+                                     tuple(u.covering))
+                      for u in pending.pending_by_unit(session, period, today).values())
         items.append(EscalationItem(period, units, calendar.closes_at(period)))
     return tuple(items)
 
@@ -185,25 +197,38 @@ def _periods_with_indicators(session: Session, periods: list[Period]) -> list[Pe
         Indicator.year == p.year, Indicator.frecuencia == p.frequency.value)).first()]
 
 
+def _union(first: list[str] | None, second: list[str] | None) -> list[str] | None:
+    return None if first is None or second is None else sorted(set(first) | set(second))
+
+
 def plan_escalation(session: Session, periods: list[Period], stage: str,
-                    calendar: ReportingCalendar) -> list[Delivery]:
+                    calendar: ReportingCalendar, today: date | None = None) -> list[Delivery]:
     """Escalation deliveries: one per gerente (their gerencia's units, bot.services.scope)
-    and per planeación (every unit), for the periods not yet escalated to them."""
+    and per planeación (every unit), for the periods not yet escalated to them. Given
+    ``today``: units say who stands in for them, and a gerente's stand-in's escalation also
+    has the absent gerente's units (the absent one still gets theirs)."""
     periods = _periods_with_indicators(session, periods)
     if not periods:
         return []
-    items = escalation_items(session, periods, calendar)
+    items = escalation_items(session, periods, calendar, today)
     done = _done(session, stage, [p.code for p in periods])
     reach = scope.gerentes_for_units(session)
+    covering = stand_ins.covered_gerentes(session, today) if today is not None else {}
+    names = dict(session.exec(select(Person.id, Person.name)).all()) if covering else {}
     deliveries = []
     people = {**_reachable_people(session, None, ROLE_GERENTE),
               **_reachable_people(session, None, ROLE_PLANEACION)}
     for person_id, person in sorted(people.items()):
-        mine = tuple(only_units(i, reach.get(person_id)) for i in items
+        claves = reach.get(person_id)
+        for absent_id, _ends in covering.get(person_id, ()):
+            claves = _union(claves, reach.get(absent_id, []))
+        mine = tuple(only_units(i, claves) for i in items
                      if (person_id, i.period.code) not in done)
         if mine:
-            deliveries.append(Delivery(person_id, person.chat_id, person.name, ESCALATION, stage,
-                                       mine))
+            deliveries.append(Delivery(
+                person_id, person.chat_id, person.name, ESCALATION, stage, mine,
+                covering_for=tuple((names.get(absent_id) or f"persona {absent_id}", ends)
+                                   for absent_id, ends in covering.get(person_id, ()))))
     return deliveries
 
 
@@ -211,7 +236,7 @@ def plan_stage(session: Session, stage: Stage, now: datetime,
                calendar: ReportingCalendar) -> list[Delivery]:
     periods = periods_with_deadline_in(stage.year, stage.month)
     if stage.kind == ESCALATION:
-        return plan_escalation(session, periods, stage.name, calendar)
+        return plan_escalation(session, periods, stage.name, calendar, calendar.today(now))
     return plan_reminders(session, periods, stage.name, now, calendar,
                           is_last=stage.is_last_reminder)
 
@@ -249,16 +274,15 @@ def plan_manual(session: Session, now: datetime, calendar: ReportingCalendar,
     coordinadores with pending indicators (only ``person_id`` when given: the first screen's
     «Recordar a Ana»), except those already reminded today. Returns the deliveries and how
     many people were left out for that reason. ``unit_claves`` (a gerente's gerencia) keeps
-    only coordinadores with something pending in those units."""
+    only coordinadores with something pending in those units, and their message lists only
+    those units' items (a coordinador with units in two gerencias hears from each gerente
+    about that gerente's units only)."""
     periods = [period] if period is not None else pending.candidate_periods(session, now, calendar)
     stage = f"{MANUAL_STAGE_PREFIX}{calendar.today(now).isoformat()}"
-    deliveries = plan_reminders(session, periods, stage, now, calendar, manual=True)
+    deliveries = plan_reminders(session, periods, stage, now, calendar, manual=True,
+                                unit_claves=unit_claves)
     if person_id is not None:
         deliveries = [d for d in deliveries if d.person_id == person_id]
-    if unit_claves is not None:
-        wanted = set(unit_claves)
-        deliveries = [d for d in deliveries
-                      if any(clave in wanted for item in d.items for clave, _n in item.units)]
     already = reminded_today(session, now, calendar)
     return [d for d in deliveries if d.person_id not in already], \
         sum(1 for d in deliveries if d.person_id in already)
@@ -384,7 +408,7 @@ def open_overview(session: Session, now: datetime,
         open_claves = locks.open_units(session, period, all_claves, now, calendar)
         if not open_claves:  # closed by a gerente for everyone
             continue
-        item = escalation_items(session, [period], calendar)[0]
+        item = escalation_items(session, [period], calendar, calendar.today(now))[0]
         result.append(OpenPeriod(period, calendar.deadline(period), calendar.closes_at(period),
                                  not calendar.is_within_window(period, now),
                                  tuple(u for u in item.units if u.clave in open_claves)))

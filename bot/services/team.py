@@ -4,7 +4,8 @@ Use cases shared by the chat (``/equipo``, :mod:`handlers.team`) and the command
 (``poa-bot people``, :mod:`bot.commands.people`):
 
 * :func:`team_overview`: people per unit (role, units, last activity, reachable or blocked),
-  units with nobody responsible, gerentes, inactive people and unused invitations;
+  units with nobody responsible, who stands in for whom today and soon, gerentes,
+  planeación, inactive people and unused invitations;
 * :func:`deactivate` / :func:`activate`: at once — an inactive person is a stranger to the bot
   (``registration.find_person`` returns None), gets no reminder nor escalation (the planners
   in ``bot.services.pending`` and ``bot.services.reminders`` select active people only), and
@@ -23,15 +24,17 @@ None is the administrator at the command line). Refusals raise :class:`TeamError
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
+from bot.services import stand_ins
 from bot.services.registration import UnitView
 from storage.models import (
     ROLE_COORDINADOR,
     ROLE_GERENTE,
+    ROLE_PLANEACION,
     Conversation,
     Invitation,
     Person,
@@ -81,6 +84,7 @@ class UnitTeam:
     clave: str
     nombre: str
     people: tuple[Member, ...]  # active coordinadores; empty: nobody responsible
+    covering: tuple[tuple[str, str, date], ...] = ()  # (stand-in, absent, last day) today
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,9 @@ class TeamOverview:
     without_units: tuple[Member, ...]  # active coordinadores with no unit
     inactive: tuple[Member, ...]
     invitations: tuple[PendingInvitation, ...]
+    planeacion: tuple[Member, ...] = ()  # active planeación / dirección people
+    stand_ins: tuple[stand_ins.StandInView, ...] = ()  # current and upcoming, by start
+    manages_planeacion: bool = True  # False: listed for information, no buttons
 
     @property
     def units_without_responsible(self) -> tuple[UnitTeam, ...]:
@@ -167,19 +174,25 @@ def pending_invitations(session: Session, now: datetime) -> list[PendingInvitati
                               i.name, i.created_at, i.expires_at) for i in rows]
 
 
-def team_overview(session: Session, now: datetime) -> TeamOverview:
+def team_overview(session: Session, now: datetime, today: date | None = None) -> TeamOverview:
+    """Everybody; given the local ``today``, also the stand-ins not yet over and who covers
+    each unit today."""
     people = _members(session, list(session.exec(
         select(Person).order_by(Person.name, Person.id)).all()))
     coordinadores = [m for m in people if m.active and m.role == ROLE_COORDINADOR]
+    covering = stand_ins.covering_units_today(session, today) if today is not None else {}
     units = tuple(
-        UnitTeam(u.clave, u.nombre, tuple(m for m in coordinadores if u.clave in m.unit_claves))
+        UnitTeam(u.clave, u.nombre, tuple(m for m in coordinadores if u.clave in m.unit_claves),
+                 tuple(covering.get(u.clave, ())))
         for u in session.exec(select(Unit).order_by(Unit.clave)).all())
     return TeamOverview(
         units=units,
         gerentes=tuple(m for m in people if m.active and m.role == ROLE_GERENTE),
         without_units=tuple(m for m in coordinadores if not m.units),
         inactive=tuple(m for m in people if not m.active),
-        invitations=tuple(pending_invitations(session, now)))
+        invitations=tuple(pending_invitations(session, now)),
+        planeacion=tuple(m for m in people if m.active and m.role == ROLE_PLANEACION),
+        stand_ins=tuple(stand_ins.listing(session, None, today)) if today is not None else ())
 
 
 def events(session: Session, limit: int = 50) -> list[TeamEvent]:

@@ -3,15 +3,18 @@
 :func:`bot.services.team.team_overview` lists everybody; here it is narrowed to what a
 person reaches (:func:`bot.services.scope.visible_claves`): the units of their gerencia,
 the coordinadores of those units, the gerentes of the same gerencia, and the pending
-invitations for them. :func:`may_manage` is the check every team button goes through, so a
-forged id of somebody in another gerencia is refused like an unknown one. Planeación, and
-gerentes while there is a single gerencia, see and manage everybody as before.
+invitations for them, and the stand-ins one of those people is part of. Planeación people
+are listed for information (they cover every gerencia) but only planeación, or any gerente
+while there is a single gerencia, may manage them. :func:`may_manage` is the check every
+team button goes through, so a forged id of somebody in another gerencia is refused like an
+unknown one. Planeación, and gerentes while there is a single gerencia, see and manage
+everybody as before.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
@@ -31,8 +34,9 @@ def _same_gerencia_ids(session: Session, gerencia_id: int | None) -> tuple[set[i
     return people, invitations
 
 
-def team_overview(session: Session, person: PersonView, now: datetime) -> team.TeamOverview:
-    overview = team.team_overview(session, now)
+def team_overview(session: Session, person: PersonView, now: datetime,
+                  today: date | None = None) -> team.TeamOverview:
+    overview = team.team_overview(session, now, today)
     claves = scope.visible_claves(session, person)
     if claves is None:
         return overview
@@ -44,10 +48,16 @@ def team_overview(session: Session, person: PersonView, now: datetime) -> team.T
             return any(clave in wanted for clave in m.unit_claves)
         return m.id in gerentes
 
+    units = tuple(u for u in overview.units if u.clave in wanted)
+    gerentes = tuple(m for m in overview.gerentes if mine(m))
+    shown = {m.id for u in units for m in u.people} | {m.id for m in gerentes}
     return replace(
         overview,
-        units=tuple(u for u in overview.units if u.clave in wanted),
-        gerentes=tuple(m for m in overview.gerentes if mine(m)),
+        units=units,
+        gerentes=gerentes,
+        stand_ins=tuple(v for v in overview.stand_ins
+                        if v.person_id in shown or v.stand_in_id in shown),
+        manages_planeacion=False,
         without_units=(),
         inactive=tuple(m for m in overview.inactive if mine(m)),
         invitations=tuple(
