@@ -134,3 +134,25 @@ def test_statements_stay_fixed_with_fichas(db, judged):
     many = _count_statements(db, lambda: db.call(build_summary, period_from_code("2023-Q1"),
                                                  today=AFTER_Q1))
     assert few == many <= 9
+
+
+async def test_the_chat_shows_each_indicator_by_its_ficha(db, judged):
+    """The gerente's /resumen of the unit (its detail at once) lights each line by its ficha:
+    the same boundaries as the JSON and the export (March for the descending and regular
+    ones, the quarter for the seasonal ones, whose states are the quarter's)."""
+    from bot.clock import FrozenClock
+    from tests.harness import running_bot
+
+    gerente = 7101
+    async with running_bot(db, clock=FrozenClock(NOW),
+                           handler_modules=["handlers.registration", "handlers.summary"]) as bot:
+        await bot.register_gerente(gerente, name="Gerente")
+        for asked, cases in (("mar-23", DESCENDING + REGULAR), ("T1 2023", SEASONAL)):
+            text = (await bot.say(gerente, f"/resumen 900 {asked}")).text or ""
+            # A detail line reads "<light> <name>": the light in front of each name.
+            lights = {}
+            for line in text.split("\n"):
+                light, _, rest = line.partition(" ")
+                if any(rest == name for name, _v, _s in cases):
+                    lights[rest] = light
+            assert lights == {name: state.light for name, _v, state in cases}, text
