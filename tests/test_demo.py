@@ -2,9 +2,10 @@
 
 The demo runs as a subprocess (``poa-bot demo --no-browser --port N``), exactly as a newcomer
 starts it, and Debian's Chromium drives its page through Playwright: nobody is registered by
-hand, a coordinador reports a value, the gerente sees it in ``/resumen``, downloads the
-workbook and sees the chart, the clock control sends the reminders, and Ctrl-C (SIGINT) stops
-everything. Every wait is on a page element or a line of output, never a sleep.
+hand, a coordinador reports a value alone and the rest of the unit in one message, the gerente
+sees it in ``/resumen`` (one unit: its detail at once), downloads the workbook and sees the
+chart, the clock control sends the reminders, and Ctrl-C (SIGINT) stops everything. Every
+wait is on a page element or a line of output, never a sleep.
 
 Chromium comes from ``apt-get install -y chromium`` (``.ci/run`` installs it); without it the
 browser test is skipped on a developer machine and fails in CI (``CI=true``).
@@ -267,15 +268,22 @@ def test_demo_in_a_browser(browser, demo_process, database_url, tmp_path):
     names = commands.evaluate_all("items => items.map(i => i.dataset.command)")
     assert "reportar" in names and "exportar" not in names
     page.locator('#commands .command[data-command="reportar"]').click()
-    page.locator(".keyboard button", has_text="abril 2023").click()
-    expect(page.locator(".message.bot").last).to_contain_text("Indicador 1 de 4")
-    question = page.locator(".message.bot", has_text="¿Qué periodo vas a reportar?")
-    expect(question.locator(".keyboard")).to_have_count(0)  # the edit removed the buttons
-    send(page, "256,100")
-    expect(page.locator(".message.bot").last).to_contain_text(
-        "Guardé 256,100 RECIBOS para RECIBOS ENTREGADOS A DOMICILIO")
+    # Only April is open: no period to tap, the unit's short card at once.
+    card = page.locator(".message.bot").last
+    expect(card).to_contain_text("abril 2023 · faltan 4 de 4")
+    expect(card).to_contain_text("1. Recibos entregados a domicilio · meta 255,835")
+    expect(page.locator(".message.bot", has_text="¿Qué periodo vas a reportar?")
+           ).to_have_count(0)
+    send(page, "256,100")  # one value: the first indicator's, as before
+    expect(page.locator(".message.bot").last).to_contain_text("Guardé 256,100.")
     page.locator(".message.bot").last.locator("button", has_text="Sin observaciones").click()
-    expect(page.locator(".message.bot").last).to_contain_text("Indicador 2 de 4")
+    expect(page.locator(".message.bot").last).to_contain_text("faltan 3 de 4")
+    send(page, "255900 150 255900")  # the other three in one message: one table
+    table = page.locator(".message.bot").last
+    expect(table).to_contain_text("2. Inspecciones realizadas: 150")
+    table.locator("button", has_text="Sí, guardar").click()
+    expect(page.locator(".message.bot").last).to_contain_text(
+        "Listo: abril 2023 · 303 COORDINACION DE FACTURACION")
 
     # The gerente: /resumen shows it, /exportar's workbook holds it, /grafica is an image.
     page.locator(f'.person[data-user="{GERENTE}"]').click()
@@ -291,7 +299,7 @@ def test_demo_in_a_browser(browser, demo_process, database_url, tmp_path):
     assert download.suggested_filename == "POA-2023-04.xlsx"
     saved = tmp_path / "POA-2023-04.xlsx"
     download.save_as(saved)
-    assert 256100 in workbook_values(saved)
+    assert {256100, 255900, 150} <= workbook_values(saved)
     send(page, "/grafica abril")
     chart = page.locator(".message.bot img.photo").last
     expect(chart).to_be_visible()

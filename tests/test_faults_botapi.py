@@ -48,8 +48,11 @@ async def stored(db) -> dict[int, Decimal]:
 
 
 async def open_card(bot, user_id: int):
-    choose = await bot.say(user_id, "/reportar")
-    return await bot.press(user_id, button(choose, "marzo"))
+    card = await bot.say(user_id, "/reportar")  # one open period: no choice, the card at once
+    if "¿Qué periodo" in card.text:  # 305 also owes its quarter
+        card = await bot.press(user_id, button(card, "marzo"))
+    assert "marzo 2023 · faltan" in card.text, card.text
+    return card
 
 
 async def test_replies_arrive_once_after_502s_and_timeouts_of_send_message(db):
@@ -68,7 +71,7 @@ async def test_replies_arrive_once_after_502s_and_timeouts_of_send_message(db):
         assert len(sent_texts(stub, ANA, "Guardé 255,835")) == 1
         # The remaining buttons and answers work as usual.
         card = await bot.press(ANA, button(saved, "Sin observaciones"))
-        assert "Indicador 2 de 3" in card.text
+        assert "faltan 2 de 3" in card.text
 
 
 async def test_a_reply_lost_for_good_keeps_the_value_and_the_person_can_ask_again(db):
@@ -84,10 +87,13 @@ async def test_a_reply_lost_for_good_keeps_the_value_and_the_person_can_ask_agai
         assert "quedó guardado" in notice.text and "/reportar" in notice.text, notice.text
         assert (await stored(db))[ids["303"][0]] == Decimal("255835")
         again = await bot.say(ANA, "/reportar")
-        assert "Seguimos donde te quedaste" in again.text and "Guardé 255,835" in again.text
+        assert "Seguimos donde te quedaste" in again.text and "255,835" in again.text
         card = await bot.press(ANA, button(again, "Sin observaciones"))
-        assert "Indicador 2 de 3" in card.text
-        assert len(sent_texts(stub, ANA, "Guardé 255,835")) == 1
+        assert "faltan 2 de 3" in card.text
+        await bot.idle()
+        # The lost reply is not sent late on top of the question asked again.
+        assert sent_texts(stub, ANA, "Guardé 255,835") == []
+        assert len(sent_texts(stub, ANA, "Seguimos donde te quedaste")) == 1
 
 
 async def test_updates_sent_while_get_updates_fails_are_answered_once_after(db):

@@ -59,6 +59,10 @@ def button(message, label_start: str) -> str:
     return matches[0]
 
 
+def stored_values(session) -> dict[int, Decimal]:
+    return {v.indicator_id: v.value for v in session.exec(select(ReportedValue))}
+
+
 def conversation_state(session) -> str | None:
     row = session.get(Conversation, ANA)
     return row.state if row else None
@@ -71,43 +75,46 @@ async def test_database_outage_mid_conversation_asks_to_retry_then_goes_on(pg_se
     async with running_bot(db) as bot:
         stub = bot.stub
         await bot.register_coordinador(ANA, ["303"], name="Ana")
-        choose = await bot.say(ANA, "/reportar")
-        card = await bot.press(ANA, button(choose, "marzo"))
+        await bot.say(ANA, "/reportar")  # one unit, one open period: the card at once
         saved = await bot.say(ANA, "255835")
         card = await bot.press(ANA, button(saved, "Sin observaciones"))
-        assert "Indicador 2 de 3" in card.text
+        assert "faltan 2 de 3" in card.text
         await bot.idle()
         state_before = await db.run(conversation_state)
 
         pg_server.stop()
         told = len(stub.messages_to(ANA))
-        refusal = await bot.say(ANA, "255900")
+        refusal = await bot.say(ANA, "255900 150")  # both values left, in one message
         assert refusal.text == DATABASE_ERROR_TEXT
-        # A button and a command during the outage: answered too, and the bot stays up.
+        # Buttons and a command during the outage: answered too, and the bot stays up.
         stub.press_button(ANA, f"r:nr:{ids['303'][0]}")
+        await bot.next_message(ANA)
+        stub.press_button(ANA, "r:bt:ok")
         await bot.next_message(ANA)
         await bot.say(ANA, "/pendientes")
         with pytest.raises(OperationalError):
             await scheduler_of(bot.app).tick(bot.app.bot, wait=True)
         await bot.idle()
         during = stub.messages_to(ANA)[told:]
-        assert [m.text for m in during] == [DATABASE_ERROR_TEXT] * 3  # one per update
+        assert [m.text for m in during] == [DATABASE_ERROR_TEXT] * 4  # one per update
         assert bot.app.running and bot.app.updater.running
 
         pg_server.start()
         assert await db.run(conversation_state) == state_before  # nothing advanced
-        saved = await bot.say(ANA, "255900")  # the same value again, now it is kept
-        assert "Guardé 255,900" in saved.text, saved.text
-        card = await bot.press(ANA, button(saved, "Sin observaciones"))
-        assert "Indicador 3 de 3" in card.text
-        saved = await bot.say(ANA, "150")
-        summary = await bot.press(ANA, button(saved, "Sin observaciones"))
-        assert "Listo" in summary.text
+        table = await bot.say(ANA, "255900 150")  # the same message again, now it is read
+        assert "¿Está bien?" in table.text, table.text
+        pg_server.stop()  # down again while «Sí, guardar» is pressed: nothing saved
+        stub.press_button(ANA, button(table, "Sí, guardar"))
+        assert (await bot.next_message(ANA)).text == DATABASE_ERROR_TEXT
+        await bot.idle()
+        pg_server.start()
+        assert await db.run(stored_values) == {ids["303"][0]: Decimal(255835)}
+        summary = await bot.press(ANA, button(table, "Sí, guardar"))  # pressed again
+        assert "Listo" in summary.text, summary.text
         # The reminder tick that failed during the outage runs again: she owes nothing now.
         assert (await scheduler_of(bot.app).tick(bot.app.bot, wait=True)).planned == 0
 
-    values = await db.run(lambda s: {v.indicator_id: v.value
-                                     for v in s.exec(select(ReportedValue))})
+    values = await db.run(stored_values)
     assert values == {ids["303"][0]: Decimal(255835), ids["303"][1]: Decimal(255900),
                       ids["303"][2]: Decimal(150)}
     revisions = await db.run(lambda s: len(s.exec(select(Revision)).all()))

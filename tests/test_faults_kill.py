@@ -2,16 +2,22 @@
 conversations, and started again each time.
 
 25 coordinadores with two units each (50 conversations, three indicators per unit, some
-values implausible enough to be confirmed, some remarks typed) report at the same time while
+values implausible enough to be confirmed, some off green so a justification is asked, some
+remarks typed; about half of the units answered with all their values in one message and the
+confirmation table's «Sí, guardar» / «Sí, con observaciones», the rest one value at a time)
+report at the same time while
 the real process is killed ``KILLS`` times at random instants, seeded: right after updates
 were sent, once Telegram handed them over, after some of the replies, or right after a
 button press was answered (its step committed, its reply not sent yet). After each restart
 the people who were waiting for an answer do what a person would — ask where they were — and
 go on from what the bot says. At the end, from the database:
 
-* every value the person was shown as saved ("Guardé …") is stored, once, with that value;
+* every value the person was shown as saved (a unit's «Listo» summary) is stored with that
+  value; a unit whose «Listo» a kill swallowed (step committed, reply never sent) was at least
+  shown as having nothing pending;
 * every conversation reached its end, every indicator holds the value the person meant, its
-  remark is the one they wrote, and each change is in the revision log exactly once;
+  remark is the one they wrote, each change is in the revision log exactly once, and the
+  justification the person wrote is stored exactly once where the value left green;
 * no conversation state is left over, Telegram rejected nothing, no button was refused as
   stale, nobody read an error message, and no reminder was sent twice across the restarts.
 
@@ -36,9 +42,10 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import system_clock
+from bot.domain.attainment import DEFAULT_BANDS
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
-from bot.services import reminders
+from bot.services import justification, reminders
 from bot.services.conversation import load_state
 from bot.services.registration import register_directly
 from bot.settings import Settings
@@ -49,6 +56,7 @@ from storage.models import (
     ActionLine,
     Conversation,
     Indicator,
+    Justification,
     ReportedValue,
     Revision,
     Unit,
@@ -67,7 +75,10 @@ META = Decimal(100)
 # Keep last month open whatever today's date is (deadline the 28th, five days of grace).
 BOT_ENV = {"POA_DEADLINE_DAY": "28", "POA_GRACE_DAYS": "5"}
 WAIT = 30  # seconds: generous, for a loaded CI machine; a healthy run never waits that long
-SAVED = re.compile(r"Guardé ([\d,.]+) CASOS para (INDICADOR U\d+-\d) ")
+# What the person is shown as saved: a line of a unit's «Listo» summary, or a saved value
+# whose remarks are asked («Indicador U01-2: 5,000 casos.», on resuming after a kill).
+SAVED = re.compile(r"^(?:\d+\. )?(Indicador U\d+-\d): ([\d,.]+) (?:CASOS$|casos\.$)",
+                   re.MULTILINE)
 NOT_A_REPLY = ("Seguimos donde te quedaste", "Recordatorio POA", "Último recordatorio POA",
                "Tus pendientes")
 
@@ -79,7 +90,12 @@ class Person:
     period: str  # the month they report (the only one owed)
     values: dict[int, Decimal]  # indicator id -> what they mean to report
     remarks: dict[int, str]  # indicator id -> remark to type ("" = "Sin observaciones")
+    batch_units: set[str] = field(default_factory=set)  # answered with one message per card
     done: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def justification(indicator_id: int) -> str:
+        return f"Causa de la variación {indicator_id}; se corrige el próximo mes"
 
     @property
     def unit(self) -> str | None:
@@ -97,13 +113,15 @@ def seed_catalog(session: Session, period: Period, rng: random.Random) -> list[P
     people = []
     for number in range(PEOPLE):
         user_id = 2001 + number
-        claves, values, remarks = [], {}, {}
+        claves, values, remarks, batch_units = [], {}, {}, set()
         for unit_number in range(UNITS_PER_PERSON):
             clave = f"U{number * UNITS_PER_PERSON + unit_number + 1:02d}"
             unit = Unit(clave=clave, nombre=f"UNIDAD {clave}")
             session.add(unit)
             session.flush()
             claves.append(clave)
+            if rng.random() < 0.5:
+                batch_units.add(clave)
             for k in range(1, INDICATORS_PER_UNIT + 1):
                 indicator = Indicator(
                     year=period.year, unit_id=unit.id, action_line_id=line.id,
@@ -125,7 +143,7 @@ def seed_catalog(session: Session, period: Period, rng: random.Random) -> list[P
         register_directly(session, telegram_user_id=user_id, role=ROLE_COORDINADOR,
                           unit_claves=claves, name=f"Persona {number + 1}",
                           now=datetime.now(UTC))
-        people.append(Person(user_id, claves, period.code, values, remarks))
+        people.append(Person(user_id, claves, period.code, values, remarks, batch_units))
     return people
 
 
@@ -134,6 +152,17 @@ def planned_reminders(session: Session) -> dict[int, int]:
     calendar = ReportingCalendar.from_settings(Settings(_env_file=None, **{
         k.lower(): v for k, v in BOT_ENV.items()}))
     return Counter(d.chat_id for d in reminders.plan_due(session, system_clock(), calendar))
+
+
+def fewest_steps(person: Person) -> int:
+    """A lower bound of the person's actions (the kill points fall within it): /reportar and
+    the unit's button for the first unit, /reportar for the second; per unit one message and
+    «Sí» (all at once) or a value and the remarks per indicator; a confirmation per value far
+    from the meta. Justifications and remarks after «Sí, con observaciones» come on top."""
+    steps = UNITS_PER_PERSON + 1
+    for unit in person.units:
+        steps += 2 if unit in person.batch_units else 2 * INDICATORS_PER_UNIT
+    return steps + sum(1 for value in person.values.values() if value > 2 * META)
 
 
 # --- the process ------------------------------------------------------------------------
@@ -186,9 +215,17 @@ class Fleet:
                          for p in sorted(self.workdir.glob("bot-*.log")))
 
 
+# Said before the answer to the same step, never alone: remarks or justification echoed
+# («📝 …») and the count saved by «Sí» («✅ Guardé 2 valores. Faltan 2 preguntas:»).
+PREAMBLE = re.compile(r"📝 |✅ Guardé \d+ valor(es)?\. Falta")
+
+
 def is_reply(message) -> bool:
+    """The bot's answer to a step: the question that follows (or the end), so that the state
+    read next is the one that answer left."""
     text = message.text or ""
-    return message.method == "sendMessage" and not text.startswith(NOT_A_REPLY)
+    return (message.method == "sendMessage" and not text.startswith(NOT_A_REPLY)
+            and not PREAMBLE.match(text))
 
 
 async def act(fleet: Fleet, person: Person, db) -> bool:
@@ -207,7 +244,16 @@ async def act(fleet: Fleet, person: Person, db) -> bool:
     elif step == "period":
         stub.press_button(user, f"r:p:{state['unit']}:{person.period}")
     elif step == "value":
-        stub.send_text(user, str(person.values[indicator]))
+        ids = state.get("ids") or [indicator]
+        if state.get("batch") and state.get("unit") in person.batch_units:
+            stub.send_text(user, " ".join(str(person.values[i]) for i in ids))  # all at once
+        else:
+            stub.send_text(user, str(person.values[indicator]))  # the first one alone
+    elif step == "table":
+        wants_remarks = any(person.remarks[i] for i in state["ids"])
+        stub.press_button(user, f"r:bt:{'obs' if wants_remarks else 'ok'}")
+    elif step == "justify":
+        stub.send_text(user, person.justification(indicator))
     elif step == "confirm":
         stub.press_button(user, f"r:ok:{indicator}")
     elif step == "remarks":
@@ -222,11 +268,15 @@ async def act(fleet: Fleet, person: Person, db) -> bool:
 
 
 def note_reply(person: Person, text: str) -> None:
-    unit = person.unit
-    finished = ("Listo: " in text and f"· {unit} " in text) or (
-        f"pendientes de la unidad {unit} " in text)
-    if unit and finished:
-        person.done.append(unit)
+    """A unit is done when the bot says so: its «Listo» summary, «nothing pending» for it, or
+    for all (a /reportar after a kill swallowed a «Listo» goes to the unit still owed, so the
+    summary read may be another unit's than the one the person started with)."""
+    everything = text.startswith("No tienes indicadores pendientes en periodos abiertos")
+    for unit in person.units:
+        finished = everything or ("Listo: " in text and f"· {unit} " in text) or (
+            f"pendientes de la unidad {unit} " in text)
+        if finished and unit not in person.done:
+            person.done.append(unit)
 
 
 async def run_person(fleet: Fleet, person: Person, db) -> None:
@@ -310,7 +360,7 @@ async def test_sigkill_at_random_points_of_50_conversations_loses_and_repeats_no
     period = Period.month(today.year, today.month).previous()
     people = await db.run(seed_catalog, period, rng)
     expected_reminders = await db.run(planned_reminders)
-    total_steps = sum(2 + len(p.values) * 2 for p in people) + len(people) * UNITS_PER_PERSON
+    total_steps = sum(fewest_steps(p) for p in people)
     points = sorted(rng.sample(range(10, total_steps - 20), KILLS))
 
     async with BotApiStub(token=TEST_TOKEN) as stub:
@@ -351,7 +401,7 @@ async def test_sigkill_at_random_points_of_50_conversations_loses_and_repeats_no
                              if m.method == "sendMessage"] for p in people}
         transcripts = {u: stub.transcript(p.user_id) for p in people for u in p.units}
         for person in people:
-            assert person.done == person.units, stub.transcript(person.user_id)
+            assert sorted(person.done) == person.units, stub.transcript(person.user_id)
             for text in texts[person.user_id]:
                 assert text not in (ERROR_TEXT, DATABASE_ERROR_TEXT, CONNECTION_ERROR_TEXT), \
                     stub.transcript(person.user_id)
@@ -365,21 +415,37 @@ async def test_sigkill_at_random_points_of_50_conversations_loses_and_repeats_no
         revisions = Counter((r.indicator_id, r.reason == "observaciones")
                             for r in session.exec(select(Revision).where(
                                 Revision.period == period.code)))
-        names = {i.nombre: i.id for i in session.exec(select(Indicator))}
+        indicators = session.exec(select(Indicator)).all()
+        names = {i.nombre: i.id for i in indicators}
         states = session.exec(select(Conversation)).all()
-        return values, revisions, names, states
+        justified = Counter((j.indicator_id, j.text) for j in session.exec(
+            select(Justification).where(Justification.period == period.code)))
+        off_green = {i.id for i in indicators if i.id in values and justification.assess(
+            session, i, period, values[i.id][0], DEFAULT_BANDS).off_green}
+        return values, revisions, names, states, justified, off_green
 
-    values, revisions, names, states = await db.run(stored)
+    values, revisions, names, states, justified, off_green = await db.run(stored)
     assert states == []
     # What each person was shown as saved is what is stored.
     shown = set()
     for person in people:
         for text in texts[person.user_id]:
-            for value, name in SAVED.findall(text):
-                shown.add(name)
-                assert values[names[name]][0] == Decimal(value.replace(",", "")), (name, text)
-    unseen = sorted(set(names) - shown)
-    assert not unseen, "\n\n".join(transcripts[n[10:13]] for n in unseen)
+            for name, value in SAVED.findall(text):
+                shown.add(name.upper())
+                assert values[names[name.upper()]][0] == Decimal(value.replace(",", "")), (
+                    name, text)
+    # A kill right after a unit's last step swallows its «Listo» (the step is committed, the
+    # reply is not sent, and the update is a duplicate when re-delivered): the person then
+    # reads in /pendientes that nothing is pending for that unit.
+    told_done = {u for p in people for text in texts[p.user_id] for u in p.units
+                 if text.startswith("Tus pendientes")
+                 and f"{u} UNIDAD {u}\nNada pendiente en periodos abiertos" in text}
+    unseen_units = sorted({n[10:13] for n in set(names) - shown})
+    assert set(unseen_units) <= told_done, "\n\n".join(
+        transcripts[u] for u in sorted(set(unseen_units) - told_done))
+    assert len(off_green) >= 10  # the run exercised the justification question
+    assert {u for p in people for u in p.batch_units} and any(
+        set(p.units) - p.batch_units for p in people)  # and both ways of answering
     # Every indicator holds what was meant, with its remark, each change logged once.
     for person in people:
         for indicator_id, value in person.values.items():
@@ -387,3 +453,7 @@ async def test_sigkill_at_random_points_of_50_conversations_loses_and_repeats_no
             assert revisions[(indicator_id, False)] == 1
             assert revisions[(indicator_id, True)] == (1 if person.remarks[indicator_id]
                                                        else 0)
+            expected = Counter({(indicator_id, person.justification(indicator_id)): 1}
+                               if indicator_id in off_green else {})
+            assert Counter({k: n for k, n in justified.items() if k[0] == indicator_id}
+                           ) == expected, indicator_id

@@ -20,6 +20,7 @@ from storage.models import (
     ROLE_COORDINADOR,
     Conversation,
     Invitation,
+    Justification,
     Person,
     PersonUnit,
     ProcessedUpdate,
@@ -48,49 +49,69 @@ def snapshot(session):
     revisions = sorted((r.id, r.indicator_id, r.period, r.old_value, r.new_value, r.reason,
                         r.new_observaciones) for r in session.exec(select(Revision)))
     states = sorted((c.chat_id, c.state) for c in session.exec(select(Conversation)))
-    return values, revisions, states
+    justifications = sorted((j.id, j.indicator_id, j.period, j.text, j.state)
+                            for j in session.exec(select(Justification)))
+    return values, revisions, states, justifications
 
 
 async def test_every_reporting_update_delivered_twice_is_applied_once(db):
-    """A whole report and a correction, then Telegram delivers every update again."""
+    """A whole report (one value alone, then the rest in one message with «Sí, con
+    observaciones» and its queued questions), another one all at once with «Sí, guardar» and
+    a justification, and a correction; then Telegram delivers every update again."""
     await db.run(add_sample_catalog)
     async with running_bot(db) as bot:
         stub = bot.stub
         await bot.register_coordinador(ANA, ["303"], name="Ana")
-        choose = await bot.say(ANA, "/reportar")
-        card = await bot.press(ANA, button(choose, "marzo"))
-        assert "Indicador 1 de 3" in card.text
-        saved = await bot.say(ANA, "255835")
+        await bot.register_coordinador(BETO, ["306"], name="Beto")
+        card = await bot.say(ANA, "/reportar")  # one unit, one open period: the card at once
+        assert "faltan 3 de 3" in card.text
+        saved = await bot.say(ANA, "255835")  # the first value alone
         card = await bot.press(ANA, button(saved, "Sin observaciones"))
-        confirm = await bot.say(ANA, "2558350")  # ten times the meta: asked to confirm
+        assert "faltan 2 de 3" in card.text
+        table = await bot.say(ANA, "2558350 150")  # ten times the meta, then the third
+        assert "⚠️" in table.text and "¿Está bien?" in table.text
+        counted = await bot.press(ANA, button(table, "Sí, con observaciones"))
+        assert "Guardé 1 valor" in counted.text
+        confirm = await bot.next_message(ANA)
         assert "¿Es correcto?" in confirm.text
         saved = await bot.press(ANA, button(confirm, "Sí"))
         assert "Guardé 2,558,350" in saved.text
-        card = await bot.say(ANA, "lectura de prueba")  # observaciones
-        assert "Indicador 3 de 3" in card.text
-        saved = await bot.say(ANA, "150")
-        summary = await bot.press(ANA, button(saved, "Sin observaciones"))
+        await bot.say(ANA, "lectura de prueba")  # observaciones, echoed
+        remarks = await bot.next_message(ANA)  # those of the value saved by «Sí»
+        assert "¿Observaciones?" in remarks.text
+        summary = await bot.press(ANA, button(remarks, "Sin observaciones"))
         assert "Listo" in summary.text
         await bot.press(ANA, button(summary, "Corregir 1"))
         await bot.say(ANA, "255836")
         done = await bot.say(ANA, "error de captura")
         assert "Corregido" in done.text
+
+        card = await bot.say(BETO, "/reportar")
+        assert "faltan 2 de 2" in card.text, card.text
+        table = await bot.say(BETO, "120 25")  # 120 of 150: off green; 25 % to March
+        counted = await bot.press(BETO, button(table, "Sí, guardar"))
+        assert "Guardé 2 valores. Falta 1 pregunta" in counted.text, counted.text
+        asked = await bot.next_message(BETO)
+        assert "justificación de la variación" in asked.text, asked.text
+        await bot.say(BETO, "Faltó personal dos semanas; se contrata en abril")
+        assert "Listo" in (await bot.next_message(BETO)).text
         await bot.idle()
 
         before = await db.run(snapshot)
         sent_before = len(stub.sent)
         updates = await db.run(lambda s: len(s.exec(select(ProcessedUpdate)).all()))
-        assert updates >= 10
+        assert updates >= 15
         for update_id in range(1, updates + 1):  # the stub numbers updates from 1
             stub.redeliver(update_id)
         await bot.idle()
 
         assert await db.run(snapshot) == before
         assert stub.sent[sent_before:] == [], [m.text for m in stub.sent[sent_before:]]
-        values, revisions, _states = before
-        assert len(values) == 3
+        values, revisions, _states, justifications = before
+        assert len(values) == 5
         # One revision per saved value, one for the remark, one for the correction.
-        assert len(revisions) == 5, revisions
+        assert len(revisions) == 7, revisions
+        assert len(justifications) == 1, justifications
 
 
 async def test_redelivered_registration_greets_again_and_registers_once(db):
@@ -100,7 +121,7 @@ async def test_redelivered_registration_greets_again_and_registers_once(db):
                                name="Beto", now=bot.clock(), days=7)
         update = bot.stub.send_text(BETO, f"/start {created.token}")
         welcome = await bot.next_message(BETO)
-        assert "Quedaste registrado" in welcome.text
+        assert "Ya tienes acceso" in welcome.text
         await bot.idle()
         bot.stub.redeliver(update["update_id"])
         again = await bot.next_message(BETO)

@@ -17,7 +17,10 @@ Steps (stored in the conversation state, see :mod:`bot.services.conversation`):
 
 Why a separate module: the batch is a new concern; ``conversation.py`` only calls
 :func:`ask_list`, :func:`on_values`, :func:`on_button`, :func:`next_in_queue` and
-:func:`current` at its hooks.
+:func:`current` at its hooks. This module never imports the conversation: the state and the
+shared screens are :mod:`bot.services.flow_state`, and where the batch hands control back
+(judge a queued value, ask the next pending values) it calls the :class:`~bot.services.
+flow_state.Steps` the conversation passes in.
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ from sqlmodel import Session, col, select
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.typed_figures import Choice, FigureRules
-from bot.services import conversation as conv
-from bot.services import justification, justification_step, pending, reporting
+from bot.services import flow_state, justification, justification_step, pending, reporting
 from bot.services.batch_entry import BatchRefusal, read_batch
 from bot.services.fichas import programmed_meta, programmed_metas
+from bot.services.flow_state import Steps
 from bot.services.registration import UnitView
 from bot.services.reporting import IndicatorCard, ReportingError, ValueSlot, ValueTaken
 from storage.models import Indicator, ReportedValue, Unit
@@ -150,9 +153,9 @@ def ask_list(session: Session, turn, unit: UnitView, period: Period, first: Indi
         indicators = [first]
     unit_row = _unit_row(session, unit)
     slots = [reporting.pending_slot(session, i, unit_row, period) for i in indicators]
-    conv._set(session, turn, flow=conv.REPORT, step="value", unit=unit.clave,
-              period=period.code, indicator=indicators[0].id,
-              batch=1 if len(indicators) > 1 else 0, ids=[i.id for i in indicators])
+    flow_state.set_step(session, turn, flow=flow_state.REPORT, step="value", unit=unit.clave,
+                        period=period.code, indicator=indicators[0].id,
+                        batch=1 if len(indicators) > 1 else 0, ids=[i.id for i in indicators])
     # The late notice is said once: on the first card of the period, not on every step.
     late = turn.calendar.is_late(period, turn.now) and position == 1
     return [AskValues(unit, period, short_cards(session, slots, period), position, total,
@@ -163,7 +166,7 @@ def _slots(session: Session, turn, state: dict) -> list[ValueSlot] | None:
     ids = state.get("ids") if isinstance(state.get("ids"), list) else None
     if not ids:
         return None
-    slots = [conv._slot(session, turn, i, state.get("period")) for i in ids]
+    slots = [flow_state.slot(session, turn, i, state.get("period")) for i in ids]
     return None if any(s is None for s in slots) else slots
 
 
@@ -181,7 +184,7 @@ def on_values(session: Session, turn, state: dict, text: str) -> list | None:
     if result is None:
         return None
     if isinstance(result, BatchRefusal):
-        return [conv.Refused(result.message)]  # the state is unchanged: nothing lost
+        return [flow_state.Refused(result.message)]  # the state is unchanged: nothing lost
     rows = []
     for slot, item in zip(slots, result, strict=True):
         if isinstance(item.figure, Choice):
@@ -190,7 +193,7 @@ def on_values(session: Session, turn, state: dict, text: str) -> list | None:
         else:
             rows.append([slot.indicator.id, item.typed, str(item.figure.value), [],
                          item.figure.note])
-    conv._set(session, turn, **{**conv._base(state), "step": "table", "rows": rows})
+    flow_state.set_step(session, turn, **{**flow_state.base(state), "step": "table", "rows": rows})
     return [_table(slots, rows)]
 
 
@@ -208,34 +211,35 @@ def _table(slots: list[ValueSlot], rows: list) -> ConfirmBatch:
     return ConfirmBatch(unit, slots[0].period, tuple(result))
 
 
-def on_button(session: Session, turn, state: dict, action: str, args: list[str]) -> list:
+def on_button(session: Session, turn, state: dict, action: str, args: list[str],
+              steps: Steps) -> list:
     """``r:bt:ok|obs|fix`` on the table; ``r:desc:<unidad>:<periodo>`` on the card."""
     if action == "desc" and len(args) == 2:
-        unit = conv._unit_view(turn, args[0])
+        unit = flow_state.unit_view(turn, args[0])
         period = reporting.parse_period_code(args[1])
         if unit is None or period is None:
-            return [conv.Stale()]
+            return [flow_state.Stale()]
         indicators = reporting.unit_indicators(session, unit.clave, period)
         unit_row = _unit_row(session, unit)
         return [Descriptions(tuple(reporting.pending_slot(session, i, unit_row, period).card()
                                    for i in indicators))]
     if (action != "bt" or len(args) != 1 or args[0] not in ("ok", "obs", "fix")
-            or state.get("flow") != conv.REPORT or state.get("step") != "table"
+            or state.get("flow") != flow_state.REPORT or state.get("step") != "table"
             or not isinstance(state.get("rows"), list)):
-        return [conv.Stale()]
+        return [flow_state.Stale()]
     slots = _slots(session, turn, state)
-    unit = conv._unit_view(turn, str(state.get("unit")))
+    unit = flow_state.unit_view(turn, str(state.get("unit")))
     if slots is None or unit is None:
-        conv._clear(session, turn)
-        return [conv.Stale()]
+        flow_state.clear(session, turn)
+        return [flow_state.Stale()]
     period = slots[0].period
     if args[0] == "fix":
-        return conv._ask_next(session, turn, unit, period)
-    return _save_all(session, turn, state, unit, slots, obs=args[0] == "obs")
+        return steps.ask_next(session, turn, unit, period)
+    return _save_all(session, turn, state, unit, slots, steps, obs=args[0] == "obs")
 
 
 def _save_all(session: Session, turn, state: dict, unit: UnitView, slots: list[ValueSlot],
-              *, obs: bool) -> list:
+              steps: Steps, *, obs: bool) -> list:
     """«Sí»: save what needs no question; queue the rest in card order."""
     queue, saved = [], 0
     for slot, (indicator_id, typed, value, readings, _note) in zip(slots, state["rows"],
@@ -260,8 +264,8 @@ def _save_all(session: Session, turn, state: dict, unit: UnitView, slots: list[V
             queue.append([indicator_id, "t", str(value)])
             continue
         except ReportingError as error:
-            conv._clear(session, turn)
-            return [conv.Refused(str(error))]
+            flow_state.clear(session, turn)
+            return [flow_state.Refused(str(error))]
         saved += 1
         assessment = justification.assess(session, slot.indicator, slot.period, value,
                                           turn.bands)
@@ -270,40 +274,42 @@ def _save_all(session: Session, turn, state: dict, unit: UnitView, slots: list[V
             queue.append([indicator_id, "j"])
         elif obs:
             queue.append([indicator_id, "o"])
-    base = {"flow": conv.REPORT, "unit": unit.clave, "period": slots[0].period.code,
+    base = {"flow": flow_state.REPORT, "unit": unit.clave, "period": slots[0].period.code,
             "indicator": slots[0].indicator.id, "queue": queue, "obs": 1 if obs else 0}
     head = [BatchSaved(saved, len(queue))] if queue else []
-    return [*head, *next_in_queue(session, turn, base, unit.clave, slots[0].period)]
+    return [*head, *next_in_queue(session, turn, base, unit.clave, slots[0].period, steps)]
 
 
-def next_in_queue(session: Session, turn, state: dict, clave: str, period: Period) -> list:
+def next_in_queue(session: Session, turn, state: dict, clave: str, period: Period,
+                  steps: Steps) -> list:
     """The next question a batch still needs; the summary when none is left."""
     queue = list(state.get("queue") or [])
     obs = state.get("obs", 0)
     while queue:
         item = queue.pop(0)
-        slot = conv._slot(session, turn, item[0], period.code)
+        slot = flow_state.slot(session, turn, item[0], period.code)
         if slot is None or not isinstance(item, list) or len(item) < 2:
             continue
-        base = {"flow": conv.REPORT, "unit": clave, "period": period.code,
+        base = {"flow": flow_state.REPORT, "unit": clave, "period": period.code,
                 "indicator": slot.indicator.id, "queue": queue, "obs": obs}
         card, kind = slot.card(), item[1]
         if kind == "d" and slot.stored is None and len(item) == 4:
-            conv._set(session, turn, **base, step="choose", typed=item[2], readings=item[3])
-            return [conv.ChooseReading(conv.REPORT, card, item[2],
-                                       tuple(Decimal(v) for v in item[3]))]
+            flow_state.set_step(session, turn, **base, step="choose", typed=item[2],
+                                readings=item[3])
+            return [flow_state.ChooseReading(flow_state.REPORT, card, item[2],
+                                             tuple(Decimal(v) for v in item[3]))]
         if kind in ("c", "t") and len(item) == 3:
-            return conv._judge(session, turn, base, slot, Decimal(item[2]))
+            return steps.judge(session, turn, base, slot, Decimal(item[2]))
         if kind == "j" and slot.stored is not None:
             return justification_step.ask(session, turn, base, slot)
         if kind == "o" and slot.stored is not None:
-            conv._set(session, turn, **base, step="remarks")
-            return [conv.AskRemarks(card, slot.stored.value, False, saved_now=False)]
-    unit = conv._unit_view(turn, clave)
+            flow_state.set_step(session, turn, **base, step="remarks")
+            return [flow_state.AskRemarks(card, slot.stored.value, False, saved_now=False)]
+    unit = flow_state.unit_view(turn, clave)
     if unit is None:
-        conv._clear(session, turn)
-        return [conv.Stale()]
-    return conv._ask_next(session, turn, unit, period)
+        flow_state.clear(session, turn)
+        return [flow_state.Stale()]
+    return steps.ask_next(session, turn, unit, period)
 
 
 def remarks_noted(slot: ValueSlot, text: str) -> list:
@@ -311,10 +317,10 @@ def remarks_noted(slot: ValueSlot, text: str) -> list:
     return [RemarksNoted(slot.card(), text)] if text else []
 
 
-def current(session: Session, turn, state: dict) -> list:
+def current(session: Session, turn, state: dict, steps: Steps) -> list:
     """The card or the table, asked again (resume)."""
     slots = _slots(session, turn, state)
-    unit = conv._unit_view(turn, str(state.get("unit")))
+    unit = flow_state.unit_view(turn, str(state.get("unit")))
     if slots is None or unit is None:
         return []
     if state.get("step") == "table" and isinstance(state.get("rows"), list):
@@ -323,6 +329,6 @@ def current(session: Session, turn, state: dict) -> list:
     if any(s.stored is not None for s in slots):
         # Stored meanwhile (a colleague, a stand-in, an import): a fresh card, so that the
         # numbers shown and the stored ``ids`` the answer is read against agree again.
-        return conv._ask_next(session, turn, unit, period)
+        return steps.ask_next(session, turn, unit, period)
     _first, position, total = reporting.next_pending(session, unit.clave, period)
     return [AskValues(unit, period, short_cards(session, slots, period), position, total)]

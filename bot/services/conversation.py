@@ -42,29 +42,46 @@ the batch card, table and queue in ``bot.services.batch_flow`` (reading a batch 
 ``bot.services.batch_entry``), the justification step in
 ``bot.services.justification_step``, reading typed figures in ``bot.domain.typed_figures``,
 saving and history in ``bot.services.reporting``, who stored a value in
-``bot.services.ownership``, remarks in ``bot.domain.remarks``.
+``bot.services.ownership``, remarks in ``bot.domain.remarks``. The :class:`Turn`, the stored
+state and the screens the step rooms return live in ``bot.services.flow_state`` (re-exported
+here); the rooms (``batch_flow``, ``justification_step``) import that, never this module,
+and get the transitions they hand control back to as :data:`STEPS`.
 """
 
 from __future__ import annotations
 
-import json
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session
 
-from bot.domain.attainment import DEFAULT_BANDS, Bands
-from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.remarks import means_no_remarks
 from bot.domain.typed_figures import Choice, FigureRules, Refusal, read_figure
 from bot.services import batch_flow, evidence, justification_step, ownership, reporting
-from bot.services.registration import PersonView, UnitView
+from bot.services.flow_state import (  # shared with the step rooms; re-exported for handlers
+    CORRECT,
+    REPORT,
+    AskRemarks,
+    ChooseReading,
+    Refused,
+    Stale,
+    Steps,
+    Turn,
+    claim_update,
+    has_flow,
+    load_state,
+    printable,
+)
+from bot.services.flow_state import base as _base
+from bot.services.flow_state import clear as _clear
+from bot.services.flow_state import set_step as _set
+from bot.services.flow_state import slot as _slot
+from bot.services.flow_state import state_slot as _state_slot
+from bot.services.flow_state import unit_view as _unit_view
+from bot.services.registration import UnitView
 from bot.services.reporting import (
     MAX_REMARKS,
     IndicatorCard,
@@ -73,21 +90,6 @@ from bot.services.reporting import (
     ValueSlot,
     ValueTaken,
 )
-from storage.models import Conversation, ProcessedUpdate
-
-REPORT, CORRECT = "r", "c"  # flow names double as callback-data prefixes
-PROCESSED_UPDATES_KEPT = timedelta(days=3)
-
-
-@dataclass(frozen=True)
-class Turn:
-    person: PersonView
-    chat_id: int
-    update_id: int | None
-    now: datetime
-    calendar: ReportingCalendar
-    bands: Bands = DEFAULT_BANDS  # the settings' semáforo, for fichas without their own
-
 
 # --- screens (what to show; rendered by handlers.reporting) --------------------------------
 
@@ -121,31 +123,12 @@ class AskValue:
 
 
 @dataclass(frozen=True)
-class ChooseReading:
-    """The text reads two ways (``3.040``: 3,040 or 3.04): the person picks one."""
-
-    flow: str
-    card: IndicatorCard
-    typed: str
-    readings: tuple[Decimal, ...]
-
-
-@dataclass(frozen=True)
 class AskConfirm:
     flow: str
     card: IndicatorCard
     value: Decimal
     check: Plausibility
     note: str = ""  # how the text was read, when not obvious (typed_figures.Reading.note)
-
-
-@dataclass(frozen=True)
-class AskRemarks:
-    card: IndicatorCard
-    value: Decimal
-    late: bool
-    note: str = ""
-    saved_now: bool = True  # False: asked after a batch was saved (no "Guardé")
 
 
 @dataclass(frozen=True)
@@ -179,19 +162,9 @@ class Corrected:
 
 
 @dataclass(frozen=True)
-class Refused:
-    message: str  # Spanish, from the domain (numbers) or the services
-
-
-@dataclass(frozen=True)
 class RemarksTooLong:
     length: int
     flow: str = REPORT
-
-
-@dataclass(frozen=True)
-class Stale:
-    """A button that no longer (or never) applies: refused, nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -262,122 +235,7 @@ class PendingList:
     units: tuple[PendingUnit, ...] = field(default_factory=tuple)
 
 
-# --- state storage --------------------------------------------------------------------------
-
-# Every step reads and writes its state and claims its update id: these statements are built
-# once (building them per call cost more than running them) and run as plain SQL, outside
-# the ORM's identity map and flush.
-_STATE = Conversation.__table__
-_LOAD_STATE = select(_STATE.c.state).where(_STATE.c.chat_id == bindparam("chat_id"))
-_CLEAR_STATE = _STATE.delete().where(_STATE.c.chat_id == bindparam("chat_id"))
-
-
-def _upsert_state(insert):
-    statement = insert(_STATE).values(chat_id=bindparam("chat_id"), state=bindparam("state"),
-                                      updated_at=bindparam("updated_at"))
-    return statement.on_conflict_do_update(
-        index_elements=[_STATE.c.chat_id],
-        set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at})
-
-
-def _claim(insert):
-    table = ProcessedUpdate.__table__
-    # RETURNING says whether the row went in (psycopg reported a rowcount of -1 for it).
-    return insert(table).values(
-        update_id=bindparam("update_id"), processed_at=bindparam("processed_at"),
-    ).on_conflict_do_nothing().returning(table.c.update_id)
-
-
-# ON CONFLICT is spelled by each dialect's own INSERT (SQLite and PostgreSQL both have it).
-_SAVE_STATE = {"postgresql": _upsert_state(postgresql.insert),
-               "sqlite": _upsert_state(sqlite.insert)}
-_CLAIM_UPDATE = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def load_state(session: Session, chat_id: int) -> dict:
-    text = session.connection().execute(_LOAD_STATE, {"chat_id": chat_id}).scalar()
-    if text is None:
-        return {}
-    try:
-        state = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def save_state(session: Session, chat_id: int, state: dict, now: datetime) -> None:
-    text = json.dumps(state, sort_keys=True, separators=(",", ":"))
-    session.connection().execute(_SAVE_STATE[_dialect(session)],
-                                 {"chat_id": chat_id, "state": text, "updated_at": now})
-
-
-def clear_state(session: Session, chat_id: int) -> None:
-    session.connection().execute(_CLEAR_STATE, {"chat_id": chat_id})
-
-
-def claim_update(session: Session, update_id: int | None, now: datetime) -> bool:
-    """Record the update as applied (in the step's transaction); False if it already was.
-
-    One ``INSERT … ON CONFLICT DO NOTHING`` instead of a look-up and an ORM flush. It is the
-    step's first statement, so on SQLite the write lock is taken here and every read of the
-    step happens inside the write transaction; on PostgreSQL a concurrent copy of the same
-    update waits for this one's outcome."""
-    if update_id is None:
-        return True
-    claimed = session.connection().execute(_CLAIM_UPDATE[_dialect(session)],
-                                           {"update_id": update_id, "processed_at": now})
-    if claimed.first() is None:
-        return False
-    if update_id % 200 == 0:  # now and then, forget ids Telegram can no longer re-deliver
-        session.exec(delete(ProcessedUpdate).where(
-            col(ProcessedUpdate.processed_at) < now - PROCESSED_UPDATES_KEPT))
-    return True
-
-
-def has_flow(session: Session, chat_id: int) -> bool:
-    return bool(load_state(session, chat_id).get("flow"))
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-def printable(text: str) -> str:
-    """Free text to keep (remarks, reasons): stripped, without control characters other
-    than line breaks and tabs — PostgreSQL refuses NUL in text and the xlsx format refuses
-    most of them, and none of them means anything in a remark."""
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
-                   ).strip()
-
-
-def _unit_view(turn: Turn, clave: str) -> UnitView | None:
-    return next((u for u in turn.person.units if u.clave == clave), None)
-
-
-def _set(session: Session, turn: Turn, **state) -> dict:
-    save_state(session, turn.chat_id, state, turn.now)
-    return state
-
-
-def _clear(session: Session, turn: Turn) -> None:
-    clear_state(session, turn.chat_id)
-
-
-def _slot(session: Session, turn: Turn, indicator_id, period_code) -> ValueSlot | None:
-    """The indicator/period a state or a button names, if it is the person's and due, with
-    its stored and earlier values (one query, read once per step)."""
-    try:
-        indicator_id = int(indicator_id)
-    except (TypeError, ValueError):
-        return None
-    period = reporting.parse_period_code(str(period_code))
-    if period is None:
-        return None
-    return reporting.load_slot(session, turn.person.id, indicator_id, period,
-                               today=turn.calendar.local(turn.now).date())  # stand-ins
-
 
 def _position(session: Session, slot: ValueSlot) -> tuple[int, int]:
     indicators = reporting.unit_indicators(session, slot.unit.clave, slot.period)
@@ -389,12 +247,6 @@ def _ask_again(session: Session, slot: ValueSlot, flow: str, problem: str = "") 
     position, total = _position(session, slot)
     return AskValue(slot.card(), position, total, correcting=flow == CORRECT, again=True,
                     problem=problem)
-
-
-def _base(state: dict) -> dict:
-    """The state without what belongs to one answer (candidate value, readings)."""
-    return {k: v for k, v in state.items() if k not in ("candidate", "readings", "typed",
-                                                          "chosen")}
 
 
 # --- starting ---------------------------------------------------------------------------------
@@ -512,7 +364,7 @@ def on_text(session: Session, turn: Turn, text: str) -> list:
     if step in ("value", "confirm", "choose"):
         return _on_value(session, turn, state, text)
     if step == "justify":
-        return justification_step.on_text(session, turn, state, text)
+        return justification_step.on_text(session, turn, state, text, STEPS)
     if step == "remarks":
         return _on_remarks(session, turn, state, text)
     if step == "reason":
@@ -538,10 +390,6 @@ def status(session: Session, turn: Turn, ignored_figure: str = "") -> NoFlow:
     until = (calendar.closes_at(first) - timedelta(days=1)).date() if late else (
         calendar.deadline(first))
     return NoFlow(pending, until, late, ignored_figure)
-
-
-def _state_slot(session: Session, turn: Turn, state: dict) -> ValueSlot | None:
-    return _slot(session, turn, state.get("indicator"), state.get("period"))
 
 
 def _on_value(session: Session, turn: Turn, state: dict, text: str) -> list:
@@ -592,7 +440,8 @@ def _accept(session: Session, turn: Turn, state: dict, slot: ValueSlot,
     except ReportingError as error:
         _clear(session, turn)
         return [Refused(str(error))]
-    return justification_step.after_save(session, turn, state, slot, value, row.late, note)
+    return justification_step.after_save(session, turn, state, slot, value, row.late, note,
+                                         STEPS)
 
 
 def _on_remarks(session: Session, turn: Turn, state: dict, text: str) -> list:
@@ -656,9 +505,14 @@ def settled(session: Session, turn: Turn, state: dict, slot: ValueSlot, *,
     """A slot of the report needs nothing more: the next queued question of a batch, or the
     next pending indicator."""
     if state.get("queue") is not None:
-        return batch_flow.next_in_queue(session, turn, state, slot.unit.clave, slot.period)
+        return batch_flow.next_in_queue(session, turn, state, slot.unit.clave, slot.period,
+                                         STEPS)
     return _ask_next(session, turn, _unit_view(turn, slot.unit.clave), slot.period,
                      open_checked=open_checked)
+
+
+# The transitions the step rooms (batch_flow, justification_step) hand control back to.
+STEPS = Steps(judge=_judge, ask_next=_ask_next, settled=settled)
 
 
 def _taken(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: Decimal) -> list:
@@ -692,7 +546,7 @@ def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list
     if action == "rd" and len(args) == 2:
         return _on_reading(session, turn, flow, state, *args)
     if flow == REPORT and action in ("bt", "desc"):
-        return batch_flow.on_button(session, turn, state, action, args)
+        return batch_flow.on_button(session, turn, state, action, args, STEPS)
     if action in ("ok", "fix", "nr", "keep", "chg") and len(args) == 1:
         expected_step = {"nr": "remarks", "keep": "taken", "chg": "taken"}.get(action, "confirm")
         if (state.get("flow") != flow or state.get("step") != expected_step
@@ -786,7 +640,7 @@ def current_question(session: Session, turn: Turn, state: dict) -> list:
     period = reporting.parse_period_code(str(state.get("period")))
     if step in ("table", "justify") or (step == "value" and state.get("batch")):
         screens = (justification_step.current(session, turn, state) if step == "justify"
-                   else batch_flow.current(session, turn, state))
+                   else batch_flow.current(session, turn, state, STEPS))
         if not screens:
             _clear(session, turn)
         return screens

@@ -5,7 +5,8 @@ green (:mod:`bot.services.justification`), before the remarks: required, one or 
 sentences with the cause and what will be done; "no", emoji or a few letters are refused with
 a clear message and the question stays. Then the flow goes on where it would have gone: the
 remarks (one at a time, or a batch «con observaciones»), the next queued question of a batch,
-or the end of a correction.
+or the end of a correction — through ``steps.settled``, passed in by the conversation (this
+module imports :mod:`bot.services.flow_state`, never the conversation).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from bot.services import conversation as conv
-from bot.services import justification
+from bot.services import flow_state, justification
+from bot.services.flow_state import Steps
 from bot.services.justification import Assessment
 from bot.services.reporting import IndicatorCard, ValueSlot
 
@@ -47,12 +48,12 @@ def _assessment(session: Session, turn, slot: ValueSlot) -> Assessment | None:
 def ask(session: Session, turn, state: dict, slot: ValueSlot) -> list:
     assessment = _assessment(session, turn, slot)
     if assessment is None:
-        conv._clear(session, turn)
-        return [conv.Stale()]
-    conv._set(session, turn, **{**conv._base(state), "step": "justify",
-                                "indicator": slot.indicator.id})
+        flow_state.clear(session, turn)
+        return [flow_state.Stale()]
+    flow_state.set_step(session, turn, **{**flow_state.base(state), "step": "justify",
+                                          "indicator": slot.indicator.id})
     return [AskJustification(slot.card(), slot.stored.value, assessment.which,
-                             state.get("flow", conv.REPORT))]
+                             state.get("flow", flow_state.REPORT))]
 
 
 def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot,
@@ -65,45 +66,45 @@ def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot,
 
 
 def after_save(session: Session, turn, state: dict, slot: ValueSlot, value: Decimal,
-               late: bool, note: str) -> list:
+               late: bool, note: str, steps: Steps) -> list:
     """A report value was just saved: justification if needed, then remarks or the next."""
-    saved = conv.AskRemarks(slot.card(), value, late, note)
+    saved = flow_state.AskRemarks(slot.card(), value, late, note)
     ask_now = ask_if_needed(session, turn, state, slot, value)
     if ask_now:  # the question says, first, that the value was saved (and how it was read)
         return [replace(s, saved_now=True, note=note) if isinstance(s, AskJustification) else s
                 for s in ask_now]
     if state.get("queue") is not None and not state.get("obs"):
-        return conv.settled(session, turn, conv._base(state), slot)
-    conv._set(session, turn, **{**conv._base(state), "step": "remarks"})
+        return steps.settled(session, turn, flow_state.base(state), slot)
+    flow_state.set_step(session, turn, **{**flow_state.base(state), "step": "remarks"})
     return [saved]
 
 
-def on_text(session: Session, turn, state: dict, text: str) -> list:
-    slot = conv._state_slot(session, turn, state)
+def on_text(session: Session, turn, state: dict, text: str, steps: Steps) -> list:
+    slot = flow_state.state_slot(session, turn, state)
     assessment = _assessment(session, turn, slot) if slot is not None else None
     if slot is None or assessment is None:
-        conv._clear(session, turn)
-        return [conv.Stale()]
-    text = conv.printable(text)
+        flow_state.clear(session, turn)
+        return [flow_state.Stale()]
+    text = flow_state.printable(text)
     problem = justification.refusal(text)
     if problem:
-        return [conv.Refused(problem)]  # the question stays; nothing saved
+        return [flow_state.Refused(problem)]  # the question stays; nothing saved
     justification.save(session, slot.indicator.id, slot.period.code, text,
                        person_id=turn.person.id, now=turn.now, assessment=assessment)
     done = Justified(slot.card(), text)
-    if state.get("flow") == conv.CORRECT:
-        conv._clear(session, turn)
+    if state.get("flow") == flow_state.CORRECT:
+        flow_state.clear(session, turn)
         return [done]
     if state.get("queue") is not None and not state.get("obs"):
-        return [done, *conv.settled(session, turn, state, slot)]
-    conv._set(session, turn, **{**conv._base(state), "step": "remarks"})
-    return [done, conv.AskRemarks(slot.card(), slot.stored.value, False, saved_now=False)]
+        return [done, *steps.settled(session, turn, state, slot)]
+    flow_state.set_step(session, turn, **{**flow_state.base(state), "step": "remarks"})
+    return [done, flow_state.AskRemarks(slot.card(), slot.stored.value, False, saved_now=False)]
 
 
 def current(session: Session, turn, state: dict) -> list:
-    slot = conv._state_slot(session, turn, state)
+    slot = flow_state.state_slot(session, turn, state)
     assessment = _assessment(session, turn, slot) if slot is not None else None
     if slot is None or assessment is None:
         return []
     return [AskJustification(slot.card(), slot.stored.value, assessment.which,
-                             state.get("flow", conv.REPORT))]
+                             state.get("flow", flow_state.REPORT))]
