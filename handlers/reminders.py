@@ -60,7 +60,7 @@ def short_date(day: date) -> str:
 
 
 def plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
+    return f"{count:,} {one if count == 1 else many}"  # es-MX: 3,000
 
 
 def units_text(units: tuple[tuple[str, str], ...]) -> str:
@@ -276,24 +276,34 @@ async def recordar(update: Update, context: CallbackContext) -> None:
     await reply_html(update, context, manual_result_text(result, sorted(unattended)))
 
 
+NAMES_SHOWN = 20  # a state-wide /recordar reaches thousands: one message, not fourteen
+
+
+def _some(names: list[str]) -> str:
+    """Up to NAMES_SHOWN names, then how many more."""
+    if len(names) <= NAMES_SHOWN:
+        return ", ".join(names)
+    return f"{', '.join(names[:NAMES_SHOWN])} y {len(names) - NAMES_SHOWN:,} más"
+
+
 def manual_result_text(result, unattended: list[tuple[str, str]] = ()) -> str:
     """What /recordar did: to whom it sent, who was skipped, and which pending units have
     nobody to remind."""
     nobody = ("" if not unattended else
               "\nSin responsable a quien recordar: "
-              + ", ".join(f"{esc(clave)} {esc(nombre)}" for clave, nombre in unattended)
+              + esc(_some([f"{clave} {nombre}" for clave, nombre in unattended]))
               + ". Invita a alguien con /invitar.")
     if result.planned == 0 and result.skipped_today == 0:
         if unattended:
             return "No hay a quién enviar recordatorios." + nobody
         return "Nadie tiene indicadores pendientes en los periodos abiertos: no envié nada."
-    names = f": {esc(', '.join(result.sent_to))}" if result.sent_to else ""
+    names = f": {esc(_some(result.sent_to))}" if result.sent_to else ""
     lines = [f"Envié {plural(result.sent, 'recordatorio', 'recordatorios')}{names}."]
     if result.skipped_today:
         lines.append(f"{plural(result.skipped_today, 'persona ya había', 'personas ya habían')}"
                      " recibido uno hoy: no se lo repetí.")
     if result.unreachable:
-        lines.append(f"No pude entregar a: {esc(', '.join(result.unreachable))} (bloquearon "
+        lines.append(f"No pude entregar a: {esc(_some(result.unreachable))} (bloquearon "
                      "el bot).")
     if result.failed or result.rejected:
         lines.append(f"{plural(result.failed + result.rejected, 'envío falló', 'envíos fallaron')}"

@@ -166,3 +166,19 @@ async def test_recordatorios_never_calls_a_past_deadline_upcoming(db):
         upcoming = text.split("Próximos envíos", 1)[1].split("Periodos abiertos", 1)[0]
         assert "martes 2 de mayo, 09:00 — recordatorio" in upcoming
         assert "abril" not in upcoming
+
+
+def test_recordar_answer_names_twenty_people_then_counts_the_rest():
+    """A state-wide /recordar reaches thousands: its answer stays one message (it used to
+    list every name, 14 messages for 3,000 people)."""
+    from bot.scheduler import FanOutResult
+    from handlers.reminders import NAMES_SHOWN, manual_result_text
+
+    names = [f"Coordinador {i}" for i in range(3000)]
+    text = manual_result_text(FanOutResult(planned=3000, sent=3000, sent_to=names),
+                              [("308", "BAJOS <CONSUMOS>")])
+    assert text.startswith("Envié 3,000 recordatorios: Coordinador 0, ")
+    assert f"Coordinador {NAMES_SHOWN - 1} y {3000 - NAMES_SHOWN:,} más." in text
+    assert f"Coordinador {NAMES_SHOWN}," not in text
+    assert "308 BAJOS &lt;CONSUMOS&gt;" in text
+    assert len(text) < 1000
