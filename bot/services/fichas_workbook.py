@@ -26,9 +26,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
 from bot.domain.attainment import Bands
@@ -63,6 +60,8 @@ class WorkbookError(ValueError):
 
 
 def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
     return get_column_letter(index + 1)
 
 
@@ -79,6 +78,11 @@ def export_fichas(session: Session, year: int, out: Path, bands: Bands) -> int:
     catalog = _catalog(session, year)
     fichas = load_fichas(session, [i for i, _ in catalog], bands)
     calendars = programmed_metas(session, [i.id for i, _ in catalog])
+    # openpyxl (with numpy, PIL and lxml behind it) only when a workbook is made: every
+    # poa-bot command imports this module for its arguments, and `run` would carry them.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = FICHAS
@@ -228,6 +232,8 @@ def _indicator_of(cells: _Cells, catalog: dict[int, tuple[Indicator, str]], seen
 def plan_import(session: Session, path: Path, year: int | None, bands: Bands,
                 today: date) -> ImportPlan:
     """Validate ``path`` against the catalog; raises :class:`WorkbookError` on any bad cell."""
+    from openpyxl import load_workbook
+
     problems: list[str] = []
     try:
         book = load_workbook(path, read_only=True, data_only=True)
