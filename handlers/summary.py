@@ -23,6 +23,10 @@ Speed: the summary is built, planned into pages and the page shown written in a 
 worker thread (:meth:`storage.db.Database.run`), never on the event loop, and kept in a
 :class:`~bot.services.summary_cache.SummaryCache` (one per Application) while the data does
 not change, so ◀ ▶ and 🔎 only write the page asked for.
+
+One file past 400 lines on purpose: the command, the buttons and the weekly digest all go
+through the same request → scope → cached summary → page path (``load_rendered``); the
+action buttons and the digest's scheduling live in their own modules.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ Steps (``state["step"]``) of the report flow (``r``) and the correction flow (``
 * ``queue`` (with any of the above): the questions a saved batch still needs, in card order;
   :func:`settled` asks the next one, and the last ends in the :class:`Summary`.
 
-Why one file of ~830 lines: the steps of the report and correction flows read and write the
+Why one file of ~700 lines: the steps of the report and correction flows read and write the
 same state document, and each step's validity depends on the step before it (``value`` →
 ``choose``/``confirm``/``taken`` → ``justify``/``remarks``/``reason``); keeping every
 transition and the screens they return side by side is what lets a reader check that no

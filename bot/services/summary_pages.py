@@ -14,6 +14,10 @@ splitting is tested on its own and the chat shows exactly the figures of
 
 :func:`restrict_summary` narrows a summary to some units (a coordinador's), recomputing its
 totals with the rules of :func:`bot.services.summary.build_summary`.
+
+One file past 400 lines on purpose: the overview and the detail share the line renderers
+and the page packer; apart, each would need the other's internals to split at the same
+unit bounds.
 """
 
 from __future__ import annotations

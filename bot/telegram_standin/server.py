@@ -12,6 +12,10 @@ records every rejection so a test can assert that the bot never produced one.
 Everything runs in one event loop; the public synchronous helpers (``send_text``,
 ``press_button``...) must therefore be called from that loop's thread. ``run_in_thread`` gives a
 handle whose ``call``/``run`` methods hop into the stub's loop for use from other threads.
+
+One file (~1,350 lines) on purpose: it is one fake server whose methods share one state (chats,
+messages, files, flood buckets, recorded calls); each Bot API method is a small handler, and
+splitting them would only scatter that shared state across modules.
 """
 
 from __future__ import annotations
