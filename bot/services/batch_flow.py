@@ -35,7 +35,7 @@ from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.typed_figures import Choice, FigureRules
 from bot.services import flow_state, justification, justification_step, pending, reporting
-from bot.services.batch_entry import BatchRefusal, read_batch
+from bot.services.batch_entry import MAX_BATCH_TYPED, BatchRefusal, read_batch, split_answer
 from bot.services.fichas import programmed_meta, programmed_metas
 from bot.services.flow_state import Steps
 from bot.services.registration import UnitView
@@ -146,13 +146,14 @@ def _late_until(turn, period: Period) -> date:
 
 def ask_list(session: Session, turn, unit: UnitView, period: Period, first: Indicator,
              position: int, total: int) -> list:
-    # ``today``: a stand-in's covered unit counts as theirs (as in every other step).
-    indicators = pending.pending_indicators(session, turn.person.id, period, unit.clave,
-                                            today=turn.calendar.local(turn.now).date())
+    # ``unit`` is one the person answers for (own, or covered as a stand-in): checked by
+    # the caller, so the unit's pending list needs no person filter.
+    rows = pending.unit_pending(session, period, unit.clave)
+    indicators = [indicator for indicator, _unit in rows]
     if not indicators:  # cannot happen: ``first`` is pending; keep the old path honest
         indicators = [first]
-    unit_row = _unit_row(session, unit)
-    slots = [reporting.pending_slot(session, i, unit_row, period) for i in indicators]
+    unit_row = rows[0][1] if rows else _unit_row(session, unit)
+    slots = reporting.pending_slots(session, indicators, unit_row, period)
     flow_state.set_step(session, turn, flow=flow_state.REPORT, step="value", unit=unit.clave,
                         period=period.code, indicator=indicators[0].id,
                         batch=1 if len(indicators) > 1 else 0, ids=[i.id for i in indicators])
@@ -175,6 +176,10 @@ def _slots(session: Session, turn, state: dict) -> list[ValueSlot] | None:
 def on_values(session: Session, turn, state: dict, text: str) -> list | None:
     """Several values for the card's indicators: the confirmation table. ``None``: a single
     value (the one-at-a-time flow answers it)."""
+    ids = state.get("ids")
+    if (not isinstance(ids, list) or len(ids) < 2
+            or (len(text or "") <= MAX_BATCH_TYPED and len(split_answer(text)) < 2)):
+        return None  # one value (or one card line): nothing to load for a table
     slots = _slots(session, turn, state)
     if slots is None:
         return None
