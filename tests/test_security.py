@@ -178,7 +178,9 @@ def test_invitations_are_random_hashed_single_use_bound_and_expire(db):
                 telegram_name="z", now=now + timedelta(days=7))
     assert expired.value.reason == "expired"
     with pytest.raises(RegistrationError) as unknown:
-        db.call(redeem_invitation, token=first.token[:-1] + "x", telegram_user_id=5004,
+        # One character changed (never to itself: a token ending in "x" would stay valid).
+        forged = first.token[:-1] + ("y" if first.token.endswith("x") else "x")
+        db.call(redeem_invitation, token=forged, telegram_user_id=5004,
                 chat_id=5004, telegram_name="w", now=now)
     assert unknown.value.reason == "unknown"
     people = db.call(lambda s: [p.telegram_user_id for p in s.exec(select(Person)).all()])
