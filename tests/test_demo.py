@@ -252,11 +252,13 @@ def test_demo_in_a_browser(browser, demo_process, database_url, tmp_path):
             else outside.append(r.url))
     page.goto(url)
 
-    # The gerente's chat first: the start-up catch-up told them who missed March.
+    # The gerente's chat first: the start-up catch-up told them who missed March, and sent
+    # this week's digest (the two jobs run side by side: either may arrive first).
     expect(page.locator(".person")).to_have_count(10)
     expect(page.locator("#chat-title")).to_have_text("Gerente Comercial")
-    expect(page.locator(".message.bot").first).to_contain_text(
-        "Indicadores sin reportar — marzo 2023")
+    expect(page.locator(".message.bot", has_text="Indicadores sin reportar — marzo 2023")
+           ).to_have_count(1)
+    expect(page.locator(".message.bot", has_text="Resumen semanal")).to_have_count(1)
     expect(page.locator("#clock-now")).to_contain_text("2 de mayo de 2023, 08:00")  # 1 May: holiday
 
     # A coordinador: the menu is their role's; /reportar from it.
