@@ -173,6 +173,13 @@ class BotHarness:
         assert not unanswered, f"callback queries never answered: {unanswered}"
 
 
+def button_data(message: SentMessage, label_start: str) -> str:
+    """The callback data of the message's first button whose label starts so."""
+    matches = [data for label, data in message.buttons if label.startswith(label_start)]
+    assert matches, f"no button {label_start!r} in {message.buttons}"
+    return matches[0]
+
+
 def make_settings(stub: BotApiStub, db: Database, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"telegram_bot_token": stub.token,
                               "telegram_api_base_url": stub.base_url,

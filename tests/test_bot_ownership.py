@@ -14,8 +14,8 @@ from bot.clock import FrozenClock
 from bot.poa_report import read_report
 from bot.services.importer import import_report
 from storage.models import Indicator, Person, ReportedValue, Revision, Unit
-from tests.harness import add_sample_catalog, running_bot
-from tests.test_bot_reporting import button_data, values_of
+from tests.harness import add_sample_catalog, button_data, running_bot
+from tests.test_bot_reporting import values_of
 
 ANA, BETO = 1001, 1002
 SAVED_AT = datetime(2023, 4, 3, 15, 15, tzinfo=UTC)  # 10:15 in Matamoros (CDT)

@@ -9,19 +9,13 @@ from sqlmodel import select
 
 from handlers.common import STALE_BUTTON_TEXT
 from storage.models import Conversation, ReportedValue, Revision
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 
 ANA = 1001  # coordinadora of 303
 
 
 def has_buttons(message) -> bool:
     return bool(message.buttons)
-
-
-def button_data(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
 
 
 async def values_of(db, period="2023-03"):

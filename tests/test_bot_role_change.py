@@ -8,8 +8,7 @@ from sqlmodel import select
 from bot.services.registration import create_invitation, find_person, hash_token
 from handlers.common import STALE_BUTTON_TEXT
 from storage.models import Invitation
-from tests.harness import add_sample_catalog, running_bot
-from tests.test_bot_reporting import button_data
+from tests.harness import add_sample_catalog, button_data, running_bot
 
 GERENTE, ANA = 4001, 1001
 

@@ -14,10 +14,6 @@ ANA = 1001  # coordinadora of 303
 GERENTE = 9001
 
 
-def button_data(message, label_start: str) -> str:
-    return next(data for label, data in message.buttons if label.startswith(label_start))
-
-
 async def test_no_remarks_in_words_or_emoji_is_stored_as_no_remark(db):
     await db.run(add_sample_catalog)
     async with running_bot(db) as bot:

@@ -11,8 +11,8 @@ from bot.clock import FrozenClock
 from bot.domain.periods import Period
 from handlers.common import STALE_BUTTON_TEXT
 from storage.models import ReportedValue
-from tests.harness import add_sample_catalog, running_bot
-from tests.test_bot_reporting import button_data, values_of
+from tests.harness import add_sample_catalog, button_data, running_bot
+from tests.test_bot_reporting import values_of
 
 ANA = 1001  # coordinadora of 303 (counts: RECIBOS 255,835 · LECTURAS 255,835 · INSPECCIONES 150)
 BETO = 2002  # coordinador of 306 (RECONEXIONES 150 · INSPECCION 8.33 % a month, cumulative)

@@ -98,10 +98,6 @@ REMARKS = [
 JUSTIFICATION = "Faltó <b>personal</b> & material\n" + "<i>" * 100 + "se recupera en abril"
 
 
-def button_data(message, label_start: str) -> str:
-    return next(data for label, data in message.buttons if label.startswith(label_start))
-
-
 async def test_hostile_remarks_never_break_the_summary_or_the_correction_list(db):
     await db.run(add_sample_catalog)
     async with running_bot(db) as bot:
