@@ -39,7 +39,7 @@ APPROVAL_LABELS = {"capturando": "✏️ capturando", "enviado": "📨 enviado",
 
 
 def esc(text: object) -> str:
-    """HTML-escape catalog text (summary_pages imports this module, so not from there)."""
+    """HTML-escape catalog text (summary_pages imports it from here: one definition)."""
     return html.escape(str(text), quote=False)
 INDICATOR_WIDTH = 34
 
@@ -172,7 +172,8 @@ def build_front(summary: Summary, deadline_of: Callable[[Period], date]) -> Fron
 
 # --- rendering --------------------------------------------------------------------------------
 
-def _short(text: str, width: int) -> str:
+def short_text(text: str, width: int) -> str:
+    """One line of at most ``width`` characters ending in «…» (summary_pages uses it too)."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -180,17 +181,17 @@ def _short(text: str, width: int) -> str:
 def _missing_item(unit: MissingUnit) -> str:
     who = ", ".join(unit.responsible) if unit.responsible else "sin responsable"
     timing = "" if unit.overdue else " (en plazo)"
-    return (f"• {esc(unit.clave)} {esc(_short(unit.nombre, NAME_WIDTH))}: faltan "
-            f"{unit.missing} de {unit.due}{timing} — {esc(_short(who, 40))}")
+    return (f"• {esc(unit.clave)} {esc(short_text(unit.nombre, NAME_WIDTH))}: faltan "
+            f"{unit.missing} de {unit.due}{timing} — {esc(short_text(who, 40))}")
 
 
 def _late_item(unit: LateUnit) -> str:
-    return (f"• {esc(unit.clave)} {esc(_short(unit.nombre, NAME_WIDTH))}: "
+    return (f"• {esc(unit.clave)} {esc(short_text(unit.nombre, NAME_WIDTH))}: "
             f"{_reports(unit.late)} tarde")
 
 
 def _red_item(line: RedLine) -> str:
-    return (f"• {esc(line.clave)} {esc(_short(line.indicador, INDICATOR_WIDTH))}: "
+    return (f"• {esc(line.clave)} {esc(short_text(line.indicador, INDICATOR_WIDTH))}: "
             f"{format_percent(line.attainment)}")
 
 
@@ -201,7 +202,7 @@ def unit_counts_line(unit: UnitSummary) -> str:
     marks = " ".join(f"{status.light}{count}" for status, count in counts.items() if count)
     # The review state (only when POA_APPROVAL_REQUIRED): where the unit's period stands.
     state = f" · {APPROVAL_LABELS.get(unit.approval, unit.approval)}" if unit.approval else ""
-    return f"{esc(unit.clave)} {esc(_short(unit.nombre, NAME_WIDTH))}: {marks}{state}"
+    return f"{esc(unit.clave)} {esc(short_text(unit.nombre, NAME_WIDTH))}: {marks}{state}"
 
 
 @dataclass(frozen=True)

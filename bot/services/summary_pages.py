@@ -22,7 +22,6 @@ unit bounds.
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -41,22 +40,15 @@ from bot.services.summary_front import (
     APPROVAL_LABELS,
     arrival_line,
     due_line,
+    esc,
     headline,
+    short_text,
 )
 
 PAGE_LIMIT = 3900  # below Telegram's 4096, leaving room for the page header
 NAME_WIDTH = 70
 DETAIL_NAME_WIDTH = 300
 REMARK_WIDTH = 160
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # --- scope -----------------------------------------------------------------------------------
@@ -204,7 +196,7 @@ def unit_title(unit: UnitSummary) -> str:
     mark = "✅" if unit.all_reported else "⏳"
     late = " · ⏰ llegó tarde" if any(line.late_periods for line in unit.lines) else ""
     state = f" · {APPROVAL_LABELS.get(unit.approval, unit.approval)}" if unit.approval else ""
-    return (f"<b>{esc(unit.clave)} · {esc(_short(unit.nombre, NAME_WIDTH))}</b> "
+    return (f"<b>{esc(unit.clave)} · {esc(short_text(unit.nombre, NAME_WIDTH))}</b> "
             f"{mark}{late}{state}")
 
 
@@ -216,7 +208,7 @@ def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = Fals
     """
     fmt = figures or Figures()
     width = DETAIL_NAME_WIDTH if detail else NAME_WIDTH
-    name = (f"{line.status.light} {esc(_short(line.nombre, width))}"
+    name = (f"{line.status.light} {esc(short_text(line.nombre, width))}"
             f"{_period_note(line, summary)}")
     meta = fmt.figure(line.meta, line.unidad_medida)
     if line.value is None:
@@ -241,7 +233,7 @@ def indicator_text(line: IndicatorLine, summary: Summary, *, detail: bool = Fals
         if line.imported_periods:
             extra.append("   Histórico importado: sin registro de puntualidad")
         if line.observaciones:
-            extra.append(f"   <i>{esc(_short(line.observaciones, REMARK_WIDTH))}</i>")
+            extra.append(f"   <i>{esc(short_text(line.observaciones, REMARK_WIDTH))}</i>")
         text += "\n" + "\n".join(extra)
     return text
 
