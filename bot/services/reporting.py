@@ -211,6 +211,13 @@ def _values_around(session: Session, indicator_id: int,
     """(value stored for ``period`` or None, values of earlier periods latest first)."""
     rows = session.exec(_VALUES_AROUND, params={
         "indicator_id": indicator_id, "code": period.code, "start": period.start}).all()
+    return _split_around(rows, period)
+
+
+def _split_around(rows: list[ReportedValue],
+                  period: Period) -> tuple[ReportedValue | None, list[ReportedValue]]:
+    """Values of one indicator, latest first: (the one of ``period``, up to HISTORY_LENGTH
+    earlier ones)."""
     stored = rows[0] if rows and rows[0].period == period.code else None
     earlier = rows[1:] if stored is not None else rows
     return stored, list(earlier[:HISTORY_LENGTH])
@@ -281,13 +288,9 @@ def pending_slots(session: Session, indicators: list[Indicator], unit: Unit,
     by_indicator: dict[int, list[ReportedValue]] = {}
     for row in rows:
         by_indicator.setdefault(row.indicator_id, []).append(row)
-    slots = []
-    for indicator in indicators:
-        around = by_indicator.get(indicator.id, [])[:HISTORY_LENGTH + 1]
-        stored = around[0] if around and around[0].period == period.code else None
-        earlier = around[1:] if stored is not None else around
-        slots.append(ValueSlot(indicator, unit, period, stored, list(earlier[:HISTORY_LENGTH])))
-    return slots
+    return [ValueSlot(indicator, unit, period,
+                      *_split_around(by_indicator.get(indicator.id, []), period))
+            for indicator in indicators]
 
 
 # --- saving ---------------------------------------------------------------------------------
