@@ -37,10 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bench.bench_core import SEED, scaled_tsv
+from bench.bench_report import scratch_database
 from bot.poa_report import read_report
 from bot.poa_report.writer import ReportDocument, ReportLine, ReportSection, text_bytes
 from bot.services.importer import import_report
@@ -93,20 +92,12 @@ def import_file(db: Database, path: Path) -> tuple[float, float, object]:
 
 @contextlib.contextmanager
 def scratch(kind: str, admin_url: str | None, folder: Path) -> Iterator[str]:
+    """A fresh database: a SQLite file in ``folder``, or bench_report's scratch PostgreSQL."""
     if kind == "sqlite":
         yield f"sqlite:///{folder / f'{uuid.uuid4().hex}.db'}"
         return
-    admin = create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"poa_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(normalize_url(admin_url)).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(admin_url) as url:
+        yield url
 
 
 def bench_imports(kind: str, admin_url: str | None, folder: Path, files: dict[str, Path]
