@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
 from bot.services import scope
+from bot.services.stand_ins import covered_units
 from storage.models import (
     ROLE_COORDINADOR,
     ROLE_GERENTE,
@@ -135,16 +136,14 @@ def find_person(session: Session, telegram_user_id: int,
     if not rows or not rows[0].active:
         return None
     first = rows[0]
+    units = tuple(UnitView(r.clave, r.nombre) for r in rows if r.clave is not None)
     covering = ()
-    if today is not None and first.role == ROLE_COORDINADOR:
-        from bot.services.stand_ins import covered_units  # approval branch: stand-ins
-
-        covering = tuple(UnitView(c, n) for c, n in covered_units(session, first.id, today))
+    if today is not None and first.role == ROLE_COORDINADOR:  # stand-ins
+        own = {unit.clave for unit in units}
+        covering = tuple(UnitView(c, n) for c, n in covered_units(session, first.id, today, own))
     return PersonView(id=first.id, telegram_user_id=first.telegram_user_id,
                       chat_id=first.chat_id, name=first.name, role=first.role,
-                      units=tuple(UnitView(r.clave, r.nombre) for r in rows
-                                  if r.clave is not None), covering=covering,
-                      gerencia_id=first.gerencia_id)
+                      units=units, covering=covering, gerencia_id=first.gerencia_id)
 
 
 def _units(session: Session, claves: list[str]) -> list[Unit]:

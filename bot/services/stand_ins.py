@@ -90,11 +90,10 @@ _COVERED = (select(Unit.clave, Unit.nombre)
             .order_by(Unit.clave))
 
 
-def covered_units(session: Session, person_id: int, today: date) -> list[tuple[str, str]]:
-    """(clave, nombre) of the units the person covers on ``today`` (not their own)."""
-    own = set(session.exec(select(Unit.clave).join(
-        PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
-        .where(PersonUnit.person_id == person_id)).all())
+def covered_units(session: Session, person_id: int, today: date,
+                  own: set[str]) -> list[tuple[str, str]]:
+    """(clave, nombre) of the units the person covers on ``today``, leaving out ``own`` (the
+    claves of their own units, which the caller has already read)."""
     rows = session.connection().execute(_COVERED, {"person_id": person_id, "today": today})
     return [(clave, nombre) for clave, nombre in rows if clave not in own]
 
