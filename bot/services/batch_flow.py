@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.typed_figures import Choice, FigureRules
-from bot.services import flow_state, justification, justification_step, pending, reporting
+from bot.services import flow_state, justification, justification_step, reporting
 from bot.services.batch_entry import MAX_BATCH_TYPED, BatchRefusal, read_batch, split_answer
 from bot.services.fichas import programmed_meta, programmed_metas
 from bot.services.flow_state import Steps
@@ -144,16 +144,12 @@ def _late_until(turn, period: Period) -> date:
     return (turn.calendar.closes_at(period) - timedelta(days=1)).date()
 
 
-def ask_list(session: Session, turn, unit: UnitView, period: Period, first: Indicator,
-             position: int, total: int) -> list:
-    # ``unit`` is one the person answers for (own, or covered as a stand-in): checked by
-    # the caller, so the unit's pending list needs no person filter.
-    rows = pending.unit_pending(session, period, unit.clave)
-    indicators = [indicator for indicator, _unit in rows]
-    if not indicators:  # cannot happen: ``first`` is pending; keep the old path honest
-        indicators = [first]
-    unit_row = rows[0][1] if rows else _unit_row(session, unit)
-    slots = reporting.pending_slots(session, indicators, unit_row, period)
+def ask_list(session: Session, turn, unit: UnitView, period: Period,
+             progress: reporting.UnitProgress) -> list:
+    """The card of every indicator still missing (``progress.missing``, never empty here);
+    ``unit`` is one the person answers for (own, or covered as a stand-in)."""
+    indicators, position, total = progress.missing, progress.position, progress.total
+    slots = reporting.pending_slots(session, indicators, progress.unit, period)
     flow_state.set_step(session, turn, flow=flow_state.REPORT, step="value", unit=unit.clave,
                         period=period.code, indicator=indicators[0].id,
                         batch=1 if len(indicators) > 1 else 0, ids=[i.id for i in indicators])

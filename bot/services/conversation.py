@@ -317,13 +317,13 @@ def _ask_next(session: Session, turn: Turn, unit: UnitView, period: Period, *,
         except ReportingError as error:
             _clear(session, turn)
             return [Refused(str(error))]
-    indicator, position, total = reporting.next_pending(session, unit.clave, period)
-    if indicator is None:
+    progress = reporting.unit_progress(session, unit.clave, period)
+    if not progress.missing:
         _clear(session, turn)
         rows = reporting.summary_rows(session, unit.clave, period)
         return [Summary(unit, period, tuple(rows))]
     # Every pending value on one card (batch_flow); one value answers the first of them.
-    return batch_flow.ask_list(session, turn, unit, period, indicator, position, total)
+    return batch_flow.ask_list(session, turn, unit, period, progress)
 
 
 def _choose_indicator(session: Session, turn: Turn, unit: UnitView, period: Period) -> list:

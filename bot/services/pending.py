@@ -68,13 +68,6 @@ def pending_indicators(session: Session, person_id: int, period: Period,
     return [indicator for indicator, _unit in session.exec(query).all()]
 
 
-def unit_pending(session: Session, period: Period,
-                 unit_clave: str) -> list[tuple[Indicator, Unit]]:
-    """Due indicators of one unit for ``period`` without a value, in report order, with the
-    unit (the caller has checked the unit is the person's: own or covered)."""
-    return list(session.exec(_missing_query(period).where(Unit.clave == unit_clave)).all())
-
-
 def candidate_periods(session: Session, now: datetime,
                       calendar: ReportingCalendar) -> list[Period]:
     """Periods that may accept values at ``now``: those in their calendar window plus those a

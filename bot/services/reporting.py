@@ -85,7 +85,7 @@ class SummaryRow:
 # every call cost more than running it on the database.
 
 _UNIT_PROGRESS = (
-    select(Indicator, ReportedValue.id).join(Unit, col(Unit.id) == col(Indicator.unit_id))
+    select(Indicator, ReportedValue.id, Unit).join(Unit, col(Unit.id) == col(Indicator.unit_id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    col(ReportedValue.period) == bindparam("code")))
     .where(col(Unit.clave) == bindparam("clave"), col(Indicator.year) == bindparam("year"),
@@ -166,18 +166,38 @@ def correctable_periods_for_unit(session: Session, unit_clave: str, now: datetim
     return result
 
 
-def next_pending(session: Session, unit_clave: str,
-                 period: Period) -> tuple[Indicator | None, int, int]:
-    """(first pending indicator or None, its 1-based position, total due) for the unit, in
-    one query. The caller has checked that the unit is the person's."""
+@dataclass(frozen=True)
+class UnitProgress:
+    """A unit's indicators due for a period: those still without a value (report order) and
+    how many there are in all."""
+
+    unit: Unit | None  # None: the unit has no indicator of the period's frequency
+    missing: list[Indicator]
+    total: int
+
+    @property
+    def position(self) -> int:
+        """1-based position of the first missing indicator (total when none is missing)."""
+        return self.total - len(self.missing) + 1 if self.missing else self.total
+
+
+def unit_progress(session: Session, unit_clave: str, period: Period) -> UnitProgress:
+    """The unit's progress for ``period`` in one query. The caller has checked that the unit
+    is the person's."""
     rows = session.exec(_UNIT_PROGRESS, params={
         "clave": unit_clave, "year": period.year, "frecuencia": period.frequency.value,
         "code": period.code}).all()
-    missing = [indicator for indicator, value_id in rows if value_id is None]
-    total = len(rows)
-    if not missing:
-        return None, total, total
-    return missing[0], total - len(missing) + 1, total
+    return UnitProgress(rows[0][2] if rows else None,
+                        [indicator for indicator, value_id, _unit in rows if value_id is None],
+                        len(rows))
+
+
+def next_pending(session: Session, unit_clave: str,
+                 period: Period) -> tuple[Indicator | None, int, int]:
+    """(first pending indicator or None, its 1-based position, total due) for the unit."""
+    progress = unit_progress(session, unit_clave, period)
+    first = progress.missing[0] if progress.missing else None
+    return first, progress.position, progress.total
 
 
 def unit_indicators(session: Session, unit_clave: str, period: Period) -> list[Indicator]:
