@@ -40,6 +40,7 @@ from bot.clock import FrozenClock
 from bot.services.registration import PersonView, register_directly
 from bot.settings import Settings
 from bot.telegram_standin import BotApiStub, SentMessage
+from handlers import menus
 from storage.db import Database
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, ActionLine, Indicator, Unit
 
@@ -111,6 +112,11 @@ class BotHarness:
                     await app.update_processor.wait_idle()
 
         await asyncio.wait_for(drained(), timeout)
+        # The start-up menu synchronisation runs in the background and sends setMyCommands;
+        # on a loaded machine it can still be pacing those when the first updates are done.
+        synced = app.bot_data.get(menus.SYNCED_KEY)
+        if synced is not None:
+            await asyncio.wait_for(synced.wait(), timeout)
 
     # --- people ------------------------------------------------------------------------
     async def register_coordinador(self, user_id: int, units: Sequence[str],
