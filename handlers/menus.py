@@ -23,7 +23,13 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.context import BOT_DATA_KEY
-from bot.services.menu_state import DEFAULT_SCOPE_CHAT, menu_shown, menus_to_set, record_menu
+from bot.services.menu_state import (
+    DEFAULT_SCOPE_CHAT,
+    menu_due,
+    menu_shown,
+    menus_to_set,
+    record_menu,
+)
 from bot.telegram_retry import bulk_sends
 from storage.db import Database
 from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, ROLE_PLANEACION
@@ -31,6 +37,7 @@ from storage.models import ROLE_COORDINADOR, ROLE_GERENTE, ROLE_PLANEACION
 log = logging.getLogger(__name__)
 SYNC_JOB = "poa-menus-sync"
 SYNCED_KEY = "poa_menus_synced"
+LOCKS_KEY = "poa_menu_locks"
 
 
 @dataclass(frozen=True)
@@ -117,10 +124,25 @@ ROLE_FINGERPRINTS = role_fingerprints()  # approval off (the default)
 STRANGER_FINGERPRINT = menu_fingerprint(STRANGER_COMMANDS)
 
 
-async def apply_menu(bot, chat_id: int, role: str, *, approval_required: bool,
-                     db: Database | None = None, now: datetime | None = None) -> None:
+def chat_menu_lock(application: Application, chat_id: int) -> asyncio.Lock:
+    """One lock per chat around «decide, setMyCommands, remember»: the start-up sync (whose
+    calls are paced, so they can wait seconds) must not overwrite the menu a registration or
+    role change set meanwhile."""
+    locks: dict[int, asyncio.Lock] = application.bot_data.setdefault(LOCKS_KEY, {})
+    return locks.setdefault(chat_id, asyncio.Lock())
+
+
+async def apply_menu(application: Application, chat_id: int, role: str, *,
+                     approval_required: bool, db: Database | None = None,
+                     now: datetime | None = None) -> None:
     """Show this chat the menu of ``role`` (call after registration or a role change);
     with ``db`` and ``now``, remember it so start-up does not set it again."""
+    async with chat_menu_lock(application, chat_id):
+        await _set_and_record(application.bot, chat_id, role, approval_required, db, now)
+
+
+async def _set_and_record(bot, chat_id: int, role: str, approval_required: bool,
+                          db: Database | None, now: datetime | None) -> None:
     await bot.set_my_commands(bot_commands(role, approval_required),
                               scope=BotCommandScopeChat(chat_id))
     fingerprints = role_fingerprints(approval_required)
@@ -172,10 +194,15 @@ async def sync_menus(application: Application) -> int:
                 scope=BotCommandScopeDefault())
             await db.run(record_menu, DEFAULT_SCOPE_CHAT, STRANGER_FINGERPRINT, ctx.clock())
             count += 1
-        for chat_id, role in await db.run(menus_to_set, role_fingerprints(approval_required)):
+        fingerprints = role_fingerprints(approval_required)
+        for chat_id, _role in await db.run(menus_to_set, fingerprints):
             try:
-                await apply_menu(bot, chat_id, role, approval_required=approval_required,
-                                 db=db, now=ctx.clock())
+                async with chat_menu_lock(application, chat_id):
+                    role = await db.run(menu_due, chat_id, fingerprints)
+                    if role is None:  # set meanwhile (registration, role change) or gone
+                        continue
+                    await _set_and_record(bot, chat_id, role, approval_required, db,
+                                          ctx.clock())
                 count += 1
             except Forbidden:
                 log.info("chat %s blocked the bot; menu not set", chat_id)

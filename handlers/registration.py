@@ -116,7 +116,7 @@ async def _registered(update: Update, context: CallbackContext, person: PersonVi
     await reply_html(update, context, greeting(person))
     # Set even when the role is unchanged: cheap, and it repairs a menu Telegram lost.
     ctx = app_context(context)
-    await menus.apply_menu(context.bot, update.effective_user.id, person.role,
+    await menus.apply_menu(context.application, update.effective_user.id, person.role,
                            approval_required=ctx.settings.poa_approval_required, db=ctx.db,
                            now=ctx.clock())
 

@@ -232,10 +232,11 @@ async def _set_menu(context: CallbackContext, m: Member) -> None:
     try:
         if m.active:
             await menus.apply_menu(
-                context.bot, m.chat_id, m.role,
+                context.application, m.chat_id, m.role,
                 approval_required=app_context(context).settings.poa_approval_required)
         else:
-            await context.bot.delete_my_commands(scope=BotCommandScopeChat(m.chat_id))
+            async with menus.chat_menu_lock(context.application, m.chat_id):
+                await context.bot.delete_my_commands(scope=BotCommandScopeChat(m.chat_id))
     except TelegramError:
         log.info("could not update the menu of person %s", m.id)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlmodel import select
 
 from handlers import menus
@@ -73,3 +75,36 @@ async def test_registration_in_the_chat_remembers_the_menu(db):
         await bot.restart()
         await menus.menus_synced(bot.app).wait()
         assert _chat_menu_calls(bot.stub, ANA) == 1  # not set again at start-up
+
+
+async def test_start_up_sync_never_overwrites_a_menu_set_while_it_was_paced(db, monkeypatch):
+    """The sync lists Ana as a gerente; before it reaches her chat (its calls are paced), an
+    invitation makes her a coordinador and sets that menu. Whatever the order, she ends with
+    the coordinador's menu."""
+    await db.run(add_sample_catalog)
+    async with running_bot(db) as bot:
+        await menus.menus_synced(bot.app).wait()
+        await bot.register_gerente(ANA)  # behind the bot's back: no menu yet
+        loop = asyncio.get_running_loop()
+        listed = asyncio.Event()
+        real_listing = menus.menus_to_set
+
+        def listing(session, fingerprints):
+            rows = real_listing(session, fingerprints)
+            loop.call_soon_threadsafe(listed.set)
+            return rows
+        monkeypatch.setattr(menus, "menus_to_set", listing)
+
+        async with menus.chat_menu_lock(bot.app, ANA):  # the role change is under way
+            sync = asyncio.create_task(menus.sync_menus(bot.app))
+            await listed.wait()
+
+            def demote(session):
+                person = session.exec(select(Person).where(Person.telegram_user_id == ANA)).one()
+                person.role = ROLE_COORDINADOR
+                session.add(person)
+            await db.run(demote)
+        await menus.apply_menu(bot.app, ANA, ROLE_COORDINADOR, approval_required=False,
+                               db=db, now=bot.clock())
+        await sync
+        assert bot.stub.visible_commands(ANA)[0]["command"] == "reportar"

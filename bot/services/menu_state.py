@@ -31,6 +31,20 @@ def menus_to_set(session: Session, fingerprints: Mapping[str, str]) -> list[tupl
             if role in fingerprints and menu != fingerprints[role]]
 
 
+def menu_due(session: Session, chat_id: int, fingerprints: Mapping[str, str]) -> str | None:
+    """The role whose menu ``chat_id`` should be given now, or None when it already shows it
+    (or its person is gone or inactive): re-checked just before a start-up ``setMyCommands``,
+    since a registration or role change may have set a newer menu in the meantime."""
+    rows = session.exec(
+        select(Person.role, MenuState.menu)
+        .outerjoin(MenuState, MenuState.chat_id == Person.chat_id)
+        .where(Person.chat_id == chat_id, col(Person.active).is_(True))).all()
+    for role, menu in rows:
+        if role in fingerprints and menu != fingerprints[role]:
+            return role
+    return None
+
+
 def menu_shown(session: Session, chat_id: int) -> str | None:
     """The fingerprint of the menu last set in ``chat_id`` (None: never set)."""
     state = session.get(MenuState, chat_id)
