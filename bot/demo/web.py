@@ -1,6 +1,6 @@
 """The demo's web chat: a Telegram-like page over the Bot API stand-in.
 
-It serves in the stand-in's event loop (one thread, started by ``bot/commands/demo.py``), so
+It serves in the stand-in's event loop (one thread, started by ``bot/demo/launch.py``), so
 it reads and drives the stand-in directly: what you type is queued as a Telegram update
 (``send_text``), a tap on a button is a callback query (``press_button``), and what you see is
 the stand-in's record of each chat after edits. The bot itself runs elsewhere (the main
