@@ -255,6 +255,9 @@ class ValueSlot:
     period: Period
     stored: ReportedValue | None
     earlier: list[ReportedValue] = field(default_factory=list)
+    # True: read through the person's own units, so a save is not on anyone's behalf and
+    # needs no stand-in look-up; None: not known (ask stand_ins.on_behalf_of).
+    own: bool | None = None
 
     def card(self) -> IndicatorCard:
         indicator, stored = self.indicator, self.stored
@@ -279,6 +282,7 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
     stale data)."""
     found = session.exec(_INDICATOR_FOR_PERSON, params={
         "indicator_id": indicator_id, "person_id": person_id}).first()
+    own = found is not None
     if found is None and today is not None:  # approval branch: a stand-in's covered unit
         found = session.exec(select(Indicator, Unit).join(Unit, col(Unit.id)
                                                           == col(Indicator.unit_id))
@@ -286,7 +290,8 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
                                  stand_ins.covered_unit_ids(person_id, today)))).first()
     if found is None or not due_in(found[0], period):
         return None
-    return ValueSlot(found[0], found[1], period, *_values_around(session, indicator_id, period))
+    return ValueSlot(found[0], found[1], period, *_values_around(session, indicator_id, period),
+                     own=own)
 
 
 def pending_slot(session: Session, indicator: Indicator, unit: Unit,
@@ -314,6 +319,14 @@ def pending_slots(session: Session, indicators: list[Indicator], unit: Unit,
 
 
 # --- saving ---------------------------------------------------------------------------------
+
+def _on_behalf_of(session: Session, slot: ValueSlot, person_id: int | None, now: datetime,
+                  calendar: ReportingCalendar) -> int | None:
+    """The absent coordinador a stand-in enters this value for (None: their own unit)."""
+    if slot.own or person_id is None:
+        return None
+    return stand_ins.on_behalf_of(session, person_id, slot.unit.id, calendar.local(now).date())
+
 
 def ensure_open(session: Session, period: Period, unit_clave: str, now: datetime,
                 calendar: ReportingCalendar) -> None:
@@ -346,8 +359,7 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
     a figure somebody corrected."""
     ensure_open(session, slot.period, slot.unit.clave, now, calendar)
     indicator, period, row = slot.indicator, slot.period, slot.stored
-    behalf = stand_ins.on_behalf_of(session, person_id, slot.unit.id,
-                                    calendar.local(now).date())  # approval branch
+    behalf = _on_behalf_of(session, slot, person_id, now, calendar)
     old_value = row.value if row else None
     if row is None:
         row = ownership.insert_first(session, ReportedValue(
@@ -391,9 +403,9 @@ def save_remarks(session: Session, slot: ValueSlot, text: str, *, person_id: int
                              old_value=row.value, new_value=row.value,
                              old_observaciones=row.observaciones, new_observaciones=text,
                              person_id=person_id, at=now, reason="observaciones",
-                             source=source, on_behalf_of_id=stand_ins.on_behalf_of(
-                                 session, person_id, slot.unit.id,
-                                 calendar.local(now).date())))
+                             source=source,
+                             on_behalf_of_id=_on_behalf_of(session, slot, person_id, now,
+                                                           calendar)))
         row.observaciones = text
         session.add(row)
     return row
