@@ -269,7 +269,7 @@ def _save_all(session: Session, turn, state: dict, unit: UnitView, slots: list[V
             return [flow_state.Refused(str(error))]
         saved += 1
         assessment = justification.assess(session, slot.indicator, slot.period, value,
-                                          turn.bands)
+                                          turn.bands, slot.all_earlier())
         if justification.needs_asking(session, slot.indicator.id, slot.period.code,
                                       assessment):
             queue.append([indicator_id, "j"])

@@ -105,17 +105,19 @@ def assess_values(rules: FichaRules, metas: dict[int, Decimal], index: int,
 
 
 def assess(session: Session, indicator: Indicator, period: Period, value: Decimal,
-           bands: Bands) -> Assessment:
+           bands: Bands, earlier: list[ReportedValue] | None = None) -> Assessment:
     """The state of ``value`` as the indicator's value for ``period`` (the other periods of
-    the year as stored)."""
+    the year as stored; ``earlier``: all of them, already read by the step)."""
     rules = load_ficha(session, indicator, bands).rules
     calendar = programmed_metas(session, [indicator.id]).get(indicator.id)
     periods = _periods_to(period)
     metas = {p.index: programmed_meta(indicator, calendar, p.code) for p in periods}
     codes = {p.code: p.index for p in periods}
-    values = {codes[row.period]: row.value for row in session.exec(
-        select(ReportedValue).where(ReportedValue.indicator_id == indicator.id,
-                                    col(ReportedValue.period).in_(list(codes))))}
+    if earlier is None:
+        earlier = session.exec(select(ReportedValue).where(
+            ReportedValue.indicator_id == indicator.id,
+            col(ReportedValue.period).in_(list(codes)))).all()
+    values = {codes[row.period]: row.value for row in earlier if row.period in codes}
     values[period.index] = value
     return assess_values(rules, metas, period.index, values)
 

@@ -42,7 +42,7 @@ def _assessment(session: Session, turn, slot: ValueSlot) -> Assessment | None:
     if slot.stored is None:
         return None
     return justification.assess(session, slot.indicator, slot.period, slot.stored.value,
-                                turn.bands)
+                                turn.bands, slot.all_earlier())
 
 
 def ask(session: Session, turn, state: dict, slot: ValueSlot) -> list:
@@ -59,7 +59,8 @@ def ask(session: Session, turn, state: dict, slot: ValueSlot) -> list:
 def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot,
                   value: Decimal) -> list:
     """After a value is stored: the question if it left green (in a state not justified yet)."""
-    assessment = justification.assess(session, slot.indicator, slot.period, value, turn.bands)
+    assessment = justification.assess(session, slot.indicator, slot.period, value, turn.bands,
+                                      slot.all_earlier())
     if not justification.needs_asking(session, slot.indicator.id, slot.period.code, assessment):
         return []
     return ask(session, turn, state, slot)

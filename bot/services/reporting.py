@@ -274,6 +274,12 @@ class ValueSlot:
     def history_values(self) -> list[Decimal]:
         return [v.value for v in self.earlier]
 
+    def all_earlier(self) -> list[ReportedValue] | None:
+        """Every value of an earlier period, when ``earlier`` was not cut at HISTORY_LENGTH
+        (an indicator belongs to one POA year, so that is its whole year so far); None when
+        it may have been."""
+        return self.earlier if len(self.earlier) < HISTORY_LENGTH else None
+
 
 def load_slot(session: Session, person_id: int, indicator_id: int,
               period: Period, today: date | None = None) -> ValueSlot | None:
