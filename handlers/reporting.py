@@ -328,20 +328,30 @@ def _pending_text(units: tuple[conv.PendingUnit, ...]) -> str:
     return "\n".join(lines)
 
 
+# One-line echoes of what was just kept: they head the next message instead of being a
+# message of their own (one message to read, one send less on every remark).
+ECHOES = (batch_flow.RemarksNoted, justification_step.Justified)
+
+
 async def show(update: Update, context: CallbackContext, screens: list, person) -> None:
     prefix = ""
-    for screen in screens:
+    for index, screen in enumerate(screens):
         if isinstance(screen, conv.Resume):
-            prefix = "<i>Seguimos donde te quedaste:</i>\n"
+            prefix += "<i>Seguimos donde te quedaste:</i>\n"
             continue
         rendered = render(screen, person)
         if rendered is None:
             continue
         text, markup = rendered
+        if isinstance(screen, ECHOES) and index < len(screens) - 1:
+            prefix += text + "\n\n"
+            continue
         if isinstance(screen, conv.Summary):  # approval branch: «Enviar a revisión»
             text, markup = approval_handlers.offer_on_summary(context, screen, text, markup)
         await reply_html(update, context, prefix + text, markup)
         prefix = ""
+    if prefix.strip():  # an echo whose next screen rendered nothing
+        await reply_html(update, context, prefix.strip())
 
 
 # --- plumbing -------------------------------------------------------------------------------

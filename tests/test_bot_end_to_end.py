@@ -55,9 +55,8 @@ async def test_new_user_walkthrough(cli_env, db, seed_tsv, capsys):
                 message = await bot.press(ANA, message.buttons[0][1])
             assert "Guardé" in message.text
             if remarks:
-                echo = await bot.say(ANA, remarks)
-                assert echo.text.startswith("📝")  # remarks echoed, then the next card
-                message = await bot.next_message(ANA)
+                message = await bot.say(ANA, remarks)
+                assert message.text.startswith("📝")  # remarks echoed atop the next card
             else:
                 message = await bot.press(ANA, message.buttons[0][1])
         assert "Listo: marzo 2024" in message.text

@@ -68,8 +68,7 @@ async def test_full_report_with_every_bad_input(db):
         assert "1,001 caracteres" in too_long.text and "1,000" in too_long.text
         echo = await bot.say(ANA, "<b>Todo bien</b> & más")
         assert "«<b>Todo bien</b> & más»" in echo.text  # echoed, escaped: shown as typed
-        card3 = await bot.next_message(ANA)
-        assert "faltan 1 de 3" in card3.text
+        assert "faltan 1 de 3" in echo.text  # atop the next card: one message
 
         confirm = await bot.say(ANA, "1 084")  # 7× the meta of 150
         ok = await bot.press(ANA, button_data(confirm, "Sí"))
@@ -145,8 +144,7 @@ async def test_several_units_choose_unit_first_and_people_do_not_wait(db):
         assert "Guardé 120" in saved.text and "justificación de la variación" in saved.text
         justified = await bot.say(2002, "Faltó material <tubería> & personal")
         assert "«Faltó material <tubería> & personal»" in justified.text
-        remarks = await bot.next_message(2002)
-        card2 = await bot.press(2002, button_data(remarks, "Sin observaciones"))
+        card2 = await bot.press(2002, button_data(justified, "Sin observaciones"))
         assert "Inspeccion · meta 8.33%" in card2.text
         saved = await bot.say(2002, "25%")  # cumulative to March (the meta is 8.33% a month)
         assert "Guardé 25%" in saved.text
@@ -175,8 +173,7 @@ async def test_forged_and_stale_buttons_change_nothing(db):
         # Still waiting for the remarks of the first indicator, as before.
         echo = await bot.say(ANA, "Se cerró la caja el día 31")
         assert "«Se cerró la caja el día 31»" in echo.text  # remarks echoed
-        reply = await bot.next_message(ANA)
-        assert "faltan 2 de 3" in reply.text
+        assert "faltan 2 de 3" in echo.text  # with the next card
         del card, saved
     stored = await values_of(db)
     assert set(stored) == {ids["303"][0]}

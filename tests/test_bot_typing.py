@@ -109,8 +109,8 @@ async def test_words_after_the_number_and_a_decimal_comma_on_percent(db):
         assert "Guardé 115 reconexiones" in saved.text
         # 115 of 150 leaves green: the justification is asked before the remarks.
         assert "justificación de la variación" in saved.text
-        await bot.say(BETO, "Faltaron cuadrillas; se refuerza el turno")
-        remarks = await bot.next_message(BETO)
+        remarks = await bot.say(BETO, "Faltaron cuadrillas; se refuerza el turno")
+        assert remarks.text.startswith("📝 Justificación") and "¿Observaciones?" in remarks.text
         await bot.press(BETO, button_data(remarks, "Sin observaciones"))
         saved = await bot.say(BETO, "24,995 %")  # today: 24,995 — above 100 %
         assert "Guardé 24.995%" in saved.text  # as stored: all three decimals
@@ -154,8 +154,7 @@ async def test_share_of_year_card_says_to_type_the_cumulative_and_asks_on_the_mo
         await bot.start_report(BETO, "octubre")
         saved = await bot.say(BETO, "140")  # below the meta: the justification first
         assert "Guardé 140 reconexiones" in saved.text and "fuera de verde" in saved.text
-        await bot.say(BETO, "Se atendieron fugas mayores; se recupera en noviembre")
-        remarks = await bot.next_message(BETO)
+        remarks = await bot.say(BETO, "Se atendieron fugas mayores; se recupera en noviembre")
         card = await bot.press(BETO, button_data(remarks, "Sin observaciones"))
         assert "Inspeccion · meta 8.33%" in card.text
         assert ("Escribe el % acumulado en el año hasta octubre 2023, no solo el del periodo; "

@@ -215,9 +215,9 @@ class Fleet:
                          for p in sorted(self.workdir.glob("bot-*.log")))
 
 
-# Said before the answer to the same step, never alone: remarks or justification echoed
-# («📝 …») and the count saved by «Sí» («✅ Guardé 2 valores. Faltan 2 preguntas:»).
-PREAMBLE = re.compile(r"📝 |✅ Guardé \d+ valor(es)?\. Falta")
+# Said before the answer to the same step, never alone: the count saved by «Sí» («✅ Guardé
+# 2 valores. Faltan 2 preguntas:»). (Echoed remarks and justifications head the answer.)
+PREAMBLE = re.compile(r"✅ Guardé \d+ valor(es)?\. Falta")
 
 
 def is_reply(message) -> bool:

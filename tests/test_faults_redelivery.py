@@ -76,8 +76,8 @@ async def test_every_reporting_update_delivered_twice_is_applied_once(db):
         assert "¿Es correcto?" in confirm.text
         saved = await bot.press(ANA, button(confirm, "Sí"))
         assert "Guardé 2,558,350" in saved.text
-        await bot.say(ANA, "lectura de prueba")  # observaciones, echoed
-        remarks = await bot.next_message(ANA)  # those of the value saved by «Sí»
+        # observaciones, echoed atop the question for those of the value saved by «Sí»
+        remarks = await bot.say(ANA, "lectura de prueba")
         assert "¿Observaciones?" in remarks.text
         summary = await bot.press(ANA, button(remarks, "Sin observaciones"))
         assert "Listo" in summary.text
@@ -93,8 +93,8 @@ async def test_every_reporting_update_delivered_twice_is_applied_once(db):
         assert "Guardé 2 valores. Falta 1 pregunta" in counted.text, counted.text
         asked = await bot.next_message(BETO)
         assert "justificación de la variación" in asked.text, asked.text
-        await bot.say(BETO, "Faltó personal dos semanas; se contrata en abril")
-        assert "Listo" in (await bot.next_message(BETO)).text
+        done = await bot.say(BETO, "Faltó personal dos semanas; se contrata en abril")
+        assert "Listo" in done.text
         await bot.idle()
 
         before = await db.run(snapshot)
