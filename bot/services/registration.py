@@ -15,11 +15,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, literal, union_all, update
 from sqlmodel import Session, col, delete, select
 
 from bot.services import scope
-from bot.services.stand_ins import covered_units
+from bot.services.stand_ins import covered_unit_ids
 from storage.models import (
     ROLE_COORDINADOR,
     ROLE_GERENTE,
@@ -118,32 +118,45 @@ def person_view(session: Session, person: Person) -> PersonView:
 
 # Asked for every update (the stranger guard): one statement with the units, built once,
 # plain columns (building it per call and loading ORM objects cost more than running it).
+_PERSON_COLUMNS = (Person.id, Person.telegram_user_id, Person.chat_id, Person.name,
+                   Person.role, Person.active, Person.gerencia_id)
+_TELEGRAM_USER = col(Person.telegram_user_id) == bindparam("telegram_user_id")
 _PERSON_WITH_UNITS = (
-    select(Person.id, Person.telegram_user_id, Person.chat_id, Person.name, Person.role,
-           Person.active, Person.gerencia_id, Unit.clave, Unit.nombre)
+    select(*_PERSON_COLUMNS, Unit.clave, Unit.nombre, literal(0).label("covered"))
     .outerjoin(PersonUnit, col(PersonUnit.person_id) == col(Person.id))
     .outerjoin(Unit, col(Unit.id) == col(PersonUnit.unit_id))
-    .where(col(Person.telegram_user_id) == bindparam("telegram_user_id"))
-    .order_by(Unit.clave))
+    .where(_TELEGRAM_USER))
+# ...and, in the same statement, the units a coordinador covers as a stand-in on ``today``.
+_PERSON_WITH_COVERED = union_all(
+    _PERSON_WITH_UNITS,
+    select(*_PERSON_COLUMNS, Unit.clave, Unit.nombre, literal(1).label("covered"))
+    .select_from(Person)
+    .join(Unit, col(Unit.id).in_(covered_unit_ids(col(Person.id), bindparam("today"))))
+    .where(_TELEGRAM_USER, col(Person.role) == ROLE_COORDINADOR))
 
 
 def find_person(session: Session, telegram_user_id: int,
                 today: date | None = None) -> PersonView | None:
     """The active person bound to this Telegram user, or None (a stranger). With ``today``
     (local date), a coordinador's ``covering`` holds the units they stand in for."""
-    rows = session.connection().execute(_PERSON_WITH_UNITS,
-                                        {"telegram_user_id": telegram_user_id}).all()
+    if today is None:
+        rows = session.connection().execute(_PERSON_WITH_UNITS,
+                                            {"telegram_user_id": telegram_user_id}).all()
+    else:
+        rows = session.connection().execute(
+            _PERSON_WITH_COVERED, {"telegram_user_id": telegram_user_id, "today": today}).all()
     if not rows or not rows[0].active:
         return None
     first = rows[0]
-    units = tuple(UnitView(r.clave, r.nombre) for r in rows if r.clave is not None)
-    covering = ()
-    if today is not None and first.role == ROLE_COORDINADOR:  # stand-ins
-        own = {unit.clave for unit in units}
-        covering = tuple(UnitView(c, n) for c, n in covered_units(session, first.id, today, own))
+    own = sorted({(r.clave, r.nombre) for r in rows if not r.covered and r.clave is not None})
+    claves = {clave for clave, _ in own}
+    covering = sorted({(r.clave, r.nombre) for r in rows
+                       if r.covered and r.clave not in claves})
     return PersonView(id=first.id, telegram_user_id=first.telegram_user_id,
                       chat_id=first.chat_id, name=first.name, role=first.role,
-                      units=units, covering=covering, gerencia_id=first.gerencia_id)
+                      units=tuple(UnitView(c, n) for c, n in own),
+                      covering=tuple(UnitView(c, n) for c, n in covering),
+                      gerencia_id=first.gerencia_id)
 
 
 def _units(session: Session, claves: list[str]) -> list[Unit]:

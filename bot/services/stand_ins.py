@@ -5,8 +5,8 @@ stand-in, one of the absent person's units or all of them (``unit_id`` None: wha
 they have on each day), and an inclusive range of local dates. While ``today`` is inside it
 (and it was not cancelled) the stand-in:
 
-* may report and correct those units exactly as their own (:func:`covered_units` widens the
-  person's units in ``registration.find_person``; :func:`covered_unit_ids` widens the SQL
+* may report and correct those units exactly as their own (:func:`covered_unit_ids` widens the
+  person's units in ``registration.find_person`` and the SQL
   ownership checks of ``reporting.load_slot`` and ``pending.pending_indicators``);
 * gets the units' reminders too (:func:`covering_reminders`, used by
   ``pending.pending_for_coordinators``);
@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, or_, union
+from sqlalchemy import and_, or_, union
 from sqlmodel import Session, col, select
 
 from bot.domain.date_ranges import DateRange
@@ -82,20 +82,6 @@ def answerable_unit_ids(person_id, today):
     """A SELECT of the units the person answers for on ``today``: own ones and covered."""
     own = select(PersonUnit.unit_id).where(col(PersonUnit.person_id) == person_id)
     return union(own, covered_unit_ids(person_id, today))
-
-
-_COVERED = (select(Unit.clave, Unit.nombre)
-            .where(col(Unit.id).in_(covered_unit_ids(bindparam("person_id"),
-                                                     bindparam("today"))))
-            .order_by(Unit.clave))
-
-
-def covered_units(session: Session, person_id: int, today: date,
-                  own: set[str]) -> list[tuple[str, str]]:
-    """(clave, nombre) of the units the person covers on ``today``, leaving out ``own`` (the
-    claves of their own units, which the caller has already read)."""
-    rows = session.connection().execute(_COVERED, {"person_id": person_id, "today": today})
-    return [(clave, nombre) for clave, nombre in rows if clave not in own]
 
 
 def on_behalf_of(session: Session, person_id: int, unit_id: int, today: date) -> int | None:
