@@ -12,6 +12,8 @@ again; ``/reportar`` says where they were).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import secrets
 import sys
@@ -76,8 +78,24 @@ def run(args, settings, db) -> int:
     return serve(build_application(settings, db), settings, db)
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Let the database worker threads share two malloc arenas (glibc; elsewhere nothing).
+
+    glibc gives each thread that allocates its own arena, and memory freed in one is not
+    reused by another: a 10,000-indicator summary built on each of the four workers in turn
+    left four arenas grown to its size (about 5 MB more resident memory). The same as
+    ``MALLOC_ARENA_MAX=2`` in the environment; must run before the threads start."""
+    # Not glibc (no libc.so.6 or no mallopt): its allocator has no such arenas to limit.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+
+
 def serve(application, settings, db) -> int:
     """Run ``application`` until SIGINT/SIGTERM: ``run``'s code path, shared by ``demo``."""
+    limit_malloc_arenas()
     api = settings.telegram_api_base_url
     where = "Telegram" if api == PUBLIC_BOT_API else f"Bot API at {urlsplit(api).netloc}"
     log.info("POA Bot starting (database %s, %s)", redact_url(db.url), where)
