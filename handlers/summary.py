@@ -365,6 +365,7 @@ class SummaryReply:
     summary: Summary
     person: PersonView
     request: SummaryRequest
+    rendered: RenderedSummary
 
 
 async def summary_for_command(update: Update, context: CallbackContext,
@@ -389,7 +390,7 @@ async def summary_for_command(update: Update, context: CallbackContext,
         return None
     request = summary_request(context, args.period, scope)
     rendered = await ctx.db.run(load_rendered, person, request, summary_cache(context))
-    return SummaryReply(args, scope, rendered.summary, person, request)
+    return SummaryReply(args, scope, rendered.summary, person, request, rendered)
 
 
 async def resumen(update: Update, context: CallbackContext) -> None:
@@ -418,6 +419,9 @@ async def resumen(update: Update, context: CallbackContext) -> None:
     view = await ctx.db.run(front_view, reply.person, reply.request, summary_cache(context),
                             ctx.clock(), ReportingCalendar.from_settings(ctx.settings))
     await reply_html(update, context, view.text, reply_markup=keyboard(view.rows))
+    # «📋 Detalle por unidad» is the likely next press: its pages are planned now, after the
+    # reply, instead of before it.
+    await ctx.db.run(lambda _session: reply.rendered.overview)
 
 
 @dataclass(frozen=True)

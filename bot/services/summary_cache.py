@@ -2,8 +2,8 @@
 
 A state-wide ``/resumen`` (10,000 indicators) takes a few hundred milliseconds to build and to
 plan into pages; paging through it with ◀ ▶ used to rebuild it on every press. Here a built
-summary is kept with its :class:`~bot.services.summary_pages.Overview` (which writes each
-page once, when first shown) and the unit details already shown, and reused while:
+summary is kept with its :class:`~bot.services.summary_pages.Overview` (planned on first use,
+which writes each page once, when first shown) and the unit details already shown, and reused while:
 
 * the **key** is the same: period, scope (all units, or which units), the local date (due
   and late depend on it), the bands and the deadline day;
@@ -58,9 +58,21 @@ class RenderedSummary:
     """A summary with its overview pages and unit details, each written once when asked."""
 
     summary: Summary
-    overview: Overview
     version: int
+    scope: str | None = None  # the overview's title line (a gerencia's name), when given
     _details: dict[str, list[Page] | None] = field(default_factory=dict)
+    _overview: Overview | None = field(default=None, repr=False)
+    _planning: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def overview(self) -> Overview:
+        """The paged overview, planned on first use: /resumen's first screen does not need
+        it (planning 10,000 lines takes ~80 ms), so the handler plans it just after replying,
+        before anyone can press «Detalle por unidad»."""
+        with self._planning:
+            if self._overview is None:
+                self._overview = Overview(self.summary, scope=self.scope)
+            return self._overview
 
     @property
     def lines(self) -> int:
@@ -99,7 +111,7 @@ class SummaryCache:
                 return cached
             self._make_room()
             summary = build(session)
-            rendered = RenderedSummary(summary, Overview(summary, scope=scope_title), version)
+            rendered = RenderedSummary(summary, version, scope_title)
             self.builds += 1
             self._store(key, rendered)
             return rendered
