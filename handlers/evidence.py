@@ -6,7 +6,7 @@ buttons of ``/resumen``'s unit detail.
   :data:`bot.services.evidence.INBOX_TTL`) each photo or document sent goes to that indicator
   and period. A file sent while the report flow asks for remarks (a value just confirmed)
   goes to that value. A flow can offer the choice as a button: ``ev:t:<indicator id>:<period
-  code>`` (:func:`target_button`).
+  code>`` (:func:`handlers.evidence_button.target_button`).
 * A file is downloaded (``getFile`` + the file URL) into ``POA_EVIDENCE_DIR``, its sha256
   taken on the downloaded bytes, and recorded with ``file_id`` and ``file_unique_id``.
   Over the Bot API's 20 MB download limit (known from the message): a clear message and
@@ -62,11 +62,11 @@ from handlers.common import (
     require_person,
     shorten,
 )
+from handlers.evidence_button import PREFIX
 from storage.models import Indicator, Unit
 
 log = logging.getLogger(__name__)
 
-PREFIX = "ev"
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # evidence is the utility's: owner only
 LABEL_WIDTH = 48
 
@@ -87,13 +87,6 @@ def size_text(size: int) -> str:
 TOO_BIG = ("El archivo pesa {size} y Telegram solo deja al bot descargar archivos de hasta "
            "20 MB, así que no lo guardé. Envía una versión más ligera (un PDF comprimido, "
            "fotos de las páginas) o divídelo en varios archivos.")
-
-
-def target_button(target: ev.Target | tuple[int, str], label: str = "📎 Adjuntar evidencia"):
-    """A button that makes the next files evidence of an indicator and period (for flows)."""
-    indicator_id, period = ((target.indicator_id, target.period)
-                            if isinstance(target, ev.Target) else target)
-    return (label, callback_data(PREFIX, "t", indicator_id, period))
 
 
 def evidence_row(period_code: str, clave: str) -> list[tuple[str, str]]:

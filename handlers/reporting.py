@@ -51,6 +51,7 @@ from handlers.common import (
     require_person,
     shorten,
 )
+from handlers.evidence_button import target_button
 from handlers.figure_texts import (
     batch_table_text,
     choice_text,
@@ -71,6 +72,7 @@ log = logging.getLogger(__name__)
 REMIND_GROUP = 50
 FLOW_COMMANDS = {"reportar", "corregir", "cancelar"}
 BUTTONS_PER_ROW = 4
+MAX_EVIDENCE_BUTTONS = 6  # the rest: /evidencia
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -204,6 +206,9 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
             text = (head + (f" <i>{esc(note)}</i>" if note else "")
                     + f"\n¿Observaciones? Escríbelas (hasta {format_number(MAX_REMARKS)} "
                     "caracteres) o toca «Sin observaciones».")
+            if screen.evidence_required:  # a file sent now is this value's evidence
+                text += ("\n📎 Este indicador pide evidencia: envía aquí la foto o el PDF "
+                         "(o después, con /evidencia).")
             return text, keyboard([[("Sin observaciones", callback_data("r", "nr", card.id))]])
         case conv.Summary(unit=unit, period=period, rows=rows):
             lines = [f"<b>Listo: {period.label} · {esc(unit.clave)} {esc(unit.nombre)}</b>",
@@ -214,7 +219,15 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                        for n, row in enumerate(rows, 1) if row.value is not None]
             if buttons:
                 lines.append("\nSi algo está mal, toca «Corregir» con el número de la línea.")
-            return "\n".join(lines), keyboard(_rows_of_buttons(buttons, 3)) if buttons else None
+            rows_of_buttons = _rows_of_buttons(buttons, 3)
+            if screen.evidence_owed:
+                lines.append("\n📎 Falta la evidencia de: "
+                             + ", ".join(esc(name) for _id, name in screen.evidence_owed)
+                             + ". Toca el indicador y envía la foto o el PDF.")
+                rows_of_buttons += [[target_button(indicator_id, period.code,
+                                                   f"📎 {shorten(name, 40)}")]
+                    for indicator_id, name in screen.evidence_owed[:MAX_EVIDENCE_BUTTONS]]
+            return "\n".join(lines), keyboard(rows_of_buttons) if rows_of_buttons else None
         case conv.ChooseIndicator(unit=unit, period=period, rows=rows):
             lines = [f"<b>{period.label} · {esc(unit.clave)} {esc(unit.nombre)}</b>",
                      "¿Qué valor quieres corregir?", *_summary_lines(rows)]

@@ -273,3 +273,43 @@ async def test_forged_buttons_strangers_and_gerentes_change_nothing(db):
         assert len(texts) == 2 and all("No tienes acceso" in t for t in texts)
         assert await db.run(evidence_rows) == []
         assert not [c for c in bot.stub.calls if c.method == "getFile"]
+
+
+async def test_the_report_says_which_values_need_evidence_and_one_tap_attaches_it(db):
+    """Nobody needs to know /evidencia: the remarks question of a value whose ficha asks
+    for evidence says a file can go now, and the end of the report lists what still owes
+    evidence with a button per indicator."""
+    ids = await db.run(add_sample_catalog)
+    recibos, lecturas, inspecciones = ids["303"]
+    await db.run(make_mandatory, recibos)
+    await db.run(make_mandatory, inspecciones)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"], name="Ana")
+        await bot.start_report(ANA)
+        saved = await bot.say(ANA, "255835")  # Recibos: its ficha asks for evidence
+        assert "¿Observaciones?" in saved.text
+        assert "📎 Este indicador pide evidencia: envía aquí la foto o el PDF" in saved.text
+        bot.stub.send_photo(ANA, JPEG)  # sent right there: that value's evidence
+        assert "Guardé" in (await bot.next_message(ANA)).text
+        card = await bot.press(ANA, f"r:nr:{recibos}")
+        saved = await bot.say(ANA, "255835")  # Lecturas: no ficha, no evidence asked
+        assert "¿Observaciones?" in saved.text and "evidencia" not in saved.text
+        card = await bot.press(ANA, f"r:nr:{lecturas}")
+        saved = await bot.say(ANA, "150")  # Inspecciones: evidence owed, none sent
+        assert "📎 Este indicador pide evidencia" in saved.text
+        done = await bot.press(ANA, f"r:nr:{inspecciones}")
+        assert "Listo: marzo 2023" in done.text
+        assert "📎 Falta la evidencia de: Inspecciones realizadas." in done.text
+        attach = next(data for label, data in done.buttons if label.startswith("📎"))
+        assert attach == f"ev:t:{inspecciones}:2023-03"
+        assert not any("Recibos" in label for label, _ in done.buttons)  # it has its photo
+        ready = await bot.press(ANA, attach)
+        assert "Envía ahora" in ready.text
+        bot.stub.send_document(ANA, PDF, "bitacora.pdf")
+        assert "Guardé" in (await bot.next_message(ANA)).text
+        todo = await bot.say(ANA, "/pendientes")
+        assert "evidencia" not in todo.text
+        del card
+    rows = await db.run(evidence_rows)
+    assert [(r.indicator_id, r.period) for r in rows] == [(recibos, "2023-03"),
+                                                           (inspecciones, "2023-03")]

@@ -151,6 +151,8 @@ class Summary:
     unit: UnitView
     period: Period
     rows: tuple[SummaryRow, ...]
+    # (indicator id, short name) of values still owing the evidence their ficha requires
+    evidence_owed: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -321,7 +323,8 @@ def _ask_next(session: Session, turn: Turn, unit: UnitView, period: Period, *,
     if not progress.missing:
         _clear(session, turn)
         rows = reporting.summary_rows(session, unit.clave, period)
-        return [Summary(unit, period, tuple(rows))]
+        owed = evidence.lacking_in_unit(session, unit.clave, period)
+        return [Summary(unit, period, tuple(rows), tuple(owed))]
     # Every pending value on one card (batch_flow); one value answers the first of them.
     return batch_flow.ask_list(session, turn, unit, period, progress)
 

@@ -42,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from bot.domain.periods import Period, PeriodError, period_from_code
+from bot.domain.short_names import display_name
 from storage.models import (
     Conversation,
     Evidence,
@@ -310,6 +311,15 @@ def lacking_query(period: Period):
                    Indicator.frecuencia == period.frequency.value,
                    col(Evidence.id).is_(None))
             .order_by(Unit.clave, Indicator.position, Indicator.id))
+
+
+def lacking_in_unit(session: Session, unit_clave: str,
+                    period: Period) -> list[tuple[int, str]]:
+    """(indicator id, short name) of the unit's values for ``period`` that still owe their
+    mandatory evidence: what the end of a report says and offers to attach."""
+    return [(indicator.id, display_name(indicator.nombre, indicator.short_name))
+            for indicator, _unit in session.exec(
+                lacking_query(period).where(Unit.clave == unit_clave)).all()]
 
 
 def lacking_pairs(session: Session, year: int,

@@ -77,6 +77,7 @@ class AskRemarks:
     late: bool
     note: str = ""
     saved_now: bool = True  # False: asked after a batch was saved (no "Guardé")
+    evidence_required: bool = False  # the ficha asks for evidence: say a file can go now
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ the state asks again; one that brings the value back to green asks nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -46,6 +46,9 @@ MAX_LENGTH = 1000
 class Assessment:
     period_state: Status
     cumulative_state: Status
+    # The ficha read for the states also says whether the value needs evidence: the flow
+    # says so when it asks for the remarks, without reading the ficha again.
+    evidence_required: bool = False
 
     @property
     def off_green(self) -> bool:
@@ -108,7 +111,8 @@ def assess(session: Session, indicator: Indicator, period: Period, value: Decima
            bands: Bands, earlier: list[ReportedValue] | None = None) -> Assessment:
     """The state of ``value`` as the indicator's value for ``period`` (the other periods of
     the year as stored; ``earlier``: all of them, already read by the step)."""
-    rules = load_ficha(session, indicator, bands).rules
+    ficha = load_ficha(session, indicator, bands)
+    rules = ficha.rules
     calendar = programmed_metas(session, [indicator.id]).get(indicator.id)
     periods = _periods_to(period)
     metas = {p.index: programmed_meta(indicator, calendar, p.code) for p in periods}
@@ -119,7 +123,8 @@ def assess(session: Session, indicator: Indicator, period: Period, value: Decima
             col(ReportedValue.period).in_(list(codes)))).all()
     values = {codes[row.period]: row.value for row in earlier if row.period in codes}
     values[period.index] = value
-    return assess_values(rules, metas, period.index, values)
+    return replace(assess_values(rules, metas, period.index, values),
+                   evidence_required=ficha.evidencia_obligatoria)
 
 
 def latest(session: Session, indicator_id: int, period_code: str) -> Justification | None:

@@ -56,21 +56,31 @@ def ask(session: Session, turn, state: dict, slot: ValueSlot) -> list:
                              state.get("flow", flow_state.REPORT))]
 
 
-def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot,
-                  value: Decimal) -> list:
-    """After a value is stored: the question if it left green (in a state not justified yet)."""
-    assessment = justification.assess(session, slot.indicator, slot.period, value, turn.bands,
-                                      slot.all_earlier())
+def _assess_saved(session: Session, turn, slot: ValueSlot, value: Decimal) -> Assessment:
+    return justification.assess(session, slot.indicator, slot.period, value, turn.bands,
+                                slot.all_earlier())
+
+
+def _ask_if(session: Session, turn, state: dict, slot: ValueSlot,
+            assessment: Assessment) -> list:
     if not justification.needs_asking(session, slot.indicator.id, slot.period.code, assessment):
         return []
     return ask(session, turn, state, slot)
 
 
+def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot,
+                  value: Decimal) -> list:
+    """After a value is stored: the question if it left green (in a state not justified yet)."""
+    return _ask_if(session, turn, state, slot, _assess_saved(session, turn, slot, value))
+
+
 def after_save(session: Session, turn, state: dict, slot: ValueSlot, value: Decimal,
                late: bool, note: str, steps: Steps) -> list:
     """A report value was just saved: justification if needed, then remarks or the next."""
-    saved = flow_state.AskRemarks(slot.card(), value, late, note)
-    ask_now = ask_if_needed(session, turn, state, slot, value)
+    assessment = _assess_saved(session, turn, slot, value)
+    saved = flow_state.AskRemarks(slot.card(), value, late, note,
+                                  evidence_required=assessment.evidence_required)
+    ask_now = _ask_if(session, turn, state, slot, assessment)
     if ask_now:  # the question says, first, that the value was saved (and how it was read)
         return [replace(s, saved_now=True, note=note) if isinstance(s, AskJustification) else s
                 for s in ask_now]
@@ -99,7 +109,8 @@ def on_text(session: Session, turn, state: dict, text: str, steps: Steps) -> lis
     if state.get("queue") is not None and not state.get("obs"):
         return [done, *steps.settled(session, turn, state, slot)]
     flow_state.set_step(session, turn, **{**flow_state.base(state), "step": "remarks"})
-    return [done, flow_state.AskRemarks(slot.card(), slot.stored.value, False, saved_now=False)]
+    return [done, flow_state.AskRemarks(slot.card(), slot.stored.value, False, saved_now=False,
+                                        evidence_required=assessment.evidence_required)]
 
 
 def current(session: Session, turn, state: dict) -> list:
