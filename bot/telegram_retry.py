@@ -30,7 +30,10 @@ to one chat. Each chat therefore has its own leaky bucket, an :class:`aiolimiter
 kind): ``chat_burst`` messages at once, then ``chat_rate`` a second. A request first waits
 for its chat's bucket and only then for a turn of the overall pacer, so a slow chat never
 holds a turn other chats could use, and an interactive reply to one chat does not wait
-behind another chat's queue of messages.
+behind another chat's queue of messages. Bulk messages never use the burst: each takes
+``chat_burst - 1`` of its chat's bucket, so a gerente's start-up escalation and weekly digest
+arrive one at a time (every two seconds once the chat is busy), and a reply to that gerente
+still goes at once.
 """
 
 from __future__ import annotations
@@ -194,9 +197,14 @@ class RetryingRateLimiter(AIORateLimiter):
         if pacer is not None or chat is not None:
             unpaced = callback
 
+            # A bulk message takes all but one of its chat's burst: bulk messages to one chat
+            # never go in a burst (one per (burst - 1) / rate seconds once the chat is busy)
+            # and always leave room for an interactive reply to go at once.
+            amount = max(1, self.chats.burst - 1) if chat is not None and priority == BULK else 1
+
             async def callback(*call_args, **call_kwargs):  # each attempt takes its turn
                 if chat is not None:  # the chat's own pace first: no overall turn held
-                    await chat.acquire()
+                    await chat.acquire(amount)
                 if pacer is not None:
                     await pacer.acquire(priority)
                 return await unpaced(*call_args, **call_kwargs)

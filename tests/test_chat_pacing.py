@@ -10,11 +10,11 @@ test waits only for the messages themselves, never for a fixed time. Rates are s
 from __future__ import annotations
 
 import asyncio
-from itertools import combinations
+from itertools import combinations, pairwise
 
 import aiohttp
 
-from bot.telegram_retry import ChatLimiters
+from bot.telegram_retry import ChatLimiters, bulk_sends
 from bot.telegram_standin import BotApiStub
 from tests.harness import running_bot
 
@@ -89,3 +89,31 @@ async def test_drained_chat_buckets_are_dropped():
     for chat in range(2, 2000):
         limiters.of(chat)
     assert len(limiters) <= 1024  # untouched buckets are empty and were dropped
+
+
+async def test_bulk_messages_to_one_chat_never_burst_and_leave_room_for_a_reply(db):
+    """Reminders, escalations and digests (bulk) to one chat never use the burst: one at a
+    time, at least 1 / rate apart and (burst - 1) / rate once the chat is busy; an
+    interactive message to that chat meanwhile goes at once."""
+    overrides = {"telegram_chat_rate": CHAT_RATE, "telegram_chat_burst": CHAT_BURST}
+    async with running_bot(db, settings_overrides=overrides, rate_limit_per_second=30,
+                           per_chat_rate_limit_per_second=STANDIN_RATE,
+                           per_chat_burst=STANDIN_BURST) as bot:
+        with bulk_sends():
+            bulk = asyncio.gather(*(bot.app.bot.send_message(BUSY_CHAT, f"aviso {i}")
+                                    for i in range(5)))
+        await bot.stub._wait(lambda: len(bot.stub.messages_to(BUSY_CHAT)) >= 2, 10)
+        reply = await bot.app.bot.send_message(BUSY_CHAT, "respuesta")  # interactive
+        await bulk
+
+    sent = bot.stub.messages_to(BUSY_CHAT)
+    notices = [m.time for m in sent if m.text.startswith("aviso")]
+    answer = next(m for m in sent if m.text == "respuesta")
+    gaps = [b - a for a, b in pairwise(notices)]
+    assert len(notices) == 5 and reply.text == "respuesta"
+    assert min(gaps) >= 1 / CHAT_RATE - SLACK, gaps  # never two at once
+    # 5 bulk messages with a burst of 3 would take 2 / rate; paced they take at least
+    # 1 + 2 + 2 + 2 units (a bucket of 3 leaking 8 a second, each message taking 2).
+    assert notices[-1] - notices[0] >= 7 / CHAT_RATE - SLACK, gaps
+    assert answer.time < notices[-1], "the reply waited behind the bulk messages"
+    assert not bot.stub.flood_rejections
