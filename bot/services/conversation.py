@@ -491,7 +491,7 @@ def _on_reason(session: Session, turn: Turn, state: dict, text: str) -> list:
         _clear(session, turn)
         return [Refused(str(error))]
     corrected = Corrected(slot.card(), old_value, new, reason)
-    ask = justification_step.ask_if_needed(session, turn, state, slot, new)
+    ask = justification_step.ask_if_needed(session, turn, state, slot)
     return [corrected, *ask] if ask else _go_on(session, turn, state, slot, corrected)
 
 

@@ -45,8 +45,11 @@ def _assessment(session: Session, turn, slot: ValueSlot) -> Assessment | None:
                                 turn.bands, slot.all_earlier())
 
 
-def ask(session: Session, turn, state: dict, slot: ValueSlot) -> list:
-    assessment = _assessment(session, turn, slot)
+def ask(session: Session, turn, state: dict, slot: ValueSlot,
+        assessment: Assessment | None = None) -> list:
+    """The justification question (``assessment``: the stored value's, when already made)."""
+    if assessment is None:
+        assessment = _assessment(session, turn, slot)
     if assessment is None:
         flow_state.clear(session, turn)
         return [flow_state.Stale()]
@@ -56,28 +59,24 @@ def ask(session: Session, turn, state: dict, slot: ValueSlot) -> list:
                              state.get("flow", flow_state.REPORT))]
 
 
-def _assess_saved(session: Session, turn, slot: ValueSlot, value: Decimal) -> Assessment:
-    return justification.assess(session, slot.indicator, slot.period, value, turn.bands,
-                                slot.all_earlier())
-
-
 def _ask_if(session: Session, turn, state: dict, slot: ValueSlot,
             assessment: Assessment) -> list:
     if not justification.needs_asking(session, slot.indicator.id, slot.period.code, assessment):
         return []
-    return ask(session, turn, state, slot)
+    return ask(session, turn, state, slot, assessment)
 
 
-def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot,
-                  value: Decimal) -> list:
-    """After a value is stored: the question if it left green (in a state not justified yet)."""
-    return _ask_if(session, turn, state, slot, _assess_saved(session, turn, slot, value))
+def ask_if_needed(session: Session, turn, state: dict, slot: ValueSlot) -> list:
+    """After a value is stored (``slot.stored``): the question if it left green (in a state
+    not justified yet)."""
+    assessment = _assessment(session, turn, slot)
+    return _ask_if(session, turn, state, slot, assessment) if assessment is not None else []
 
 
 def after_save(session: Session, turn, state: dict, slot: ValueSlot, value: Decimal,
                late: bool, note: str, steps: Steps) -> list:
     """A report value was just saved: justification if needed, then remarks or the next."""
-    assessment = _assess_saved(session, turn, slot, value)
+    assessment = _assessment(session, turn, slot)  # save_value made slot.stored this value
     saved = flow_state.AskRemarks(slot.card(), value, late, note,
                                   evidence_required=assessment.evidence_required)
     ask_now = _ask_if(session, turn, state, slot, assessment)
