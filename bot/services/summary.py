@@ -85,7 +85,12 @@ from bot.domain.calendar import EVERY_DAY, BusinessDays
 from bot.domain.periods import Frequency, Period
 from bot.services import evidence
 from bot.services.approval import states_for as approval_states
-from bot.services.summary_fichas import YearFichas, line_figures, load_year_fichas
+from bot.services.summary_fichas import (
+    YearFichas,
+    line_figures,
+    load_year_fichas,
+    year_scoped,
+)
 from storage.models import (
     ROLE_COORDINADOR,
     Ficha,
@@ -513,15 +518,6 @@ def _ficha_line(row, plan: _Plan, reported: _Reported, fichas: YearFichas, year:
 
 # --- queries (a fixed number, whatever the catalog size) -----------------------------------
 
-def _scoped(statement, year: int, unit_clave: str | None):
-    """Restrict a statement joined to Indicator to one POA year (and unit)."""
-    statement = statement.where(Indicator.year == year)
-    if unit_clave is not None:
-        statement = statement.join(Unit, Unit.id == Indicator.unit_id).where(
-            Unit.clave == unit_clave)
-    return statement
-
-
 def _catalog(session: Session, year: int, unit_clave: str | None):
     # Plain rows of the columns a line needs: no ORM objects for thousands of indicators.
     statement = (select(Indicator.id, Indicator.unit_id, Indicator.accion, Indicator.nombre,
@@ -557,7 +553,7 @@ def _reported_in_period(session: Session, period: Period, plans: Iterable[_Plan]
             kind_of[slot.code], bit_of[slot.code] = plan.kind, 1 << i
     value = ReportedValue
     has_remark = and_(value.observaciones.is_not(None), value.observaciones != "")
-    rows = _scoped(
+    rows = year_scoped(
         select(value.indicator_id, value.period, value.value, value.meta,
                case(kind_of, value=value.period).label("kind"),
                case(bit_of, value=value.period).label("bit"),
@@ -596,7 +592,7 @@ def _reported_in_period(session: Session, period: Period, plans: Iterable[_Plan]
 
 def _year_sums(session: Session, period: Period, unit_clave: str | None) -> dict[int, Decimal]:
     """Σ of each 'sum' indicator's values of the year up to the asked period (exact SUM)."""
-    statement = _scoped(
+    statement = year_scoped(
         select(ReportedValue.indicator_id, func.sum(ReportedValue.value))
         .join(Indicator, Indicator.id == ReportedValue.indicator_id)
         .where(Indicator.aggregation == AGGREGATE_SUM,
@@ -612,7 +608,7 @@ def _last_values(session: Session, period: Period, unit_clave: str | None) -> di
         partition_by=ReportedValue.indicator_id,
         order_by=(ReportedValue.period_end.desc(), ReportedValue.period_start.asc()),
     ).label("rank")
-    ranked = _scoped(
+    ranked = year_scoped(
         select(ReportedValue.indicator_id, ReportedValue.value, rank)
         .join(Indicator, Indicator.id == ReportedValue.indicator_id)
         .where(Indicator.aggregation == AGGREGATE_LAST,

@@ -88,7 +88,9 @@ class YearFichas:
         return rules
 
 
-def _in_scope(statement, year: int, unit_clave: str | None):
+def year_scoped(statement, year: int, unit_clave: str | None):
+    """Restrict a statement joined to Indicator to one POA year (and unit); the summary's
+    queries use it too."""
     statement = statement.where(Indicator.year == year)
     if unit_clave is not None:
         statement = statement.join(Unit, Unit.id == Indicator.unit_id).where(
@@ -99,12 +101,12 @@ def _in_scope(statement, year: int, unit_clave: str | None):
 def load_year_fichas(session: Session, period: Period, unit_clave: str | None) -> YearFichas:
     """Fichas, calendars and (for those indicators) the year's values up to ``period``."""
     result = YearFichas()
-    fichas = session.exec(_in_scope(
+    fichas = session.exec(year_scoped(
         select(Ficha).join(Indicator, Indicator.id == Ficha.indicator_id),
         period.year, unit_clave))
     for row in fichas:
         result.rules[row.indicator_id] = ficha_from_row(row).rules
-    metas = session.exec(_in_scope(
+    metas = session.exec(year_scoped(
         select(ProgrammedMeta.indicator_id, ProgrammedMeta.period, ProgrammedMeta.meta)
         .join(Indicator, Indicator.id == ProgrammedMeta.indicator_id),
         period.year, unit_clave))
@@ -114,7 +116,7 @@ def load_year_fichas(session: Session, period: Period, unit_clave: str | None) -
         return result
     own = or_(Indicator.id.in_(select(Ficha.indicator_id)),
               Indicator.id.in_(select(ProgrammedMeta.indicator_id)))
-    rows = session.exec(_in_scope(
+    rows = session.exec(year_scoped(
         select(ReportedValue.indicator_id, ReportedValue.period, ReportedValue.value,
                ReportedValue.meta)
         .join(Indicator, Indicator.id == ReportedValue.indicator_id)
