@@ -136,20 +136,25 @@ def _mandatory(session: Session, indicator_id: int) -> bool:
     return bool(ficha and ficha.evidencia_obligatoria)
 
 
+def _reported_of(person_id: int, period_code: str):
+    """(Indicator, Unit) of the person's units whose indicator has a value for the period:
+    what may receive evidence."""
+    return (select(Indicator, Unit)
+            .join(Unit, col(Unit.id) == col(Indicator.unit_id))
+            .join(PersonUnit, and_(col(PersonUnit.unit_id) == col(Unit.id),
+                                   col(PersonUnit.person_id) == person_id))
+            .join(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
+                                      col(ReportedValue.period) == period_code)))
+
+
 def target_for(session: Session, person_id: int, indicator_id: int,
                period_code: str) -> Target | None:
     """The target if the indicator is of one of the person's units and has a value for the
     period; None for anything else (forged or stale button data)."""
     if period_of(period_code) is None:
         return None
-    row = session.exec(
-        select(Indicator, Unit)
-        .join(Unit, col(Unit.id) == col(Indicator.unit_id))
-        .join(PersonUnit, and_(col(PersonUnit.unit_id) == col(Unit.id),
-                               col(PersonUnit.person_id) == person_id))
-        .join(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
-                                  col(ReportedValue.period) == period_code))
-        .where(Indicator.id == indicator_id)).first()
+    row = session.exec(_reported_of(person_id, period_code)
+                       .where(Indicator.id == indicator_id)).first()
     if row is None:
         return None
     indicator, unit = row
@@ -233,15 +238,9 @@ class Choice:
 
 def choices(session: Session, person_id: int, unit_clave: str, period: Period) -> list[Choice]:
     """The person's unit's indicators with a value for ``period``, with their evidence count."""
-    rows = session.exec(
-        select(Indicator, Unit)
-        .join(Unit, col(Unit.id) == col(Indicator.unit_id))
-        .join(PersonUnit, and_(col(PersonUnit.unit_id) == col(Unit.id),
-                               col(PersonUnit.person_id) == person_id))
-        .join(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
-                                  col(ReportedValue.period) == period.code))
-        .where(Unit.clave == unit_clave)
-        .order_by(Indicator.position, Indicator.id)).all()
+    rows = session.exec(_reported_of(person_id, period.code)
+                        .where(Unit.clave == unit_clave)
+                        .order_by(Indicator.position, Indicator.id)).all()
     ids = [indicator.id for indicator, _unit in rows]
     counts = dict(session.exec(
         select(Evidence.indicator_id, func.count(Evidence.id))
