@@ -167,11 +167,17 @@ def status_for(attainment: Decimal | None, bands: Bands = DEFAULT_BANDS) -> Stat
     """Band an attainment (percent points). ``None`` (meta 0) counts as on target."""
     if attainment is None:
         return Status.ON_TARGET
-    if attainment > HUNDRED:
+    return one_sided_band(attainment, bands.green, bands.yellow)
+
+
+def one_sided_band(percent: Decimal, green: Decimal, yellow: Decimal) -> Status:
+    """Above 100 %, from ``green``, from ``yellow``, or below: the global bands and a ficha's
+    one-sided semáforo alike."""
+    if percent > HUNDRED:
         return Status.ABOVE
-    if attainment >= bands.green:
+    if percent >= green:
         return Status.ON_TARGET
-    if attainment >= bands.yellow:
+    if percent >= yellow:
         return Status.CLOSE
     return Status.BEHIND
 

@@ -41,6 +41,7 @@ from bot.domain.attainment import (
     HUNDRED,
     Status,
     is_share_of_year,
+    one_sided_band,
 )
 
 _ZERO = Decimal(0)
@@ -145,13 +146,7 @@ def state_of_attainment(percent: Decimal | None, semaforo: Semaforo) -> Status:
         if semaforo.yellow_min <= percent <= semaforo.yellow_max:
             return Status.CLOSE
         return Status.BEHIND
-    if percent > HUNDRED:
-        return Status.ABOVE
-    if percent >= semaforo.green_min:
-        return Status.ON_TARGET
-    if percent >= semaforo.yellow_min:
-        return Status.CLOSE
-    return Status.BEHIND
+    return one_sided_band(percent, semaforo.green_min, semaforo.yellow_min)
 
 
 def is_off_green(status: Status) -> bool:
