@@ -183,18 +183,8 @@ class ReminderScheduler:
         if len(claimed) < len(delivery.items):
             delivery = _only(delivery, claimed)
         text, markup = self.renderer.delivery(delivery, self.clock())
-        try:
-            await self.send(bot, delivery.chat_id, text, markup)
-            outcome = reminders.SENT
-        except Forbidden:
-            outcome = reminders.UNREACHABLE
-        except BadRequest as error:
-            log.error("reminder to person %s rejected: %s", delivery.person_id, error.message)
-            outcome = reminders.REJECTED
-        except TelegramError as error:  # network, timeouts, flood retries exhausted
-            log.warning("reminder to person %s failed, will retry: %s", delivery.person_id,
-                        error)
-            outcome = reminders.FAILED
+        outcome = await send_outcome(self.send(bot, delivery.chat_id, text, markup),
+                                     "reminder", delivery.person_id)
         newly = await self.db.run(reminders.finish, delivery, claimed, outcome, self.clock())
         if outcome == reminders.SENT:
             result.sent += 1
@@ -218,6 +208,24 @@ class ReminderScheduler:
             except TelegramError:
                 log.warning("could not tell gerente chat %s about unreachable people", chat_id,
                             exc_info=True)
+
+
+async def send_outcome(sending: Awaitable[object], what: str, person_id: int) -> str:
+    """Await one scheduled message and say how it went, as ``reminder_log`` records it:
+    sent; unreachable (the person blocked the bot); rejected (Telegram refused the message
+    itself: sending it again would not help); failed (network, timeouts, flood retries
+    exhausted: the next tick tries again). Reminders and the weekly digest alike."""
+    try:
+        await sending
+        return reminders.SENT
+    except Forbidden:
+        return reminders.UNREACHABLE
+    except BadRequest as error:
+        log.error("%s to person %s rejected: %s", what, person_id, error.message)
+        return reminders.REJECTED
+    except TelegramError as error:
+        log.warning("%s to person %s failed, will retry: %s", what, person_id, error)
+        return reminders.FAILED
 
 
 def _only(delivery: Delivery, period_codes: list[str]) -> Delivery:

@@ -16,14 +16,13 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.clock import FrozenClock
 from bot.domain.attainment import Bands
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.resumen_args import most_recent_closed_month
-from bot.scheduler import next_whole_minute
+from bot.scheduler import next_whole_minute, send_outcome
 from bot.services import digest, reminders
 from bot.services.registration import person_view
 from bot.telegram_retry import bulk_sends
@@ -89,17 +88,8 @@ class DigestSender:
             text = (f"👥 Como suplente de {esc(target.covering)} (hasta el "
                     f"{target.until.strftime('%d/%m/%Y')}), su resumen semanal:\n{text}")
         markup = keyboard(front.rows) if target.with_buttons else None
-        try:
-            await send_html(bot, target.chat_id, text, markup)
-            outcome = reminders.SENT
-        except Forbidden:
-            outcome = reminders.UNREACHABLE
-        except BadRequest as error:
-            log.error("digest to person %s rejected: %s", target.person_id, error.message)
-            outcome = reminders.REJECTED
-        except TelegramError as error:
-            log.warning("digest to person %s failed, will retry: %s", target.person_id, error)
-            outcome = reminders.FAILED
+        outcome = await send_outcome(send_html(bot, target.chat_id, text, markup), "digest",
+                                     target.person_id)
         await ctx.db.run(digest.finish, target, outcome, ctx.clock())
         return int(outcome == reminders.SENT)
 
