@@ -15,17 +15,11 @@ from bot.domain.periods import Period
 from bot.services import approval
 from bot.services.summary import build_summary
 from storage.models import ApprovalEvent, LockEvent, ReportedValue
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 
 ANA, GERENTE = 1001, 9001
 MARCH = Period.month(2023, 3)
 ON = {"poa_approval_required": True}
-
-
-def data_of(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
 
 
 async def report_march(bot, values=("255,835", "255,835", "150")):
@@ -35,7 +29,7 @@ async def report_march(bot, values=("255,835", "255,835", "150")):
     for value in values:
         saved = await bot.say(ANA, value)
         assert "Guardé" in saved.text, saved.text
-        message = await bot.press(ANA, data_of(saved, "Sin observaciones"))
+        message = await bot.press(ANA, button_data(saved, "Sin observaciones"))
     return message
 
 
@@ -54,7 +48,7 @@ async def test_send_return_correct_approve_lock_and_reopen(db):
 
         summary = await report_march(bot)
         assert "Listo: marzo 2023" in summary.text
-        sent = await bot.press(ANA, data_of(summary, "📨 Enviar a revisión"))
+        sent = await bot.press(ANA, button_data(summary, "📨 Enviar a revisión"))
         assert "Enviaste 303 FACTURACION · marzo 2023 a revisión" in sent.text
         review = await bot.next_message(GERENTE)
         assert "Revisión:" in review.text and "Ana envió 303 FACTURACION" in review.text
@@ -66,7 +60,7 @@ async def test_send_return_correct_approve_lock_and_reopen(db):
         assert "📨 enviado" in resumen.text
 
         # Devolver asks for the comment; a command in between is answered, the wait stays.
-        ask = await bot.press(GERENTE, data_of(review, "↩️ Devolver"))
+        ask = await bot.press(GERENTE, button_data(review, "↩️ Devolver"))
         assert "Escribe el comentario" in ask.text
         await bot.say(GERENTE, "/ayuda")
         done = await bot.say(GERENTE, "Revisa <b>lecturas</b>: no cuadran")
@@ -78,13 +72,13 @@ async def test_send_return_correct_approve_lock_and_reopen(db):
         assert "Gerente <Comercial>" in told.text and "bold" not in str(told.result)
         assert await db.run(state) == approval.DEVUELTO
         # An old Aprobar button of the returned send is refused with the reason.
-        late = await bot.press(GERENTE, data_of(review, "✅ Aprobar"))
+        late = await bot.press(GERENTE, button_data(review, "✅ Aprobar"))
         assert "ya no está en revisión" in late.text
 
         # The coordinador corrects (the period was reopened for 303) and sends again.
         choose = await bot.say(ANA, "/corregir")
         assert "¿Qué valor quieres corregir?" in choose.text
-        card = await bot.press(ANA, data_of(choose, "2"))
+        card = await bot.press(ANA, button_data(choose, "2"))
         reason = await bot.say(ANA, "250,000")
         assert "¿Por qué cambia?" in reason.text
         corrected = await bot.say(ANA, "faltaba una ruta")
@@ -95,11 +89,11 @@ async def test_send_return_correct_approve_lock_and_reopen(db):
         await bot.say(ANA, "Una ruta no se leyó; se lee en abril", lambda m: "📝" in m.text)
         offer = await bot.say(ANA, "/enviar")
         assert "(devuelto: «Revisa <b>lecturas</b>: no cuadran»)" in offer.text
-        await bot.press(ANA, data_of(offer, "📨 303"))
+        await bot.press(ANA, button_data(offer, "📨 303"))
         review2 = await bot.next_message(GERENTE, lambda m: "Revisión:" in m.text)
         assert "250,000" in review2.text
 
-        approved = await bot.press(GERENTE, data_of(review2, "✅ Aprobar"))
+        approved = await bot.press(GERENTE, button_data(review2, "✅ Aprobar"))
         assert "Aprobaste 303 FACTURACION · marzo 2023" in approved.text
         assert "aprobó 303 FACTURACION" in (await bot.next_message(ANA)).text
         assert await db.run(state) == approval.APROBADO
@@ -135,7 +129,7 @@ async def test_json_shows_each_units_state(db):
         await bot.register_coordinador(ANA, ["303"], name="Ana")
         await bot.register_gerente(GERENTE)
         summary = await report_march(bot)
-        await bot.press(ANA, data_of(summary, "📨 Enviar a revisión"))
+        await bot.press(ANA, button_data(summary, "📨 Enviar a revisión"))
         await bot.next_message(GERENTE)
 
     def both(session):
@@ -162,10 +156,10 @@ async def test_refusals_forged_buttons_and_the_setting_off(db):
         bot.stub.press_button(beto, "ap:s:303:2023-03")
         assert "no es tuya" in (await bot.next_message(beto)).text
         summary = await report_march(bot)
-        await bot.press(ANA, data_of(summary, "📨 Enviar a revisión"))
+        await bot.press(ANA, button_data(summary, "📨 Enviar a revisión"))
         review = await bot.next_message(GERENTE)
         # A coordinador cannot approve; a forged id is stale.
-        bot.stub.press_button(ANA, data_of(review, "✅ Aprobar"))
+        bot.stub.press_button(ANA, button_data(review, "✅ Aprobar"))
         bot.stub.press_button(GERENTE, "ap:ok:abc")
         await bot.idle()
         assert await db.run(state) == approval.ENVIADO
@@ -173,7 +167,7 @@ async def test_refusals_forged_buttons_and_the_setting_off(db):
         bot.stub.press_button(ANA, "ap:s:303:2023-03")
         assert "ya está en revisión" in (await bot.next_message(ANA)).text
         # /cancelar drops a return being written.
-        await bot.press(GERENTE, data_of(review, "↩️ Devolver"))
+        await bot.press(GERENTE, button_data(review, "↩️ Devolver"))
         assert "no devolví nada" in (await bot.say(GERENTE, "/cancelar")).text
         assert await db.run(state) == approval.ENVIADO
 
@@ -192,11 +186,11 @@ async def test_approval_decisions_race_once(db):
         await bot.register_gerente(GERENTE, name="G1")
         await bot.register_gerente(other, name="G2")
         summary = await report_march(bot)
-        await bot.press(ANA, data_of(summary, "📨 Enviar a revisión"))
+        await bot.press(ANA, button_data(summary, "📨 Enviar a revisión"))
         first = await bot.next_message(GERENTE)
         second = await bot.next_message(other)
-        bot.stub.press_button(GERENTE, data_of(first, "✅ Aprobar"))
-        bot.stub.press_button(other, data_of(second, "✅ Aprobar"))
+        bot.stub.press_button(GERENTE, button_data(first, "✅ Aprobar"))
+        bot.stub.press_button(other, button_data(second, "✅ Aprobar"))
         await bot.idle()
         texts = bot.texts_to(GERENTE) + bot.texts_to(other)
         assert sum("Aprobaste" in t for t in texts) == 1

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.clock import FrozenClock
 from storage.models import ActionLine, Indicator, Justification, ReportedValue, Unit
-from tests.harness import running_bot
+from tests.harness import button_data, running_bot
 
 ANA = 1001
 FIVE = [("TOMA DE LECTURAS", "1100", "TOMA DE LECTURAS"),
@@ -51,10 +51,6 @@ async def justifications(db):
         select(Justification).order_by(Justification.id))])
 
 
-def data(message, label_start):
-    return next(d for label, d in message.buttons if label.startswith(label_start))
-
-
 async def test_five_indicators_from_the_reminder_to_done_in_three_actions(db):
     """Before this change the same report took 11 actions (the reminder's tap, then a value
     and a «Sin observaciones» tap per indicator); now: tap, one message, «Sí»."""
@@ -72,7 +68,7 @@ async def test_five_indicators_from_the_reminder_to_done_in_three_actions(db):
         actions += 1
         assert "1. Toma de lecturas: 1,100" in table.text and "¿Está bien?" in table.text
         assert await stored(db) == {}  # nothing kept before «Sí»
-        done = await bot.press(ANA, data(table, "Sí, guardar"))
+        done = await bot.press(ANA, button_data(table, "Sí, guardar"))
         actions += 1
         assert "Listo: marzo 2023" in done.text
         words = sum(len(t.split()) for t in bot.texts_to(ANA))
@@ -89,7 +85,7 @@ async def test_slash_reportar_single_unit_and_period_no_choice_taps(db):
         await bot.register_coordinador(ANA, ["303"])
         card = await bot.say(ANA, "/reportar")  # one unit, one open period: no tap
         assert "303 FACTURACION · marzo 2023" in card.text
-        descriptions = await bot.press(ANA, data(card, "Ver descripciones"))
+        descriptions = await bot.press(ANA, button_data(card, "Ver descripciones"))
         assert "Descripción escrita" in descriptions.text
         wrong = await bot.say(ANA, "1100 120")
         assert "Escribiste 2 valores y te faltan 5 indicadores" in wrong.text
@@ -97,13 +93,13 @@ async def test_slash_reportar_single_unit_and_period_no_choice_taps(db):
         assert "El valor 3" in bad.text and "No guardé nada" in bad.text
         table = await bot.say(ANA, "1100\n120\n90\n3.300\n3300")  # 3.300: 3,300 or 3.3?
         assert "«3.300» ❓" in table.text
-        retyped = await bot.press(ANA, data(table, "Corregir"))
+        retyped = await bot.press(ANA, button_data(table, "Corregir"))
         assert "Escribe los 5 valores" in retyped.text
         table = await bot.say(ANA, "1100\n120\n90\n3.300\n3300")
-        choose = await bot.press(ANA, data(table, "Sí, guardar"))
+        choose = await bot.press(ANA, button_data(table, "Sí, guardar"))
         assert "Guardé 4 valores" in choose.text
         choice = await bot.next_message(ANA, lambda m: bool(m.buttons))
-        done = await bot.press(ANA, data(choice, "3,300"))
+        done = await bot.press(ANA, button_data(choice, "3,300"))
         assert "Listo" in done.text
     assert len(await stored(db)) == 5
 
@@ -114,7 +110,7 @@ async def test_nothing_pending_is_said_at_once(db):
         await bot.register_coordinador(ANA, ["303"])
         card = await bot.say(ANA, "/reportar")
         table = await bot.say(ANA, "1100 120 90 3300 3300")
-        await bot.press(ANA, data(table, "Sí, guardar"))
+        await bot.press(ANA, button_data(table, "Sí, guardar"))
         await bot.register_coordinador(2002, ["303", "306"])
         nothing = await bot.say(2002, "/reportar")  # two units, nothing pending: no choice
         assert "No tienes indicadores pendientes" in nothing.text and not nothing.buttons
@@ -131,10 +127,10 @@ async def test_late_is_said_once_with_the_date(db):
         assert card.text.count("El plazo ya venció") == 1 and "hasta el" in card.text
         saved = await bot.say(ANA, "1100")  # one at a time still works
         assert "Guardé" in saved.text and "plazo" not in saved.text
-        card2 = await bot.press(ANA, data(saved, "Sin observaciones"))
+        card2 = await bot.press(ANA, button_data(saved, "Sin observaciones"))
         assert "plazo" not in card2.text and "Escribe los 4 valores" in card2.text
         table = await bot.say(ANA, "120 90 3300 3300")
-        done = await bot.press(ANA, data(table, "Sí, guardar"))
+        done = await bot.press(ANA, button_data(table, "Sí, guardar"))
         assert done.text.count("fuera de plazo") == 1
 
 
@@ -145,7 +141,7 @@ async def test_justification_asked_exactly_when_a_value_leaves_green(db):
         await bot.say(ANA, "/reportar")
         # 2 is 75 % of 120 (red), 3 is 90 % of 90×… (yellow: 81 of 90 = 90 %); others green.
         table = await bot.say(ANA, "1100 90 81 3300 3300")
-        ask = await bot.press(ANA, data(table, "Sí, con observaciones"))
+        ask = await bot.press(ANA, button_data(table, "Sí, con observaciones"))
         assert "Guardé 5 valores" in ask.text
         question = await bot.next_message(ANA)
         assert "Toma de lecturas" in question.text and "Observaciones" in question.text
@@ -166,19 +162,19 @@ async def test_justification_asked_exactly_when_a_value_leaves_green(db):
         echo = noted.text.split("\n")[0]
         assert echo.startswith("📝") and "…" in echo  # echoed, shortened
         assert "¿Observaciones?" in noted.text  # with the next question
-        last = await bot.press(ANA, data(noted, "Sin observaciones"))
-        done = await bot.press(ANA, data(last, "Sin observaciones"))
+        last = await bot.press(ANA, button_data(noted, "Sin observaciones"))
+        done = await bot.press(ANA, button_data(last, "Sin observaciones"))
         assert "Listo" in done.text
         assert [j[0] for j in await justifications(db)] == [ids[1], ids[2]]
 
         # /corregir: back to green asks nothing; another off-green state asks again.
         pick = await bot.say(ANA, "/corregir")
-        card = await bot.press(ANA, data(pick, "2"))
+        card = await bot.press(ANA, button_data(pick, "2"))
         reason = await bot.say(ANA, "125")
         corrected = await bot.say(ANA, "Conté mal")
         assert "Corregido" in corrected.text
         pick = await bot.say(ANA, "/corregir")
-        card = await bot.press(ANA, data(pick, "3"))
+        card = await bot.press(ANA, button_data(pick, "3"))
         reason = await bot.say(ANA, "40")
         corrected = await bot.say(ANA, "Eran menos")
         again = await bot.next_message(ANA)
@@ -205,7 +201,7 @@ async def test_justification_is_exported_in_the_csv_column(db):
         await bot.register_coordinador(ANA, ["303"])
         await bot.say(ANA, "/reportar")
         table = await bot.say(ANA, "1100 90 90 3300 3300")
-        ask = await bot.press(ANA, data(table, "Sí, guardar"))
+        ask = await bot.press(ANA, button_data(table, "Sí, guardar"))
         assert "Guardé 5 valores" in ask.text
         question = await bot.next_message(ANA)
         assert "Reconexiones realizadas quedó fuera de verde" in question.text
@@ -233,13 +229,13 @@ async def test_a_value_stored_meanwhile_renumbers_the_resumed_card(db):
         assert "faltan 5 de 5" in card.text
         await bot.say(ANA, "/reportar")
         saved = await bot.say(ANA, "1100")
-        await bot.press(ANA, data(saved, "Sin observaciones"))
+        await bot.press(ANA, button_data(saved, "Sin observaciones"))
         again = await bot.say(beto, "/reportar")
         assert "Seguimos donde te quedaste" in again.text and "faltan 4 de 5" in again.text
         assert "1. Reconexiones realizadas" in again.text
         table = await bot.say(beto, "120 90 3300 3300")
         assert "1. Reconexiones realizadas: 120" in table.text
-        done = await bot.press(beto, data(table, "Sí, guardar"))
+        done = await bot.press(beto, button_data(table, "Sí, guardar"))
         assert "Listo" in done.text
     assert await stored(db) == dict(zip(ids, [Decimal(v) for v in
                                               ("1100", "120", "90", "3300", "3300")],

@@ -17,15 +17,10 @@ from bot.domain.periods import Period
 from bot.services.registration import register_directly
 from bot.telegram_standin import BotApiStub
 from storage.models import ROLE_COORDINADOR, Conversation, ReportedValue
-from tests.harness import TEST_TOKEN, add_sample_catalog, running_bot
+from tests.harness import TEST_TOKEN, add_sample_catalog, button_data, running_bot
 
 ANA, BETO = 1001, 1002
 REPO = Path(__file__).resolve().parents[1]
-
-
-def button(message, label_start: str) -> str:
-    assert any(label.startswith(label_start) for label, _ in message.buttons), message.buttons
-    return next(data for label, data in message.buttons if label.startswith(label_start))
 
 
 async def values(db):
@@ -48,14 +43,14 @@ async def test_restart_in_the_middle_continues_where_each_person_was(db):
         await bot.restart()
 
         # Ana's old button still works, and her next message is understood as before.
-        card = await bot.press(ANA, button(saved, "Sin observaciones"))
+        card = await bot.press(ANA, button_data(saved, "Sin observaciones"))
         assert "faltan 2 de 3" in card.text and "1. Lecturas tomadas" in card.text
         # Beto's card survived too: /reportar continues it, it does not start over.
         again_b = await bot.say(BETO, "/reportar")
         assert "Seguimos donde te quedaste" in again_b.text and "faltan 2 de 3" in again_b.text
         confirm = await bot.say(ANA, "2558350")
         await bot.restart()
-        ok = await bot.press(ANA, button(confirm, "Sí"))
+        ok = await bot.press(ANA, button_data(confirm, "Sí"))
         assert "Guardé 2,558,350" in ok.text
     stored = await values(db)
     assert stored[(ids["303"][0], "2023-03")] == (Decimal("255835"), "")
@@ -94,7 +89,7 @@ async def test_kill_9_then_sigterm_of_the_real_process(db, tmp_path):
         first = await stub.wait_for_message(ANA, lambda m: "¿Qué periodo" in (m.text or "")
                                             or "faltan 3 de 3" in (m.text or ""))
         if "¿Qué periodo" in first.text:
-            stub.press_button(ANA, button(first, last_month.label))
+            stub.press_button(ANA, button_data(first, last_month.label))
             first = await stub.wait_for_message(ANA, lambda m: "faltan 3 de 3" in (m.text or ""))
         assert last_month.label in first.text
         stub.send_text(ANA, "255835")
@@ -105,7 +100,7 @@ async def test_kill_9_then_sigterm_of_the_real_process(db, tmp_path):
         first_logs = (await process.stderr.read()).decode()
 
         process = await start()
-        stub.press_button(ANA, button(saved, "Sin observaciones"))
+        stub.press_button(ANA, button_data(saved, "Sin observaciones"))
         card = await stub.wait_for_message(ANA, lambda m: "faltan" in (m.text or ""))
         assert "faltan 2 de 3" in card.text
         stub.send_text(ANA, "255900")

@@ -20,7 +20,7 @@ from bot.clock import FrozenClock
 from bot.scheduler import scheduler_of
 from bot.telegram_retry import TRANSIENT_RETRIES
 from storage.models import ReminderLog, ReportedValue
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 
 pytestmark = pytest.mark.fault
 
@@ -29,12 +29,6 @@ PEOPLE = ((ANA, "303"), (BETO, "305"), (CARLA, "306"))
 METAS = {"303": "255835", "305": "150", "306": "150"}  # first indicator of each unit
 TZ = ZoneInfo("America/Matamoros")
 HANG = 0.2  # seconds an injected "timeout" keeps the request open before the 504
-
-
-def button(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
 
 
 def sent_texts(stub, chat_id: int, fragment: str) -> list[str]:
@@ -50,7 +44,7 @@ async def stored(db) -> dict[int, Decimal]:
 async def open_card(bot, user_id: int):
     card = await bot.say(user_id, "/reportar")  # one open period: no choice, the card at once
     if "¿Qué periodo" in card.text:  # 305 also owes its quarter
-        card = await bot.press(user_id, button(card, "marzo"))
+        card = await bot.press(user_id, button_data(card, "marzo"))
     assert "marzo 2023 · faltan" in card.text, card.text
     return card
 
@@ -70,7 +64,7 @@ async def test_replies_arrive_once_after_502s_and_timeouts_of_send_message(db):
         assert [c.status for c in failed] == [502, 504]
         assert len(sent_texts(stub, ANA, "Guardé 255,835")) == 1
         # The remaining buttons and answers work as usual.
-        card = await bot.press(ANA, button(saved, "Sin observaciones"))
+        card = await bot.press(ANA, button_data(saved, "Sin observaciones"))
         assert "faltan 2 de 3" in card.text
 
 
@@ -88,7 +82,7 @@ async def test_a_reply_lost_for_good_keeps_the_value_and_the_person_can_ask_agai
         assert (await stored(db))[ids["303"][0]] == Decimal("255835")
         again = await bot.say(ANA, "/reportar")
         assert "Seguimos donde te quedaste" in again.text and "255,835" in again.text
-        card = await bot.press(ANA, button(again, "Sin observaciones"))
+        card = await bot.press(ANA, button_data(again, "Sin observaciones"))
         assert "faltan 2 de 3" in card.text
         await bot.idle()
         # The lost reply is not sent late on top of the question asked again.

@@ -23,7 +23,7 @@ from bot.scheduler import scheduler_of
 from handlers.common import DATABASE_ERROR_TEXT
 from storage.db import Database
 from storage.models import Conversation, ReportedValue, Revision
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 from tests.pg_server import PgServer
 
 pytestmark = pytest.mark.fault
@@ -53,12 +53,6 @@ def outage_db(pg_server) -> Iterator[Database]:
     db.dispose()
 
 
-def button(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
-
-
 def stored_values(session) -> dict[int, Decimal]:
     return {v.indicator_id: v.value for v in session.exec(select(ReportedValue))}
 
@@ -77,7 +71,7 @@ async def test_database_outage_mid_conversation_asks_to_retry_then_goes_on(pg_se
         await bot.register_coordinador(ANA, ["303"], name="Ana")
         await bot.say(ANA, "/reportar")  # one unit, one open period: the card at once
         saved = await bot.say(ANA, "255835")
-        card = await bot.press(ANA, button(saved, "Sin observaciones"))
+        card = await bot.press(ANA, button_data(saved, "Sin observaciones"))
         assert "faltan 2 de 3" in card.text
         await bot.idle()
         state_before = await db.run(conversation_state)
@@ -104,12 +98,12 @@ async def test_database_outage_mid_conversation_asks_to_retry_then_goes_on(pg_se
         table = await bot.say(ANA, "255900 150")  # the same message again, now it is read
         assert "¿Está bien?" in table.text, table.text
         pg_server.stop()  # down again while «Sí, guardar» is pressed: nothing saved
-        stub.press_button(ANA, button(table, "Sí, guardar"))
+        stub.press_button(ANA, button_data(table, "Sí, guardar"))
         assert (await bot.next_message(ANA)).text == DATABASE_ERROR_TEXT
         await bot.idle()
         pg_server.start()
         assert await db.run(stored_values) == {ids["303"][0]: Decimal(255835)}
-        summary = await bot.press(ANA, button(table, "Sí, guardar"))  # pressed again
+        summary = await bot.press(ANA, button_data(table, "Sí, guardar"))  # pressed again
         assert "Listo" in summary.text, summary.text
         # The reminder tick that failed during the outage runs again: she owes nothing now.
         assert (await scheduler_of(bot.app).tick(bot.app.bot, wait=True)).planned == 0

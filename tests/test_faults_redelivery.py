@@ -28,18 +28,12 @@ from storage.models import (
     ReportedValue,
     Revision,
 )
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 
 pytestmark = pytest.mark.fault
 
 ANA, BETO, CARLA = 1001, 1002, 1003
 TZ = ZoneInfo("America/Matamoros")
-
-
-def button(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
 
 
 def snapshot(session):
@@ -66,22 +60,22 @@ async def test_every_reporting_update_delivered_twice_is_applied_once(db):
         card = await bot.say(ANA, "/reportar")  # one unit, one open period: the card at once
         assert "faltan 3 de 3" in card.text
         saved = await bot.say(ANA, "255835")  # the first value alone
-        card = await bot.press(ANA, button(saved, "Sin observaciones"))
+        card = await bot.press(ANA, button_data(saved, "Sin observaciones"))
         assert "faltan 2 de 3" in card.text
         table = await bot.say(ANA, "2558350 150")  # ten times the meta, then the third
         assert "⚠️" in table.text and "¿Está bien?" in table.text
-        counted = await bot.press(ANA, button(table, "Sí, con observaciones"))
+        counted = await bot.press(ANA, button_data(table, "Sí, con observaciones"))
         assert "Guardé 1 valor" in counted.text
         confirm = await bot.next_message(ANA)
         assert "¿Es correcto?" in confirm.text
-        saved = await bot.press(ANA, button(confirm, "Sí"))
+        saved = await bot.press(ANA, button_data(confirm, "Sí"))
         assert "Guardé 2,558,350" in saved.text
         # observaciones, echoed atop the question for those of the value saved by «Sí»
         remarks = await bot.say(ANA, "lectura de prueba")
         assert "¿Observaciones?" in remarks.text
-        summary = await bot.press(ANA, button(remarks, "Sin observaciones"))
+        summary = await bot.press(ANA, button_data(remarks, "Sin observaciones"))
         assert "Listo" in summary.text
-        await bot.press(ANA, button(summary, "Corregir 1"))
+        await bot.press(ANA, button_data(summary, "Corregir 1"))
         await bot.say(ANA, "255836")
         done = await bot.say(ANA, "error de captura")
         assert "Corregido" in done.text
@@ -89,7 +83,7 @@ async def test_every_reporting_update_delivered_twice_is_applied_once(db):
         card = await bot.say(BETO, "/reportar")
         assert "faltan 2 de 2" in card.text, card.text
         table = await bot.say(BETO, "120 25")  # 120 of 150: off green; 25 % to March
-        counted = await bot.press(BETO, button(table, "Sí, guardar"))
+        counted = await bot.press(BETO, button_data(table, "Sí, guardar"))
         assert "Guardé 2 valores. Falta 1 pregunta" in counted.text, counted.text
         asked = await bot.next_message(BETO)
         assert "justificación de la variación" in asked.text, asked.text

@@ -20,7 +20,7 @@ from bot.services.registration import find_person
 from bot.settings import Settings
 from handlers.common import STALE_BUTTON_TEXT
 from storage.models import Person, ReportedValue, Revision
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 
 TZ = ZoneInfo("America/Matamoros")
 ANA, BETO, GERENTE = 1001, 1002, 9001
@@ -29,12 +29,6 @@ MARCH = Period.month(2023, 3)
 
 def local(*args) -> FrozenClock:
     return FrozenClock(datetime(*args, tzinfo=TZ).astimezone(UTC))
-
-
-def data_of(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -74,7 +68,7 @@ async def test_stand_in_covers_only_within_its_range_and_values_record_both(db):
         # Ana names Beto through /suplente: one unit, so no unit question.
         ask = await bot.say(ANA, "/suplente 3/4 al 5/4")
         assert "¿Quién suple?" in ask.text and [b for b, _ in ask.buttons] == ["Beto"]
-        done = await bot.press(ANA, data_of(ask, "Beto"))
+        done = await bot.press(ANA, button_data(ask, "Beto"))
         assert "Beto suple a Ana (todas sus unidades) del 3/4/2023 al 5/4/2023" in done.text
         assert "Quedaste como suplente de Ana" in (await bot.next_message(BETO)).text
         # A coordinador cannot name one for somebody else (forged button).
@@ -90,14 +84,14 @@ async def test_stand_in_covers_only_within_its_range_and_values_record_both(db):
         # Beto reports 303 (now one of the units he may pick) on Ana's behalf.
         choose = await bot.say(BETO, "/reportar")
         assert {label.split()[0] for label, _ in choose.buttons} == {"303", "305"}
-        card = await bot.press(BETO, data_of(choose, "303"))
+        card = await bot.press(BETO, button_data(choose, "303"))
         card = await bot.choose_period(BETO, card, "marzo")  # 303 owes March only
         assert "303 FACTURACION · marzo 2023 · faltan 3 de 3" in card.text
-        described = await bot.press(BETO, data_of(card, "Ver descripciones"))
+        described = await bot.press(BETO, button_data(card, "Ver descripciones"))
         assert "RECIBOS ENTREGADOS A DOMICILIO" in described.text
         saved = await bot.say(BETO, "255,835")
         assert "Guardé 255,835." in saved.text  # the unit is in the name: not repeated
-        await bot.press(BETO, data_of(saved, "Sin observaciones"))
+        await bot.press(BETO, button_data(saved, "Sin observaciones"))
         pending_text = (await bot.say(BETO, "/pendientes")).text
         assert "303" in pending_text and "LECTURAS TOMADAS" in pending_text
         await bot.say(BETO, "/cancelar")
@@ -130,10 +124,10 @@ async def test_service_rules_one_unit_cancel_and_reminders(db):
         people = await db.run(_people)
         # The gerente names Beto for Ana's 306 only, through the chat.
         ask = await bot.say(GERENTE, "/suplente 4/4 al 10/4")
-        pick = await bot.press(GERENTE, data_of(ask, "Ana"))
-        units = await bot.press(GERENTE, data_of(pick, "Beto"))
+        pick = await bot.press(GERENTE, button_data(ask, "Ana"))
+        units = await bot.press(GERENTE, button_data(pick, "Beto"))
         assert units.buttons[0][0] == "Todas sus unidades"
-        done = await bot.press(GERENTE, data_of(units, "306"))
+        done = await bot.press(GERENTE, button_data(units, "306"))
         assert "Beto suple a Ana (unidad 306) del 4/4/2023 al 10/4/2023" in done.text
         assert "Quedaste como suplente de Ana para la unidad 306" in (
             await bot.next_message(BETO)).text

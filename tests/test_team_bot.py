@@ -15,7 +15,7 @@ from bot.services import team
 from bot.services.registration import create_invitation, find_person
 from handlers.common import STALE_BUTTON_TEXT, STRANGER_TEXT
 from storage.models import Person, PersonEvent
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 
 TZ = ZoneInfo("America/Matamoros")
 MODULES = ["handlers.registration", "handlers.reporting", "handlers.reminders",
@@ -25,12 +25,6 @@ ANA, BETO, GERENTE = 1001, 1002, 9001
 
 def local(*args) -> FrozenClock:
     return FrozenClock(datetime(*args, tzinfo=TZ).astimezone(UTC))
-
-
-def data_of(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
 
 
 def is_edit(message) -> bool:
@@ -101,19 +95,20 @@ async def test_deactivated_person_is_a_stranger_at_once_and_gets_no_reminder(db)
         assert "303 FACTURACION · marzo 2023 · faltan 3 de 3" in started.text
 
         listing = await bot.say(GERENTE, "/equipo")
-        card = await edit(bot, data_of(listing, "👤 Ana"))
+        card = await edit(bot, button_data(listing, "👤 Ana"))
         assert "Ana · coordinador" in card.text and "Unidades: 303 FACTURACION" in card.text
-        confirm = await edit(bot, data_of(card, "Desactivar"))
+        confirm = await edit(bot, button_data(card, "Desactivar"))
         assert "¿Desactivar a Ana?" in confirm.text
         assert await bot.db.run(find_person, ANA) is not None  # nothing before confirming
-        done = await edit(bot, data_of(confirm, "Sí, desactivar"))
+        done = await edit(bot, button_data(confirm, "Sí, desactivar"))
         assert "Desactivaste a Ana" in done.text and "Estado: sin acceso" in done.text
         assert [label for label, _ in done.buttons] == ["Reactivar", "◀ Equipo"]
 
         # At once: whatever she sends, or presses, she is a stranger.
         assert (await bot.say(ANA, "/reportar")).text == STRANGER_TEXT
         assert (await bot.say(ANA, "255835")).text == STRANGER_TEXT
-        assert (await bot.press(ANA, data_of(started, "Ver descripciones"))).text == STRANGER_TEXT
+        pressed = await bot.press(ANA, button_data(started, "Ver descripciones"))
+        assert pressed.text == STRANGER_TEXT
         assert (await bot.press(ANA, "r:p:303:2023-03")).text == STRANGER_TEXT  # a reminder's
         # Her menu is the stranger's again.
         assert [c["command"] for c in bot.stub.visible_commands(ANA)] == ["start"]
@@ -135,8 +130,8 @@ async def test_deactivated_person_is_a_stranger_at_once_and_gets_no_reminder(db)
         # Reactivated: she is back with her unit and her menu.
         listing = await bot.say(GERENTE, "/equipo", lambda m: m.text.startswith("Equipo"))
         assert "Sin acceso" in listing.text and "Ana (coordinador · 303)" in listing.text
-        card = await edit(bot, data_of(listing, "💤 Ana"))
-        back = await edit(bot, data_of(card, "Reactivar"))
+        card = await edit(bot, button_data(listing, "💤 Ana"))
+        back = await edit(bot, button_data(card, "Reactivar"))
         assert "Reactivaste a Ana" in back.text
         # (March closed on the 6th: nothing is pending, and she is told so as a coordinadora.)
         answer = (await bot.say(ANA, "/reportar")).text
@@ -157,13 +152,13 @@ async def test_reassigning_a_unit_moves_reminders_and_permissions(db):
         assert ("Reportar marzo 2023 · 303", "r:p:303:2023-03") in old.buttons
 
         listing = await bot.say(GERENTE, "/equipo")
-        card = await edit(bot, data_of(listing, "👤 Beto"))
-        units = await edit(bot, data_of(card, "Cambiar unidades"))
+        card = await edit(bot, button_data(listing, "👤 Beto"))
+        units = await edit(bot, button_data(card, "Cambiar unidades"))
         assert ("✓ 305 CONTRATACION", f"t:-:{beto.id}:305") in units.buttons
         added = await edit(bot, f"t:+:{beto.id}:303")
         assert ("✓ 303 FACTURACION", f"t:-:{beto.id}:303") in added.buttons
         card = await edit(bot, f"t:p:{ana.id}")
-        units = await edit(bot, data_of(card, "Cambiar unidades"))
+        units = await edit(bot, button_data(card, "Cambiar unidades"))
         removed = await edit(bot, f"t:-:{ana.id}:303")
         assert ("306 ALTOS CONSUMOS", f"t:+:{ana.id}:306") not in removed.buttons
         assert ("303 FACTURACION", f"t:+:{ana.id}:303") in removed.buttons
@@ -231,14 +226,14 @@ async def test_revoked_invitation_cannot_be_used(db):
         created = await bot.db.run(create_invitation, role="coordinador", unit_claves=["305"],
                                    name="Beto", now=bot.clock(), days=7)
         listing = await bot.say(GERENTE, "/equipo")
-        revoked = await edit(bot, data_of(listing, "✖ Revocar"))
+        revoked = await edit(bot, button_data(listing, "✖ Revocar"))
         assert "Invitaciones sin usar" not in revoked.text
         assert last_answer(bot)["text"] == "Invitación revocada: ya no sirve."
         refused = await bot.say(BETO, f"/start {created.token}")
         assert "venció" in refused.text
         assert await bot.db.run(find_person, BETO) is None
         # Pressing the old button again: told it is no longer pending.
-        bot.stub.press_button(GERENTE, data_of(listing, "✖ Revocar"), listing.message_id)
+        bot.stub.press_button(GERENTE, button_data(listing, "✖ Revocar"), listing.message_id)
         await bot.idle()
         assert "ya no está pendiente" in last_answer(bot)["text"]
         [event] = await events(db)
@@ -278,7 +273,7 @@ async def test_a_long_team_list_is_split_and_its_buttons_still_work(db):
         assert first.text.startswith("Equipo") and len(first.text) <= 4096
         assert len(rest.buttons) == 46
         # "◀ Equipo" from a person's card: too long for one message, so sent anew.
-        card = await edit(bot, data_of(rest, "👤 Gerente"))
-        bot.stub.press_button(GERENTE, data_of(card, "◀ Equipo"))
+        card = await edit(bot, button_data(rest, "👤 Gerente"))
+        bot.stub.press_button(GERENTE, button_data(card, "◀ Equipo"))
         again = await bot.next_message(GERENTE, lambda m: m.text.startswith("Equipo"))
         assert "303 · FACTURACION" in again.text

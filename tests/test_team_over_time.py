@@ -32,7 +32,7 @@ from storage.models import (
     ReportedValue,
     Unit,
 )
-from tests.harness import add_sample_catalog, running_bot
+from tests.harness import add_sample_catalog, button_data, running_bot
 from tests.test_gerencias import COMERCIAL, OPERACION, second_workbook
 
 TZ = ZoneInfo("America/Matamoros")
@@ -50,12 +50,6 @@ def catalog_2024(db, seed_tsv, tmp_path):
     second = second_workbook(seed_tsv, tmp_path / "operacion.tsv")
     for path in (seed_tsv, second):
         db.call(import_report, read_report(path), catalog_only=True, year=2024)
-
-
-def data_of(message, label_start: str) -> str:
-    matches = [data for label, data in message.buttons if label.startswith(label_start)]
-    assert matches, f"no button {label_start!r} in {message.buttons}"
-    return matches[0]
 
 
 async def _register(bot, user, role, gerencia=None, name=None):
@@ -118,9 +112,9 @@ async def test_equipo_and_escalation_show_stand_ins_planeacion_and_units_with_no
         # The gerente names their own stand-in: themself first, then gerentes/planeación.
         ask = await bot.say(GERENTE, "/suplente 3/4 al 7/4")
         assert [label for label, _ in ask.buttons] == ["Gerente (tú)", "Ana", "Beto"]
-        pick = await bot.press(GERENTE, data_of(ask, "Gerente (tú)"))
+        pick = await bot.press(GERENTE, button_data(ask, "Gerente (tú)"))
         assert [label for label, _ in pick.buttons] == ["Plan <Dir>"]
-        done = await bot.press(GERENTE, data_of(pick, "Plan <Dir>"))
+        done = await bot.press(GERENTE, button_data(pick, "Plan <Dir>"))
         assert "Plan <Dir> suple a Gerente (como gerente" in done.text
         told = await bot.next_message(PLANEACION)
         assert "Quedaste como suplente de Gerente del 3/4/2023 al 7/4/2023" in told.text
@@ -220,21 +214,21 @@ async def test_a_gerentes_stand_in_of_another_gerencia(db, catalog_2024):
         await bot.register_coordinador(MIXTA, ["303"], name="Ana")
         await bot.register_coordinador(OSCAR, ["403"], name="Oscar")
         ask = await bot.say(GERENTE_C, "/suplente 1/4 al 10/4")
-        pick = await bot.press(GERENTE_C, data_of(ask, "Carla (tú)"))
+        pick = await bot.press(GERENTE_C, button_data(ask, "Carla (tú)"))
         assert [label for label, _ in pick.buttons] == ["Omar", "Plan"]
-        await bot.press(GERENTE_C, data_of(pick, "Omar"))
+        await bot.press(GERENTE_C, button_data(pick, "Omar"))
 
         # Review: Ana sends 303 (Comercial): Carla and Omar are asked, not planeación.
         await db.run(_fill, "303", Period.month(2024, 3), bot.clock())
         sent = await bot.say(MIXTA, "/enviar")
-        await bot.press(MIXTA, data_of(sent, "📨 303"))
+        await bot.press(MIXTA, button_data(sent, "📨 303"))
         asked_c = await bot.next_message(GERENTE_C, lambda m: "Revisión" in (m.text or ""))
         asked_o = await bot.next_message(GERENTE_O, lambda m: "Revisión" in (m.text or ""))
         assert asked_o.buttons == asked_c.buttons
         assert not any("Revisión" in t for t in bot.texts_to(PLANEACION))
-        bot.stub.press_button(PLANEACION, data_of(asked_o, "✅ Aprobar"))  # forged for them
+        bot.stub.press_button(PLANEACION, button_data(asked_o, "✅ Aprobar"))  # forged for them
         assert "no corresponde a tu rol" in (await bot.next_message(PLANEACION)).text
-        approved = await bot.press(GERENTE_O, data_of(asked_o, "✅ Aprobar"))
+        approved = await bot.press(GERENTE_O, button_data(asked_o, "✅ Aprobar"))
         assert "Aprobaste 303" in approved.text
         assert "Omar aprobó 303" in (await bot.next_message(
             GERENTE_C, lambda m: "aprobó" in (m.text or ""))).text
@@ -254,7 +248,7 @@ async def test_a_gerentes_stand_in_of_another_gerencia(db, catalog_2024):
 
         # 11 April: the range is over; Omar's old buttons are refused.
         bot.clock.set(local(2024, 4, 11, 9, 0))
-        bot.stub.press_button(GERENTE_O, data_of(asked_o, "↩️ Devolver"))
+        bot.stub.press_button(GERENTE_O, button_data(asked_o, "↩️ Devolver"))
         refused = await bot.next_message(GERENTE_O, lambda m: "Revisión" not in (m.text or "")
                                          and "sin reportar" not in (m.text or "")
                                          and "📬" not in (m.text or ""))
