@@ -82,3 +82,19 @@ def seed_tsv() -> Path:
     if not SEED_TSV.exists():  # a missing seed is a broken checkout, not a reason to skip
         pytest.fail(f"seed report not found at {SEED_TSV}; set POA_SEED_TSV")
     return SEED_TSV
+
+
+@pytest.fixture
+def cli(database_url, monkeypatch, tmp_path, capsys):
+    """Run ``poa-bot ARGS`` on the test database; returns (exit code, stdout, stderr)."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("POA_TIMEZONE", "America/Matamoros")
+
+    def run(*args: str):
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run

@@ -8,24 +8,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from bot.cli import main as cli_main
 from bot.domain.periods import Frequency
 from storage.models import Ficha, Indicator, ProgrammedMeta
 from tests.test_summary import Catalog
 
 YEAR = 2099  # every period in the future: calendarised metas may be set by import
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch, tmp_path, capsys):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*args: str):
-        code = cli_main(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return run
 
 
 @pytest.fixture

@@ -9,25 +9,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from bot.cli import main
 from bot.commands.resumen import CSV_COLUMNS
 from bot.domain.attainment import Status
 from bot.domain.periods import Frequency
 from tests.test_summary import Catalog
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch, tmp_path, capsys):
-    """Run ``poa-bot ARGS`` on the test database; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("POA_TIMEZONE", "America/Matamoros")
-
-    def run(*args: str):
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.cli import main
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
 from bot.services import pending, reminders, team
@@ -28,20 +27,6 @@ TZ = ZoneInfo("America/Matamoros")
 NOW = datetime(2023, 4, 3, 9, 0, tzinfo=TZ).astimezone(UTC)
 MARCH = Period.month(2023, 3)
 ANA, BETO, GERENTE = 1001, 1002, 9001
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch, tmp_path, capsys):
-    """Run ``poa-bot ARGS`` on the test database; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("POA_TIMEZONE", "America/Matamoros")
-
-    def run(*args: str):
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
 
 
 @pytest.fixture
