@@ -25,7 +25,6 @@ from telegram.ext import Application, CallbackContext
 from bot.context import BOT_DATA_KEY
 from bot.services.menu_state import (
     DEFAULT_SCOPE_CHAT,
-    menu_due,
     menu_shown,
     menus_to_set,
     record_menu,
@@ -198,10 +197,10 @@ async def sync_menus(application: Application) -> int:
         for chat_id, _role in await db.run(menus_to_set, fingerprints):
             try:
                 async with chat_menu_lock(application, chat_id):
-                    role = await db.run(menu_due, chat_id, fingerprints)
-                    if role is None:  # set meanwhile (registration, role change) or gone
+                    due = await db.run(menus_to_set, fingerprints, chat_id)
+                    if not due:  # set meanwhile (registration, role change), or gone
                         continue
-                    await _set_and_record(bot, chat_id, role, approval_required, db,
+                    await _set_and_record(bot, chat_id, due[0][1], approval_required, db,
                                           ctx.clock())
                 count += 1
             except Forbidden:

@@ -89,9 +89,10 @@ async def test_start_up_sync_never_overwrites_a_menu_set_while_it_was_paced(db, 
         listed = asyncio.Event()
         real_listing = menus.menus_to_set
 
-        def listing(session, fingerprints):
-            rows = real_listing(session, fingerprints)
-            loop.call_soon_threadsafe(listed.set)
+        def listing(session, fingerprints, chat_id=None):
+            rows = real_listing(session, fingerprints, chat_id)
+            if chat_id is None:  # the sync's first, whole listing
+                loop.call_soon_threadsafe(listed.set)
             return rows
         monkeypatch.setattr(menus, "menus_to_set", listing)
 

@@ -20,29 +20,19 @@ from storage.models import MenuState, Person
 DEFAULT_SCOPE_CHAT = 0  # the default scope's row; Telegram chat ids are never 0
 
 
-def menus_to_set(session: Session, fingerprints: Mapping[str, str]) -> list[tuple[int, str]]:
-    """(chat_id, role) of active people whose chat does not show their role's menu."""
-    rows = session.exec(
-        select(Person.chat_id, Person.role, MenuState.menu)
-        .outerjoin(MenuState, MenuState.chat_id == Person.chat_id)
-        .where(col(Person.active).is_(True), col(Person.chat_id).is_not(None))
-        .order_by(Person.id)).all()
-    return [(chat_id, role) for chat_id, role, menu in rows
+def menus_to_set(session: Session, fingerprints: Mapping[str, str],
+                 chat_id: int | None = None) -> list[tuple[int, str]]:
+    """(chat_id, role) of active people whose chat does not show their role's menu. With
+    ``chat_id``, that chat only: the start-up sync asks again just before its paced
+    ``setMyCommands``, since a registration or role change may have set a newer menu."""
+    statement = (select(Person.chat_id, Person.role, MenuState.menu)
+                 .outerjoin(MenuState, MenuState.chat_id == Person.chat_id)
+                 .where(col(Person.active).is_(True), col(Person.chat_id).is_not(None))
+                 .order_by(Person.id))
+    if chat_id is not None:
+        statement = statement.where(Person.chat_id == chat_id)
+    return [(chat, role) for chat, role, menu in session.exec(statement).all()
             if role in fingerprints and menu != fingerprints[role]]
-
-
-def menu_due(session: Session, chat_id: int, fingerprints: Mapping[str, str]) -> str | None:
-    """The role whose menu ``chat_id`` should be given now, or None when it already shows it
-    (or its person is gone or inactive): re-checked just before a start-up ``setMyCommands``,
-    since a registration or role change may have set a newer menu in the meantime."""
-    rows = session.exec(
-        select(Person.role, MenuState.menu)
-        .outerjoin(MenuState, MenuState.chat_id == Person.chat_id)
-        .where(Person.chat_id == chat_id, col(Person.active).is_(True))).all()
-    for role, menu in rows:
-        if role in fingerprints and menu != fingerprints[role]:
-            return role
-    return None
 
 
 def menu_shown(session: Session, chat_id: int) -> str | None:
