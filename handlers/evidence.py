@@ -276,9 +276,12 @@ async def on_file(update: Update, context: CallbackContext) -> None:
     count = await ctx.db.run(ev.count_for, target)
     log.info("evidence %s stored: indicator %s, period %s, person %s, %s bytes", stored,
              target.indicator_id, target.period, person.id, size)
+    # A photo has no name of its own (the stored one is made up): «la foto».
+    what = ("la foto" if incoming.kind == ev.PHOTO
+            else f"<b>{esc(shorten(incoming.file_name, 60))}</b>")
     await reply_html(update, context,
-                     f"📎 Guardé <b>{esc(shorten(incoming.file_name, 60))}</b> "
-                     f"({size_text(size)}) como evidencia de <b>{esc(target.indicator)}</b> "
+                     f"📎 Guardé {what} ({size_text(size)}) como evidencia de "
+                     f"<b>{esc(target.indicator)}</b> "
                      f"({ev.period_of(target.period).label}). "
                      f"Lleva {count} archivo{'s' if count != 1 else ''}; puedes enviar más.")
 

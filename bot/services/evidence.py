@@ -69,7 +69,7 @@ class Target:
 
     indicator_id: int
     period: str  # Period.code
-    indicator: str  # nombre
+    indicator: str  # the indicator's short name, for the chat (display_name)
     unit_clave: str
     unit_nombre: str
     mandatory: bool = False
@@ -158,7 +158,8 @@ def target_for(session: Session, person_id: int, indicator_id: int,
     if row is None:
         return None
     indicator, unit = row
-    return Target(indicator.id, period_code, indicator.nombre, unit.clave, unit.nombre,
+    return Target(indicator.id, period_code, display_name(indicator.nombre, indicator.short_name),
+                  unit.clave, unit.nombre,
                   _mandatory(session, indicator.id))
 
 
@@ -248,7 +249,9 @@ def choices(session: Session, person_id: int, unit_clave: str, period: Period) -
         .group_by(Evidence.indicator_id)).all()) if ids else {}
     mandatory = set(session.exec(select(Ficha.indicator_id).where(
         col(Ficha.indicator_id).in_(ids), col(Ficha.evidencia_obligatoria)))) if ids else set()
-    return [Choice(Target(indicator.id, period.code, indicator.nombre, unit.clave, unit.nombre,
+    return [Choice(Target(indicator.id, period.code,
+                          display_name(indicator.nombre, indicator.short_name),
+                          unit.clave, unit.nombre,
                           indicator.id in mandatory), counts.get(indicator.id, 0))
             for indicator, unit in rows]
 
