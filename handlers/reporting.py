@@ -306,8 +306,14 @@ def _status_text(screen: conv.NoFlow) -> str:
 def _owed_text(screen: conv.NoFlow) -> str:
     owed = [(entry.unit, period, names) for entry in screen.pending.units
             for period, names in entry.periods]
+    # A value whose ficha requires evidence is still owed until it has some (/pendientes
+    # lists them too): never "al día" while one lacks it.
+    lacking = sum(len(names) for entry in screen.pending.units for _p, names in entry.evidence)
+    evidence = (f"{'Falta' if lacking == 1 else 'Faltan'} la evidencia obligatoria de {lacking} "
+                f"valor{'' if lacking == 1 else 'es'}: envíala con /evidencia."
+                if lacking else "")
     if not owed:
-        return "Estás al día: no tienes indicadores pendientes en periodos abiertos. ✅"
+        return evidence or "Estás al día: no tienes indicadores pendientes en periodos abiertos. ✅"
     count = sum(len(names) for _u, _p, names in owed)
     lines = [f"Te {'falta' if count == 1 else 'faltan'} "
              f"{count} indicador{'' if count == 1 else 'es'}:"]
@@ -317,6 +323,8 @@ def _owed_text(screen: conv.NoFlow) -> str:
     lines.append(f"El plazo ya venció; se reciben hasta el {until} y quedan como tardíos."
                  if screen.late else f"Se reciben hasta el {until}.")
     lines.append("Escribe /reportar para capturarlos.")
+    if evidence:
+        lines.append(evidence)
     return "\n".join(lines)
 
 

@@ -218,8 +218,12 @@ async def test_mandatory_evidence_keeps_the_indicator_pending_until_it_has_some(
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"], name="Ana")
         todo = await bot.say(ANA, "/pendientes")
-        assert "1 sin la evidencia obligatoria" in todo.text and "RECIBOS ENTREGADOS" in todo.text
+        assert "1 sin la evidencia obligatoria" in todo.text
+        assert "📎 Recibos entregados a domicilio" in todo.text
         assert "/evidencia" in todo.text
+        # Asked in passing, the bot does not say «al día» while evidence is owed.
+        status = await bot.say(ANA, "ya quedó?")
+        assert status.text == "Falta la evidencia obligatoria de 1 valor: envíala con /evidencia."
         # The reminder counts it too (the reminders' own query).
         calendar = ReportingCalendar.from_settings(bot.settings)
         reminders = await db.run(pending.pending_for_coordinators, MARCH, NOW, calendar)
@@ -232,6 +236,7 @@ async def test_mandatory_evidence_keeps_the_indicator_pending_until_it_has_some(
         assert "Guardé" in (await bot.next_message(ANA)).text
         done = await bot.say(ANA, "/pendientes")
         assert "evidencia" not in done.text and "Nada pendiente" in done.text
+        assert "Estás al día" in (await bot.say(ANA, "ya quedó?")).text
 
     assert await db.run(owed) == ([], (), (), 3)
     # The summary cache sees the change: evidence bumps the data version.

@@ -59,6 +59,7 @@ from sqlmodel import Session
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
 from bot.domain.remarks import means_no_remarks
+from bot.domain.short_names import display_name
 from bot.domain.typed_figures import Choice, FigureRules, Refusal, read_figure
 from bot.services import batch_flow, evidence, justification_step, ownership, reporting
 from bot.services.flow_state import (  # shared with the step rooms; re-exported for handlers
@@ -686,9 +687,10 @@ def pending_list(session: Session, turn: Turn) -> list:
         periods = []
         for period, _count in reporting.reportable_periods_for_unit(
                 session, turn.person.id, unit.clave, turn.now, turn.calendar):
-            names = tuple(i.nombre for i in reporting.pending.pending_indicators(
-                session, turn.person.id, period, unit.clave,
-                today=turn.calendar.local(turn.now).date()))  # stand-ins
+            names = tuple(display_name(i.nombre, i.short_name)
+                          for i in reporting.pending.pending_indicators(
+                              session, turn.person.id, period, unit.clave,
+                              today=turn.calendar.local(turn.now).date()))  # stand-ins
             periods.append((period, names))
         owed_evidence = evidence.lacking_for_person(  # bot/services/evidence.py
             session, turn.person.id, unit.clave,

@@ -347,9 +347,11 @@ def lacking_for_person(session: Session, person_id: int, unit_clave: str,
     """For ``/pendientes``: per period, the unit's indicators still owing mandatory evidence."""
     result = []
     for period in periods:
-        names = tuple(indicator.nombre for indicator, _unit in session.exec(
+        rows = session.exec(
             lacking_query(period).join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
-            .where(PersonUnit.person_id == person_id, Unit.clave == unit_clave)).all())
+            .where(PersonUnit.person_id == person_id, Unit.clave == unit_clave)).all()
+        names = tuple(display_name(indicator.nombre, indicator.short_name)
+                      for indicator, _unit in rows)
         if names:
             result.append((period, names))
     return result
