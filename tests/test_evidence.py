@@ -21,6 +21,7 @@ from bot.domain.periods import Period
 from bot.services import evidence as ev
 from bot.services import pending
 from bot.services.summary import build_summary
+from bot.services.summary_front import build_front, front_text
 from bot.telegram_standin import BotApiStub
 from handlers.common import STALE_BUTTON_TEXT
 from storage.models import DataVersion, Evidence, EvidenceInbox, Ficha, ReportedValue
@@ -214,6 +215,12 @@ async def test_mandatory_evidence_keeps_the_indicator_pending_until_it_has_some(
                 summary.completeness.indicators_reported)
 
     assert await db.run(owed) == ([recibos], ("2023-03",), ("2023-03",), 2)
+
+    def first_screen(session):
+        summary = build_summary(session, MARCH, unit_clave="303", today=NOW.date())
+        return front_text(build_front(summary, lambda period: period.end))
+    # The gerente's first screen says why a unit with every value in still owes one.
+    assert "303 FACTURACION: faltan 1 de 3, 1 sin evidencia" in await db.run(first_screen)
     version_before = await db.run(lambda s: s.get(DataVersion, 1).version)
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"], name="Ana")

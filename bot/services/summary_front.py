@@ -98,6 +98,7 @@ class MissingUnit:
     missing: int  # reports
     due: int
     overdue: bool  # at least one of them past its deadline
+    without_evidence: int = 0  # of ``missing``: a value there, its mandatory evidence not
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,8 @@ def build_front(summary: Summary, deadline_of: Callable[[Period], date]) -> Fron
         if absent:
             missing.append(MissingUnit(
                 unit.clave, unit.nombre, tuple(unit.responsible), absent, due,
-                any(line.overdue_periods for line in unit.lines)))
+                any(line.overdue_periods for line in unit.lines),
+                sum(len(line.evidence_missing) for line in unit.lines)))
         arrived_late = sum(len(line.late_periods) for line in unit.lines)
         if arrived_late:
             late.append(LateUnit(unit.clave, unit.nombre, arrived_late))
@@ -181,8 +183,10 @@ def short_text(text: str, width: int) -> str:
 def _missing_item(unit: MissingUnit) -> str:
     who = ", ".join(unit.responsible) if unit.responsible else "sin responsable"
     timing = "" if unit.overdue else " (en plazo)"
+    # A green light beside «faltan 3 de 3» reads as a contradiction without this.
+    evidence = f", {unit.without_evidence} sin evidencia" if unit.without_evidence else ""
     return (f"• {esc(unit.clave)} {esc(short_text(unit.nombre, NAME_WIDTH))}: faltan "
-            f"{unit.missing} de {unit.due}{timing} — {esc(short_text(who, 40))}")
+            f"{unit.missing} de {unit.due}{evidence}{timing} — {esc(short_text(who, 40))}")
 
 
 def _late_item(unit: LateUnit) -> str:
