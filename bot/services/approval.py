@@ -103,11 +103,6 @@ def _row(session: Session, unit_id: int, period: Period) -> UnitPeriodApproval |
         .execution_options(populate_existing=True)).first()
 
 
-def state_of(session: Session, unit_id: int, period: Period) -> str:
-    row = _row(session, unit_id, period)
-    return row.state if row is not None else CAPTURANDO
-
-
 def states_for(session: Session, period: Period,
                unit_clave: str | None = None) -> dict[int, str]:
     """unit id → state for ``period`` of the units with a row (others: capturando). For the

@@ -176,12 +176,6 @@ def set_inbox(session: Session, chat_id: int, person_id: int, target: Target,
     session.add(row)
 
 
-def clear_inbox(session: Session, chat_id: int) -> None:
-    row = session.get(EvidenceInbox, chat_id)
-    if row is not None:
-        session.delete(row)
-
-
 def current_target(session: Session, chat_id: int, person_id: int,
                    now: datetime) -> Target | None:
     """Where a file sent now goes: the more recent of the ``/evidencia`` choice (if younger
@@ -210,11 +204,6 @@ def current_target(session: Session, chat_id: int, person_id: int,
 
 
 # --- choices for /evidencia ---------------------------------------------------------------------
-
-def unit_claves_of(session: Session, person_id: int) -> list[tuple[str, str]]:
-    return [(u.clave, u.nombre) for u in session.exec(
-        select(Unit).join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
-        .where(PersonUnit.person_id == person_id).order_by(Unit.clave))]
 
 
 def periods_with_values(session: Session, unit_clave: str,

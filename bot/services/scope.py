@@ -91,14 +91,6 @@ def gerencia_claves(session: Session, gerencia_id: int | None) -> list[str]:
     return list(session.exec(select(Unit.clave).where(condition).order_by(Unit.clave)))
 
 
-def units_visible_to(session: Session, person: PersonView) -> set[int] | None:
-    """Unit ids ``person`` reaches; None: every unit."""
-    claves = visible_claves(session, person)
-    if claves is None:
-        return None
-    return set(session.exec(select(Unit.id).where(Unit.clave.in_(claves))))
-
-
 def person_sees_unit(session: Session, person: PersonView, clave: str) -> bool:
     claves = visible_claves(session, person)
     return clave in claves if claves is not None else True
