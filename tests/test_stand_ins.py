@@ -93,7 +93,7 @@ async def test_stand_in_covers_only_within_its_range_and_values_record_both(db):
         assert "Guardé 255,835." in saved.text  # the unit is in the name: not repeated
         await bot.press(BETO, button_data(saved, "Sin observaciones"))
         pending_text = (await bot.say(BETO, "/pendientes")).text
-        assert "303" in pending_text and "LECTURAS TOMADAS" in pending_text
+        assert "303" in pending_text and "• Lecturas tomadas" in pending_text
         await bot.say(BETO, "/cancelar")
 
         # 6 April: the range is over; the same buttons are refused, nothing is saved.
