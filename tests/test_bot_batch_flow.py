@@ -104,6 +104,39 @@ async def test_slash_reportar_single_unit_and_period_no_choice_taps(db):
     assert len(await stored(db)) == 5
 
 
+async def test_the_card_shows_last_years_value_of_the_same_unit_and_indicator(db):
+    """The card's «marzo 2022: …» is the value of the same-named indicator of the same unit
+    in last year's catalog, never another unit's nor another indicator's."""
+    def seed(session):
+        five_indicators(session)
+        units = {u.clave: u.id for u in session.exec(select(Unit))}
+        old = {}
+        for clave, nombre in (("303", "TOMA DE LECTURAS"), ("303", "CORTES"),
+                              ("306", "RECONEXIONES REALIZADAS")):
+            indicator = Indicator(year=2022, unit_id=units[clave], accion="A", nombre=nombre,
+                                  meta=Decimal(1), descripcion="", unidad_medida="X",
+                                  frecuencia="MENSUAL", position=0)
+            session.add(indicator)
+            session.flush()
+            old[(clave, nombre)] = indicator.id
+        for (clave, nombre), value, period in (
+                (("303", "TOMA DE LECTURAS"), "1015", "2022-03"),
+                (("303", "CORTES"), "2900", "2022-02"),  # another month: not shown
+                (("306", "RECONEXIONES REALIZADAS"), "77", "2022-03")):  # another unit
+            session.add(ReportedValue(
+                indicator_id=old[(clave, nombre)], period=period, year=2022,
+                period_start=datetime(2022, int(period[-2:]), 1).date(),
+                period_end=datetime(2022, int(period[-2:]), 28).date(), value=Decimal(value),
+                meta=Decimal(1), reported_at=datetime(2022, 4, 2, tzinfo=UTC), source="import"))
+    await db.run(seed)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        card = await bot.say(ANA, "/reportar")
+    lines = card.text.splitlines()
+    assert "marzo 2022: 1,015" in lines[1]  # Toma de lecturas
+    assert "2022" not in "".join(lines[2:])  # 77 is 306's, 2,900 is February's
+
+
 async def test_nothing_pending_is_said_at_once(db):
     await db.run(five_indicators)
     async with running_bot(db) as bot:

@@ -14,6 +14,7 @@ may set ``Indicator.short_name``; without it :func:`derive_short_name` makes one
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_LENGTH = 40
 ACRONYMS = frozenset({
@@ -72,6 +73,9 @@ def shorten_name(text: str, limit: int = MAX_LENGTH) -> str:
     return " ".join(words).rstrip(",;:.- ") + "…"
 
 
+# Every card of the report flow names each pending indicator again: remember the names made
+# (a catalog has some thousands; the bound keeps a state-wide one from growing without end).
+@lru_cache(maxsize=16_384)
 def derive_short_name(nombre: str, limit: int = MAX_LENGTH) -> str:
     """The readable default for a workbook name (see the module docstring)."""
     return shorten_name(sentence_case(nombre), limit)

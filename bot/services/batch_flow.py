@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlalchemy import and_, bindparam
+from sqlalchemy import select as core_select
+from sqlmodel import Session, select
 
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
@@ -41,6 +43,8 @@ from bot.services.flow_state import Steps
 from bot.services.registration import UnitView
 from bot.services.reporting import IndicatorCard, ReportingError, ValueSlot, ValueTaken
 from storage.models import Indicator, ReportedValue, Unit
+
+_VALUES = ReportedValue.__table__
 
 # --- screens ----------------------------------------------------------------------------------
 
@@ -100,28 +104,35 @@ class RemarksNoted:
 
 # --- the card ---------------------------------------------------------------------------------
 
+# The same-named indicators of last year's catalog with their value for the period, in one
+# plain query (prebuilt: it runs on every card of the report flow).
+_OLD_INDICATORS = Indicator.__table__
+_LAST_YEAR = (
+    core_select(_OLD_INDICATORS.c.unit_id, _OLD_INDICATORS.c.nombre, _VALUES.c.value)
+    .join(_VALUES, and_(_VALUES.c.indicator_id == _OLD_INDICATORS.c.id,
+                        _VALUES.c.period == bindparam("code")))
+    .where(_OLD_INDICATORS.c.year == bindparam("year"),
+           _OLD_INDICATORS.c.frecuencia == bindparam("frecuencia"),
+           _OLD_INDICATORS.c.unit_id.in_(bindparam("unit_ids", expanding=True)),
+           _OLD_INDICATORS.c.nombre.in_(bindparam("names", expanding=True))))
+
+
 def _last_year(session: Session, indicators: list[Indicator],
                period: Period) -> dict[int, tuple[str, Decimal]]:
     """The same period a year ago of the same unit's indicator of the same name."""
     if not indicators or period.kind == "Y":
         return {}
     before = Period._of_kind(period.year - 1, period.kind, period.index)
-    unit_ids = {i.unit_id for i in indicators}
-    names = {i.nombre for i in indicators}
-    old = session.exec(select(Indicator).where(
-        Indicator.year == before.year, col(Indicator.unit_id).in_(unit_ids),
-        col(Indicator.nombre).in_(names), Indicator.frecuencia == period.frequency.value)).all()
-    if not old:
-        return {}
-    by_key = {(i.unit_id, i.nombre): i.id for i in old}
-    values = {v.indicator_id: v.value for v in session.exec(select(ReportedValue).where(
-        col(ReportedValue.indicator_id).in_(list(by_key.values())),
-        ReportedValue.period == before.code))}
+    rows = session.connection().execute(_LAST_YEAR, {
+        "code": before.code, "year": before.year, "frecuencia": period.frequency.value,
+        "unit_ids": sorted({i.unit_id for i in indicators}),
+        "names": sorted({i.nombre for i in indicators})})
+    values = {(unit_id, nombre): value for unit_id, nombre, value in rows}
     result = {}
     for indicator in indicators:
-        old_id = by_key.get((indicator.unit_id, indicator.nombre))
-        if old_id in values:
-            result[indicator.id] = (before.code, values[old_id])
+        value = values.get((indicator.unit_id, indicator.nombre))
+        if value is not None:
+            result[indicator.id] = (before.code, value)
     return result
 
 

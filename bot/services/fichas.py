@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from bot.domain.attainment import Bands
@@ -26,6 +27,15 @@ from bot.domain.periods import Frequency, Period
 from storage.models import Ficha, Indicator, ProgrammedMeta, Unit
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+# Plain rows, built once: every value a coordinador types reads its ficha and calendar, and
+# an ORM select built and loaded per call cost several times the query itself.
+_FICHAS_OF = core_select(*Ficha.__table__.c).where(
+    Ficha.__table__.c.indicator_id.in_(bindparam("ids", expanding=True)))
+_METAS_OF = core_select(ProgrammedMeta.__table__.c.indicator_id,
+                        ProgrammedMeta.__table__.c.period, ProgrammedMeta.__table__.c.meta
+                        ).where(ProgrammedMeta.__table__.c.indicator_id.in_(
+                            bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ def default_ficha(indicator: Indicator, bands: Bands) -> FichaView:
 
 
 def ficha_from_row(row: Ficha) -> FichaView:
+    """The view of a stored ficha (an ORM row or a plain row of the table's columns)."""
     return FichaView(
         indicator_id=row.indicator_id,
         rules=FichaRules(
@@ -77,8 +88,7 @@ def load_fichas(session: Session, indicators: Iterable[Indicator],
     stored: dict[int, Ficha] = {}
     ids = list(by_id)
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        for row in session.exec(select(Ficha).where(Ficha.indicator_id.in_(chunk))):
+        for row in session.connection().execute(_FICHAS_OF, {"ids": ids[start:start + _CHUNK]}):
             stored[row.indicator_id] = row
     return {indicator_id: (ficha_from_row(stored[indicator_id]) if indicator_id in stored
                            else default_ficha(indicator, bands))
@@ -95,10 +105,9 @@ def programmed_metas(session: Session,
     result: dict[int, dict[str, Decimal]] = {}
     ids = list(indicator_ids)
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        statement = select(ProgrammedMeta).where(ProgrammedMeta.indicator_id.in_(chunk))
-        for row in session.exec(statement):
-            result.setdefault(row.indicator_id, {})[row.period] = row.meta
+        rows = session.connection().execute(_METAS_OF, {"ids": ids[start:start + _CHUNK]})
+        for indicator_id, code, meta in rows:
+            result.setdefault(indicator_id, {})[code] = meta
     return result
 
 
