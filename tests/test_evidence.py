@@ -216,6 +216,12 @@ async def test_mandatory_evidence_keeps_the_indicator_pending_until_it_has_some(
 
     assert await db.run(owed) == ([recibos], ("2023-03",), ("2023-03",), 2)
 
+    def state_wide(session):  # no unit asked: the same owed evidence, only for recibos
+        summary = build_summary(session, MARCH, today=NOW.date())
+        return {line.indicator_id: line.evidence_missing for line in summary.lines
+                if line.indicator_id in (recibos, lecturas)}
+    assert await db.run(state_wide) == {recibos: ("2023-03",), lecturas: ()}
+
     def first_screen(session):
         summary = build_summary(session, MARCH, unit_clave="303", today=NOW.date())
         return front_text(build_front(summary, lambda period: period.end))
