@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Pace of one chat (Telegram: about 1 message/s, short bursts tolerated); 0: no pace.
     telegram_chat_rate: float = Field(default=1.0, ge=0)
     telegram_chat_burst: int = Field(default=3, ge=1, le=30)
+    # Every thread of `poa-bot run` on one CPU (bot/commands/run.py keep_to_one_cpu).
+    poa_one_cpu: bool = True
 
     # Reporting calendar (all days are days of the month after the period closes).
     poa_deadline_day: int = Field(default=5, ge=1, le=28)
