@@ -13,6 +13,7 @@ MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH  # 4096
 
 # One piece of an HTML message: a tag, a character reference ("&amp;") or one character.
 _HTML_ATOM = re.compile(r"<[^<>]*>|&#?[0-9A-Za-z]+;|.", re.DOTALL)
+_TAG = re.compile(r"<[^<>]*>")
 
 
 def _units(text: str) -> int:
@@ -33,6 +34,8 @@ def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     so ``<i>`` around a long remark stays italic across both messages and neither is refused.
     Nothing is dropped: the break (line break or space) ends its chunk, where Telegram trims it.
     """
+    if len(text) <= limit // 2 or _units(text) <= limit:  # nearly every message: one piece
+        return [text] if _TAG.sub("", text).strip() else []
     atoms = _HTML_ATOM.findall(text)
     chunks: list[str] = []
     start, open_tags = 0, ()
