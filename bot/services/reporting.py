@@ -99,6 +99,14 @@ _INDICATOR_FOR_PERSON = (
     .where(col(Indicator.id) == bindparam("indicator_id"),
            col(PersonUnit.person_id) == bindparam("person_id")))
 
+# What the card of a unit's pending indicators shows of their values (see _VALUES_AROUND).
+_PENDING_VALUES = (
+    select(*ReportedValue.__table__.c)
+    .where(col(ReportedValue.indicator_id).in_(bindparam("ids", expanding=True)),
+           or_(col(ReportedValue.period) == bindparam("code"),
+               col(ReportedValue.period_end) < bindparam("start")))
+    .order_by(col(ReportedValue.indicator_id), col(ReportedValue.period_end).desc()))
+
 # The log of a change and a remark's update, written as they are made rather than through the
 # ORM's unit of work (building and flushing the objects was a third of a report step's cost).
 _LOG_REVISION = insert(Revision.__table__)
@@ -317,13 +325,10 @@ def pending_slot(session: Session, indicator: Indicator, unit: Unit,
 def pending_slots(session: Session, indicators: list[Indicator], unit: Unit,
                   period: Period) -> list[ValueSlot]:
     """:func:`pending_slot` of several indicators of one unit in one query (a unit's card
-    is drawn after every answer: one history query per indicator made each step slow)."""
-    rows = session.exec(
-        select(ReportedValue)
-        .where(col(ReportedValue.indicator_id).in_([i.id for i in indicators]),
-               or_(col(ReportedValue.period) == period.code,
-                   col(ReportedValue.period_end) < period.start))
-        .order_by(col(ReportedValue.indicator_id), col(ReportedValue.period_end).desc())).all()
+    is drawn after every answer: one history query per indicator made each step slow).
+    The values are plain rows: these slots only draw the card (a save loads its slot)."""
+    rows = session.connection().execute(_PENDING_VALUES, {
+        "ids": [i.id for i in indicators], "code": period.code, "start": period.start}).all()
     by_indicator: dict[int, list[ReportedValue]] = {}
     for row in rows:
         by_indicator.setdefault(row.indicator_id, []).append(row)
