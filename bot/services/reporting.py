@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -85,8 +86,12 @@ class SummaryRow:
 # Built once with bind parameters: building a SQLAlchemy expression (and its cache key) on
 # every call cost more than running it on the database.
 
+# Plain rows: every indicator column, whether the period has a value, and the unit's columns
+# (prefixed ``u_``); the ORM's objects for them cost more than the query (see UnitRow).
 _UNIT_PROGRESS = (
-    select(Indicator, ReportedValue.id, Unit).join(Unit, col(Unit.id) == col(Indicator.unit_id))
+    select(*Indicator.__table__.c, ReportedValue.id.label("value_id"),
+           *(column.label(f"u_{column.name}") for column in Unit.__table__.c))
+    .join(Unit, col(Unit.id) == col(Indicator.unit_id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    col(ReportedValue.period) == bindparam("code")))
     .where(col(Unit.clave) == bindparam("clave"), col(Indicator.year) == bindparam("year"),
@@ -182,13 +187,22 @@ def correctable_periods_for_unit(session: Session, unit_clave: str, now: datetim
     return result
 
 
+class UnitRow(NamedTuple):
+    """A unit as the report steps read it: its columns, not an ORM object (read-only)."""
+
+    id: int
+    clave: str
+    nombre: str
+    gerencia_id: int | None
+
+
 @dataclass(frozen=True)
 class UnitProgress:
     """A unit's indicators due for a period: those still without a value (report order) and
     how many there are in all."""
 
-    unit: Unit | None  # None: the unit has no indicator of the period's frequency
-    missing: list[Indicator]
+    unit: UnitRow | None  # None: the unit has no indicator of the period's frequency
+    missing: list[Indicator]  # plain rows with the indicator's columns (read-only)
     total: int
 
     @property
@@ -200,12 +214,12 @@ class UnitProgress:
 def unit_progress(session: Session, unit_clave: str, period: Period) -> UnitProgress:
     """The unit's progress for ``period`` in one query. The caller has checked that the unit
     is the person's."""
-    rows = session.exec(_UNIT_PROGRESS, params={
+    rows = session.connection().execute(_UNIT_PROGRESS, {
         "clave": unit_clave, "year": period.year, "frecuencia": period.frequency.value,
         "code": period.code}).all()
-    return UnitProgress(rows[0][2] if rows else None,
-                        [indicator for indicator, value_id, _unit in rows if value_id is None],
-                        len(rows))
+    first = rows[0] if rows else None
+    unit = first and UnitRow(first.u_id, first.u_clave, first.u_nombre, first.u_gerencia_id)
+    return UnitProgress(unit, [row for row in rows if row.value_id is None], len(rows))
 
 
 def next_pending(session: Session, unit_clave: str,
