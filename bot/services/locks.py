@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period
@@ -29,15 +29,16 @@ ACTION_REOPEN = "reopen"
 log = logging.getLogger(__name__)
 
 
-# Asked on every report step: built once (building it per call cost more than running it).
-_OVERRIDES = select(PeriodLock.unit_clave, PeriodLock.closed).where(
-    col(PeriodLock.period) == bindparam("period"))
+# Asked on every report step: built once and run as a plain query (building it per call, or
+# running it through the ORM, cost more than running it).
+_LOCKS = PeriodLock.__table__
+_OVERRIDES = select(_LOCKS.c.unit_clave, _LOCKS.c.closed).where(
+    _LOCKS.c.period == bindparam("period"))
 
 
 def lock_overrides(session: Session, period: Period) -> dict[str, bool]:
     """The explicit decisions for ``period``: ``{unit_clave or '*': closed}``."""
-    rows = session.exec(_OVERRIDES, params={"period": period.code}).all()
-    return dict(rows)
+    return dict(session.connection().execute(_OVERRIDES, {"period": period.code}).all())
 
 
 def _open_given(overrides: dict[str, bool], period: Period, unit_clave: str,
