@@ -12,16 +12,43 @@ when, and let them keep it or correct it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.domain.calendar import ReportingCalendar
 from storage.models import Person, ReportedValue
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    """A reported value as a step read or wrote it: a plain copy of its ``reported_values``
+    row. The report steps read and write values with plain statements (through the ORM's
+    objects and unit of work a step cost a third more), so a slot holds this, and a save
+    replaces it with what it wrote."""
+
+    id: int
+    indicator_id: int
+    period: str
+    year: int
+    period_start: date
+    period_end: date
+    value: Decimal
+    meta: Decimal
+    observaciones: str
+    reported_by_id: int | None
+    reported_at: datetime
+    source: str
+    late: bool
+    on_behalf_of_id: int | None
+
+    @classmethod
+    def of(cls, row) -> StoredValue:
+        """From a row of the table's columns (:data:`VALUE_COLUMNS`)."""
+        return cls(**row._mapping)
 
 
 @dataclass(frozen=True)
@@ -36,7 +63,7 @@ class Owner:
     at: datetime
 
 
-def owner_of(session: Session, row: ReportedValue,
+def owner_of(session: Session, row: StoredValue | ReportedValue,
              calendar: ReportingCalendar | None = None) -> Owner:
     person = session.get(Person, row.reported_by_id) if row.reported_by_id else None
     return Owner(value=row.value, person_id=row.reported_by_id,
@@ -47,6 +74,7 @@ def owner_of(session: Session, row: ReportedValue,
 # --- the first value of a slot ------------------------------------------------------------
 
 _VALUES = ReportedValue.__table__
+VALUE_COLUMNS = tuple(_VALUES.c)  # select(*VALUE_COLUMNS): rows for StoredValue.of
 
 
 _COLUMNS = ("indicator_id", "period", "year", "period_start", "period_end", "value", "meta",
@@ -64,27 +92,31 @@ def _insert_once(insert):
 # ON CONFLICT is spelled by each dialect's own INSERT (SQLite and PostgreSQL both have it).
 _INSERT_ONCE = {"postgresql": _insert_once(postgresql.insert),
                 "sqlite": _insert_once(sqlite.insert)}
+_CURRENT = select(*VALUE_COLUMNS).where(_VALUES.c.indicator_id == bindparam("indicator_id"),
+                                        _VALUES.c.period == bindparam("period"))
+# Locked until commit (PostgreSQL; SQLite's step already holds the write lock): a concurrent
+# correction waits, then sees this one.
+_LOCKED = select(*VALUE_COLUMNS).where(_VALUES.c.id == bindparam("row_id")).with_for_update()
 
 
-def insert_first(session: Session, row: ReportedValue) -> ReportedValue | None:
-    """Store ``row`` (not yet in the session) unless the indicator already has a value for
-    its period. Returns the stored row, or None when someone else's is there; then
+def insert_first(session: Session, values: dict) -> StoredValue | None:
+    """Store a value (``values``: every column but ``id``) unless the indicator already has
+    one for its period. Returns it as stored, or None when someone else's is there; then
     :func:`current_row` reads the winner (on PostgreSQL, ``ON CONFLICT`` waited for the
     winner's transaction to commit, so the next statement sees it)."""
-    session.flush()
-    params = {name: getattr(row, name) for name in _COLUMNS}
+    session.flush()  # whatever the step changed through the ORM goes first
     new_id = session.connection().execute(_INSERT_ONCE[session.get_bind().dialect.name],
-                                          params).scalar()
-    if new_id is None:
-        return None
-    # The row as written, attached to the session without reading it back.
-    row.id = new_id
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
+                                          values).scalar()
+    return None if new_id is None else StoredValue(id=new_id, **values)
 
 
-def current_row(session: Session, indicator_id: int, period_code: str) -> ReportedValue | None:
-    return session.exec(select(ReportedValue).where(
-        ReportedValue.indicator_id == indicator_id, ReportedValue.period == period_code,
-    ).execution_options(populate_existing=True)).first()
+def current_row(session: Session, indicator_id: int, period_code: str) -> StoredValue | None:
+    row = session.connection().execute(
+        _CURRENT, {"indicator_id": indicator_id, "period": period_code}).first()
+    return None if row is None else StoredValue.of(row)
+
+
+def locked_row(session: Session, row_id: int) -> StoredValue | None:
+    """The value as it is now, locked for this transaction's change (see :data:`_LOCKED`)."""
+    row = session.connection().execute(_LOCKED, {"row_id": row_id}).first()
+    return None if row is None else StoredValue.of(row)

@@ -8,19 +8,19 @@ conversation that began before a period closed cannot slip a value in after.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, insert, or_, update
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.short_names import display_name
 from bot.services import locks, ownership, pending, stand_ins
+from bot.services.ownership import StoredValue
 from storage.models import (
     AGGREGATE_LAST,
     Indicator,
@@ -106,23 +106,28 @@ _INDICATOR_FOR_PERSON = (
 
 # What the card of a unit's pending indicators shows of their values (see _VALUES_AROUND).
 _PENDING_VALUES = (
-    select(*ReportedValue.__table__.c)
+    select(*ownership.VALUE_COLUMNS)
     .where(col(ReportedValue.indicator_id).in_(bindparam("ids", expanding=True)),
            or_(col(ReportedValue.period) == bindparam("code"),
                col(ReportedValue.period_end) < bindparam("start")))
     .order_by(col(ReportedValue.indicator_id), col(ReportedValue.period_end).desc()))
 
-# The log of a change and a remark's update, written as they are made rather than through the
-# ORM's unit of work (building and flushing the objects was a third of a report step's cost).
+# The log of a change, a remark's update and a correction, written as they are made rather
+# than through the ORM's unit of work (building and flushing the objects was a third of a
+# report step's cost).
 _LOG_REVISION = insert(Revision.__table__)
 _SET_REMARKS = (update(ReportedValue.__table__)
                 .where(ReportedValue.__table__.c.id == bindparam("row_id"))
                 .values(observaciones=bindparam("observaciones")))
+_CORRECT = (update(ReportedValue.__table__)
+            .where(ReportedValue.__table__.c.id == bindparam("row_id"))
+            .values({name: bindparam(name) for name in (
+                "value", "reported_by_id", "reported_at", "source", "on_behalf_of_id")}))
 
 # The value stored for a period and those of periods that ended before it began, latest
 # first (the stored one, if any, sorts first: it ends last).
 _VALUES_AROUND = (
-    select(ReportedValue)
+    select(*ownership.VALUE_COLUMNS)
     .where(col(ReportedValue.indicator_id) == bindparam("indicator_id"),
            or_(col(ReportedValue.period) == bindparam("code"),
                col(ReportedValue.period_end) < bindparam("start")))
@@ -257,20 +262,19 @@ def summary_rows(session: Session, unit_clave: str, period: Period) -> list[Summ
 # --- the card -------------------------------------------------------------------------------
 
 def _values_around(session: Session, indicator_id: int,
-                   period: Period) -> tuple[ReportedValue | None, list[ReportedValue]]:
+                   period: Period) -> tuple[StoredValue | None, list[ReportedValue]]:
     """(value stored for ``period`` or None, values of earlier periods latest first)."""
-    rows = session.exec(_VALUES_AROUND, params={
+    rows = session.connection().execute(_VALUES_AROUND, {
         "indicator_id": indicator_id, "code": period.code, "start": period.start}).all()
     return _split_around(rows, period)
 
 
-def _split_around(rows: list[ReportedValue],
-                  period: Period) -> tuple[ReportedValue | None, list[ReportedValue]]:
-    """Values of one indicator, latest first: (the one of ``period``, up to HISTORY_LENGTH
-    earlier ones)."""
-    stored = rows[0] if rows and rows[0].period == period.code else None
-    earlier = rows[1:] if stored is not None else rows
-    return stored, list(earlier[:HISTORY_LENGTH])
+def _split_around(rows: list, period: Period) -> tuple[StoredValue | None, list]:
+    """Values of one indicator (plain rows of the table), latest first: (the one of
+    ``period``, up to HISTORY_LENGTH earlier ones)."""
+    if rows and rows[0].period == period.code:
+        return StoredValue.of(rows[0]), list(rows[1:HISTORY_LENGTH + 1])
+    return None, list(rows[:HISTORY_LENGTH])
 
 
 @dataclass
@@ -283,8 +287,8 @@ class ValueSlot:
     indicator: Indicator
     unit: Unit
     period: Period
-    stored: ReportedValue | None
-    earlier: list[ReportedValue] = field(default_factory=list)
+    stored: StoredValue | None
+    earlier: list = field(default_factory=list)  # plain rows of reported_values
     # True: read through the person's own units, so a save is not on anyone's behalf and
     # needs no stand-in look-up; None: not known (ask stand_ins.on_behalf_of).
     own: bool | None = None
@@ -304,7 +308,7 @@ class ValueSlot:
     def history_values(self) -> list[Decimal]:
         return [v.value for v in self.earlier]
 
-    def all_earlier(self) -> list[ReportedValue] | None:
+    def all_earlier(self) -> list | None:
         """Every value of an earlier period, when ``earlier`` was not cut at HISTORY_LENGTH
         (an indicator belongs to one POA year, so that is its whole year so far); None when
         it may have been."""
@@ -381,7 +385,7 @@ class ValueTaken(ReportingError):
 def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: int,
                now: datetime, calendar: ReportingCalendar, reason: str = "",
                expected: Decimal | None = None,
-               source: str = SOURCE_TELEGRAM) -> ReportedValue:
+               source: str = SOURCE_TELEGRAM) -> StoredValue:
     """Store (or change) the slot's value and log the revision; ``slot.stored`` follows.
 
     Nobody's figure is overwritten without knowing it: a first value is inserted only if the
@@ -395,24 +399,26 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
     behalf = _on_behalf_of(session, slot, person_id, now, calendar)
     old_value = row.value if row else None
     if row is None:
-        row = ownership.insert_first(session, ReportedValue(
-            indicator_id=indicator.id, period=period.code, year=period.year,
-            period_start=period.start, period_end=period.end, value=value,
-            meta=indicator.meta, observaciones="", reported_by_id=person_id,
-            reported_at=now, source=source, late=calendar.is_late(period, now),
-            on_behalf_of_id=behalf))
+        row = ownership.insert_first(session, {
+            "indicator_id": indicator.id, "period": period.code, "year": period.year,
+            "period_start": period.start, "period_end": period.end, "value": value,
+            "meta": indicator.meta, "observaciones": "", "reported_by_id": person_id,
+            "reported_at": now, "source": source, "late": calendar.is_late(period, now),
+            "on_behalf_of_id": behalf})
         if row is None:
             slot.stored = ownership.current_row(session, indicator.id, period.code)
             raise ValueTaken(ownership.owner_of(session, slot.stored, calendar))
     else:
-        # Locked until commit (PostgreSQL): a concurrent correction waits, then sees this one.
-        session.refresh(row, with_for_update=True)
+        row = ownership.locked_row(session, row.id)
         if not reason or (expected is not None and row.value != expected):
+            slot.stored = row
             raise ValueTaken(ownership.owner_of(session, row, calendar))
         old_value = row.value
-        row.value, row.reported_by_id, row.reported_at = value, person_id, now
-        row.source, row.on_behalf_of_id = source, behalf
-        session.add(row)
+        row = replace(row, value=value, reported_by_id=person_id, reported_at=now,
+                      source=source, on_behalf_of_id=behalf)
+        session.connection().execute(_CORRECT, {
+            "row_id": row.id, "value": value, "reported_by_id": person_id, "reported_at": now,
+            "source": source, "on_behalf_of_id": behalf})
     _log(session, indicator_id=indicator.id, period=period.code, old_value=old_value,
          new_value=value, old_observaciones=None, new_observaciones=None, person_id=person_id,
          at=now, reason=reason, source=source, on_behalf_of_id=behalf)
@@ -422,7 +428,7 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
 
 def save_remarks(session: Session, slot: ValueSlot, text: str, *, person_id: int,
                  now: datetime, calendar: ReportingCalendar,
-                 source: str = SOURCE_TELEGRAM) -> ReportedValue:
+                 source: str = SOURCE_TELEGRAM) -> StoredValue:
     """Set the observaciones of an already stored value (logged as a revision)."""
     if len(text) > MAX_REMARKS:
         raise ReportingError("too_long", f"máximo {MAX_REMARKS} caracteres")
@@ -437,7 +443,7 @@ def save_remarks(session: Session, slot: ValueSlot, text: str, *, person_id: int
              source=source,
              on_behalf_of_id=_on_behalf_of(session, slot, person_id, now, calendar))
         session.connection().execute(_SET_REMARKS, {"row_id": row.id, "observaciones": text})
-        set_committed_value(row, "observaciones", text)  # as written: nothing left to flush
+        row = slot.stored = replace(row, observaciones=text)
     return row
 
 
