@@ -4,6 +4,11 @@ Every change of a reported value appends a :class:`Revision` in the same transac
 log and the figure can never disagree. Whether a period accepts changes is decided by
 ``bot.services.locks`` (calendar + a gerente's overrides) and checked again at save time: a
 conversation that began before a period closed cannot slip a value in after.
+
+Why one file past 400 lines: a report step's reads and writes are tuned together (prebuilt
+plain statements, a slot read in one query, writes without the ORM's unit of work; see
+``bench/bench_live.py --part cpu``); split, the statements and the code that relies on their
+shape would live apart.
 """
 
 from __future__ import annotations
@@ -86,11 +91,19 @@ class SummaryRow:
 # Built once with bind parameters: building a SQLAlchemy expression (and its cache key) on
 # every call cost more than running it on the database.
 
-# Plain rows: every indicator column, whether the period has a value, and the unit's columns
-# (prefixed ``u_``); the ORM's objects for them cost more than the query (see UnitRow).
+# Plain rows throughout (ORM objects for them cost more than the queries): an indicator's
+# columns, with its unit's prefixed ``u_`` (see UnitRow) and a value's prefixed ``v_``.
+_INDICATOR_AND_UNIT = (*Indicator.__table__.c,
+                       *(column.label(f"u_{column.name}") for column in Unit.__table__.c))
+_VALUE_FIELDS = tuple(column.name for column in ReportedValue.__table__.c)
+# The value stored for a period and those of periods that ended before it began (sorted by
+# period_end, latest first, the stored one comes first: it ends last).
+_AROUND_PERIOD = or_(col(ReportedValue.period) == bindparam("code"),
+                     col(ReportedValue.period_end) < bindparam("start"))
+
+# A unit's indicators due in a period and whether each has a value.
 _UNIT_PROGRESS = (
-    select(*Indicator.__table__.c, ReportedValue.id.label("value_id"),
-           *(column.label(f"u_{column.name}") for column in Unit.__table__.c))
+    select(*_INDICATOR_AND_UNIT, ReportedValue.id.label("value_id"))
     .join(Unit, col(Unit.id) == col(Indicator.unit_id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    col(ReportedValue.period) == bindparam("code")))
@@ -98,18 +111,25 @@ _UNIT_PROGRESS = (
            col(Indicator.frecuencia) == bindparam("frecuencia"))
     .order_by(Indicator.position, Indicator.id))
 
-_INDICATOR_FOR_PERSON = (
-    select(Indicator, Unit).join(Unit, col(Unit.id) == col(Indicator.unit_id))
-    .join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
-    .where(col(Indicator.id) == bindparam("indicator_id"),
-           col(PersonUnit.person_id) == bindparam("person_id")))
+# A slot in one query: the indicator, its unit and its values around the period (without
+# any, one row of NULLs).
+_SLOT = (
+    select(*_INDICATOR_AND_UNIT,
+           *(column.label(f"v_{column.name}") for column in ReportedValue.__table__.c))
+    .join(Unit, col(Unit.id) == col(Indicator.unit_id))
+    .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
+                                   _AROUND_PERIOD))
+    .where(col(Indicator.id) == bindparam("indicator_id"))
+    .order_by(col(ReportedValue.period_end).desc()).limit(HISTORY_LENGTH + 1))
+# ...of one of the person's own units.
+_SLOT_FOR_PERSON = _SLOT.join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id)).where(
+    col(PersonUnit.person_id) == bindparam("person_id"))
 
-# What the card of a unit's pending indicators shows of their values (see _VALUES_AROUND).
+# What the card of a unit's pending indicators shows of their values.
 _PENDING_VALUES = (
     select(*ownership.VALUE_COLUMNS)
     .where(col(ReportedValue.indicator_id).in_(bindparam("ids", expanding=True)),
-           or_(col(ReportedValue.period) == bindparam("code"),
-               col(ReportedValue.period_end) < bindparam("start")))
+           _AROUND_PERIOD)
     .order_by(col(ReportedValue.indicator_id), col(ReportedValue.period_end).desc()))
 
 # The log of a change, a remark's update and a correction, written as they are made rather
@@ -123,15 +143,6 @@ _CORRECT = (update(ReportedValue.__table__)
             .where(ReportedValue.__table__.c.id == bindparam("row_id"))
             .values({name: bindparam(name) for name in (
                 "value", "reported_by_id", "reported_at", "source", "on_behalf_of_id")}))
-
-# The value stored for a period and those of periods that ended before it began, latest
-# first (the stored one, if any, sorts first: it ends last).
-_VALUES_AROUND = (
-    select(*ownership.VALUE_COLUMNS)
-    .where(col(ReportedValue.indicator_id) == bindparam("indicator_id"),
-           or_(col(ReportedValue.period) == bindparam("code"),
-               col(ReportedValue.period_end) < bindparam("start")))
-    .order_by(col(ReportedValue.period_end).desc()).limit(HISTORY_LENGTH + 1))
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -200,6 +211,11 @@ class UnitRow(NamedTuple):
     nombre: str
     gerencia_id: int | None
 
+    @classmethod
+    def of(cls, row) -> UnitRow:
+        """The unit of a row that carries its columns as ``u_…``."""
+        return cls(row.u_id, row.u_clave, row.u_nombre, row.u_gerencia_id)
+
 
 @dataclass(frozen=True)
 class UnitProgress:
@@ -222,9 +238,8 @@ def unit_progress(session: Session, unit_clave: str, period: Period) -> UnitProg
     rows = session.connection().execute(_UNIT_PROGRESS, {
         "clave": unit_clave, "year": period.year, "frecuencia": period.frequency.value,
         "code": period.code}).all()
-    first = rows[0] if rows else None
-    unit = first and UnitRow(first.u_id, first.u_clave, first.u_nombre, first.u_gerencia_id)
-    return UnitProgress(unit, [row for row in rows if row.value_id is None], len(rows))
+    return UnitProgress(UnitRow.of(rows[0]) if rows else None,
+                        [row for row in rows if row.value_id is None], len(rows))
 
 
 def next_pending(session: Session, unit_clave: str,
@@ -261,19 +276,12 @@ def summary_rows(session: Session, unit_clave: str, period: Period) -> list[Summ
 
 # --- the card -------------------------------------------------------------------------------
 
-def _values_around(session: Session, indicator_id: int,
-                   period: Period) -> tuple[StoredValue | None, list[ReportedValue]]:
-    """(value stored for ``period`` or None, values of earlier periods latest first)."""
-    rows = session.connection().execute(_VALUES_AROUND, {
-        "indicator_id": indicator_id, "code": period.code, "start": period.start}).all()
-    return _split_around(rows, period)
-
-
-def _split_around(rows: list, period: Period) -> tuple[StoredValue | None, list]:
+def _split_around(rows: list, period: Period,
+                  stored_of=StoredValue.of) -> tuple[StoredValue | None, list]:
     """Values of one indicator (plain rows of the table), latest first: (the one of
     ``period``, up to HISTORY_LENGTH earlier ones)."""
     if rows and rows[0].period == period.code:
-        return StoredValue.of(rows[0]), list(rows[1:HISTORY_LENGTH + 1])
+        return stored_of(rows[0]), list(rows[1:HISTORY_LENGTH + 1])
     return None, list(rows[:HISTORY_LENGTH])
 
 
@@ -284,8 +292,8 @@ class ValueSlot:
     periods, latest first. The step builds the card, the plausibility history and the save
     from it instead of asking the database again for each."""
 
-    indicator: Indicator
-    unit: Unit
+    indicator: Indicator  # or a plain row of its columns (read-only either way)
+    unit: Unit | UnitRow
     period: Period
     stored: StoredValue | None
     earlier: list = field(default_factory=list)  # plain rows of reported_values
@@ -320,24 +328,25 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
     """The slot if the indicator belongs to one of the person's units (or, given the local
     ``today``, one they cover as a stand-in) and is due in ``period``, else None (forged or
     stale data)."""
-    found = session.exec(_INDICATOR_FOR_PERSON, params={
-        "indicator_id": indicator_id, "person_id": person_id}).first()
-    own = found is not None
-    if found is None and today is not None:  # approval branch: a stand-in's covered unit
-        found = session.exec(select(Indicator, Unit).join(Unit, col(Unit.id)
-                                                          == col(Indicator.unit_id))
-                             .where(Indicator.id == indicator_id, col(Unit.id).in_(
-                                 stand_ins.covered_unit_ids(person_id, today)))).first()
-    if found is None or not due_in(found[0], period):
+    connection = session.connection()
+    params = {"indicator_id": indicator_id, "code": period.code, "start": period.start}
+    rows = connection.execute(_SLOT_FOR_PERSON, {**params, "person_id": person_id}).all()
+    own = bool(rows)
+    if not rows and today is not None:  # approval branch: a stand-in's covered unit
+        rows = connection.execute(_SLOT.where(col(Unit.id).in_(
+            stand_ins.covered_unit_ids(person_id, today))), params).all()
+    if not rows or not due_in(rows[0], period):
         return None
-    return ValueSlot(found[0], found[1], period, *_values_around(session, indicator_id, period),
-                     own=own)
+    values = [StoredValue(**{name: getattr(row, f"v_{name}") for name in _VALUE_FIELDS})
+              for row in rows if row.v_id is not None]
+    return ValueSlot(rows[0], UnitRow.of(rows[0]), period,
+                     *_split_around(values, period, stored_of=lambda value: value), own=own)
 
 
 def pending_slot(session: Session, indicator: Indicator, unit: Unit,
                  period: Period) -> ValueSlot:
     """The slot of an indicator already known to be the person's and due (the next one)."""
-    return ValueSlot(indicator, unit, period, *_values_around(session, indicator.id, period))
+    return pending_slots(session, [indicator], unit, period)[0]
 
 
 def pending_slots(session: Session, indicators: list[Indicator], unit: Unit,
