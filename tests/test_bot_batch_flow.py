@@ -9,7 +9,14 @@ from decimal import Decimal
 from sqlmodel import select
 
 from bot.clock import FrozenClock
-from storage.models import ActionLine, Indicator, Justification, ReportedValue, Unit
+from storage.models import (
+    ActionLine,
+    Indicator,
+    Justification,
+    ProgrammedMeta,
+    ReportedValue,
+    Unit,
+)
 from tests.harness import button_data, running_bot
 
 ANA = 1001
@@ -104,11 +111,13 @@ async def test_slash_reportar_single_unit_and_period_no_choice_taps(db):
     assert len(await stored(db)) == 5
 
 
-async def test_the_card_shows_last_years_value_of_the_same_unit_and_indicator(db):
+async def test_the_card_shows_last_years_value_and_the_programmed_meta(db):
     """The card's «marzo 2022: …» is the value of the same-named indicator of the same unit
-    in last year's catalog, never another unit's nor another indicator's."""
+    in last year's catalog, never another unit's nor another indicator's; its meta is the
+    one programmed for the month when the ficha's calendar has one. The resumed card too."""
     def seed(session):
-        five_indicators(session)
+        ids = five_indicators(session)
+        session.add(ProgrammedMeta(indicator_id=ids[1], period="2023-03", meta=Decimal(150)))
         units = {u.clave: u.id for u in session.exec(select(Unit))}
         old = {}
         for clave, nombre in (("303", "TOMA DE LECTURAS"), ("303", "CORTES"),
@@ -132,9 +141,14 @@ async def test_the_card_shows_last_years_value_of_the_same_unit_and_indicator(db
     async with running_bot(db) as bot:
         await bot.register_coordinador(ANA, ["303"])
         card = await bot.say(ANA, "/reportar")
-    lines = card.text.splitlines()
-    assert "marzo 2022: 1,015" in lines[1]  # Toma de lecturas
-    assert "2022" not in "".join(lines[2:])  # 77 is 306's, 2,900 is February's
+        resumed = await bot.say(ANA, "/reportar")
+    for shown in (card, resumed):
+        lines = shown.text.splitlines()
+        first = next(i for i, line in enumerate(lines) if line.startswith("1. "))
+        assert "1. Toma de lecturas · meta 1,100 · marzo 2022: 1,015" in lines[first]
+        assert "2. Reconexiones realizadas · meta 150" in lines[first + 1]  # programmed
+        assert "2022" not in "".join(lines[first + 1:])  # 77 is 306's, 2,900 is February's
+    assert "Seguimos donde te quedaste" in resumed.text
 
 
 async def test_nothing_pending_is_said_at_once(db):

@@ -42,6 +42,9 @@ def test_period_bounds_and_navigation():
     assert [p.code for p in Period.whole_year(2023).subperiods(Frequency.SEMIANNUAL)] == [
         "2023-S1", "2023-S2"]
     assert Period.quarter(2023, 1).subperiods(Frequency.SEMIANNUAL) == [Period.half(2023, 1)]
+    assert [p.year_before().code for p in (Period.month(2024, 2), Period.quarter(2023, 4),
+                                          Period.half(2023, 1), Period.whole_year(2023))] == [
+        "2023-02", "2022-Q4", "2022-S1", "2022"]
 
 
 def test_labels_round_trip():

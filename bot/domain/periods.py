@@ -173,6 +173,10 @@ class Period:
             return Period._of_kind(self.year, self.kind, self.index - 1)
         return Period._of_kind(self.year - 1, self.kind, self.frequency.periods_per_year)
 
+    def year_before(self) -> Period:
+        """The same period a year earlier (March 2023 → March 2022)."""
+        return Period._of_kind(self.year - 1, self.kind, self.index)
+
     def contains(self, other: Period) -> bool:
         return self.start <= other.start and other.end <= self.end
 

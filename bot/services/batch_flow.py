@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam
-from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from bot.domain.periods import Period
@@ -38,13 +36,10 @@ from bot.domain.plausibility import Plausibility
 from bot.domain.typed_figures import Choice, FigureRules
 from bot.services import flow_state, justification, justification_step, reporting
 from bot.services.batch_entry import MAX_BATCH_TYPED, BatchRefusal, read_batch, split_answer
-from bot.services.fichas import programmed_meta, programmed_metas
 from bot.services.flow_state import Steps
 from bot.services.registration import UnitView
 from bot.services.reporting import IndicatorCard, ReportingError, ValueSlot, ValueTaken
-from storage.models import Indicator, ReportedValue, Unit
-
-_VALUES = ReportedValue.__table__
+from storage.models import Unit
 
 # --- screens ----------------------------------------------------------------------------------
 
@@ -104,45 +99,14 @@ class RemarksNoted:
 
 # --- the card ---------------------------------------------------------------------------------
 
-# The same-named indicators of last year's catalog with their value for the period, in one
-# plain query (prebuilt: it runs on every card of the report flow).
-_OLD_INDICATORS = Indicator.__table__
-_LAST_YEAR = (
-    core_select(_OLD_INDICATORS.c.unit_id, _OLD_INDICATORS.c.nombre, _VALUES.c.value)
-    .join(_VALUES, and_(_VALUES.c.indicator_id == _OLD_INDICATORS.c.id,
-                        _VALUES.c.period == bindparam("code")))
-    .where(_OLD_INDICATORS.c.year == bindparam("year"),
-           _OLD_INDICATORS.c.frecuencia == bindparam("frecuencia"),
-           _OLD_INDICATORS.c.unit_id.in_(bindparam("unit_ids", expanding=True)),
-           _OLD_INDICATORS.c.nombre.in_(bindparam("names", expanding=True))))
-
-
-def _last_year(session: Session, indicators: list[Indicator],
-               period: Period) -> dict[int, tuple[str, Decimal]]:
-    """The same period a year ago of the same unit's indicator of the same name."""
-    if not indicators or period.kind == "Y":
-        return {}
-    before = Period._of_kind(period.year - 1, period.kind, period.index)
-    rows = session.connection().execute(_LAST_YEAR, {
-        "code": before.code, "year": before.year, "frecuencia": period.frequency.value,
-        "unit_ids": sorted({i.unit_id for i in indicators}),
-        "names": sorted({i.nombre for i in indicators})})
-    values = {(unit_id, nombre): value for unit_id, nombre, value in rows}
-    result = {}
-    for indicator in indicators:
-        value = values.get((indicator.unit_id, indicator.nombre))
-        if value is not None:
-            result[indicator.id] = (before.code, value)
-    return result
-
-
-def short_cards(session: Session, slots: list[ValueSlot], period: Period) -> tuple[ShortCard, ...]:
-    indicators = [s.indicator for s in slots]
-    calendars = programmed_metas(session, [i.id for i in indicators])
-    last_year = _last_year(session, indicators, period)
-    return tuple(ShortCard(s.card(), programmed_meta(s.indicator, calendars.get(s.indicator.id),
-                                                     period.code),
-                           last_year.get(s.indicator.id)) for s in slots)
+def _short_cards(slots: list[ValueSlot], rows: list, period: Period) -> tuple[ShortCard, ...]:
+    """The card lines of ``slots`` from their ``reporting.unit_progress`` rows, which carry
+    the period's programmed meta and last year's value."""
+    before = period.year_before().code
+    return tuple(ShortCard(slot.card(), row.meta if row.programmed is None else row.programmed,
+                           None if row.last_year is None or period.kind == "Y"
+                           else (before, row.last_year))
+                 for slot, row in zip(slots, rows, strict=True))
 
 
 def _unit_row(session: Session, unit: UnitView) -> Unit:
@@ -161,12 +125,13 @@ def ask_list(session: Session, turn, unit: UnitView, period: Period,
     ``unit`` is one the person answers for (own, or covered as a stand-in)."""
     indicators, position, total = progress.missing, progress.position, progress.total
     slots = reporting.pending_slots(session, indicators, progress.unit, period)
+    cards = _short_cards(slots, indicators, period)
     flow_state.set_step(session, turn, flow=flow_state.REPORT, step="value", unit=unit.clave,
                         period=period.code, indicator=indicators[0].id,
                         batch=1 if len(indicators) > 1 else 0, ids=[i.id for i in indicators])
     # The late notice is said once: on the first card of the period, not on every step.
     late = turn.calendar.is_late(period, turn.now) and position == 1
-    return [AskValues(unit, period, short_cards(session, slots, period), position, total,
+    return [AskValues(unit, period, cards, position, total,
                       _late_until(turn, period) if late else None)]
 
 
@@ -342,5 +307,9 @@ def current(session: Session, turn, state: dict, steps: Steps) -> list:
         # Stored meanwhile (a colleague, a stand-in, an import): a fresh card, so that the
         # numbers shown and the stored ``ids`` the answer is read against agree again.
         return steps.ask_next(session, turn, unit, period)
-    _first, position, total = reporting.next_pending(session, unit.clave, period)
-    return [AskValues(unit, period, short_cards(session, slots, period), position, total)]
+    progress = reporting.unit_progress(session, unit.clave, period)
+    rows = {row.id: row for row in progress.missing}
+    if any(slot.indicator.id not in rows for slot in slots):  # the catalog changed meanwhile
+        return steps.ask_next(session, turn, unit, period)
+    return [AskValues(unit, period, _short_cards(slots, [rows[s.indicator.id] for s in slots],
+                                                  period), progress.position, progress.total)]

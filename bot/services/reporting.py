@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.domain.calendar import ReportingCalendar
@@ -30,6 +31,7 @@ from storage.models import (
     AGGREGATE_LAST,
     Indicator,
     PersonUnit,
+    ProgrammedMeta,
     ReportedValue,
     Revision,
     Unit,
@@ -101,12 +103,28 @@ _VALUE_FIELDS = tuple(column.name for column in ReportedValue.__table__.c)
 _AROUND_PERIOD = or_(col(ReportedValue.period) == bindparam("code"),
                      col(ReportedValue.period_end) < bindparam("start"))
 
-# A unit's indicators due in a period and whether each has a value.
+# The value a year before (``before_year``, ``before_code``) of the same unit's indicator of
+# the same name: the card of pending values shows it.
+_OLD, _OLD_VALUE = aliased(Indicator), aliased(ReportedValue)
+_LAST_YEAR = (
+    select(_OLD_VALUE.value).join(_OLD, col(_OLD.id) == col(_OLD_VALUE.indicator_id))
+    .where(col(_OLD.year) == bindparam("before_year"),
+           col(_OLD.unit_id) == col(Indicator.unit_id), col(_OLD.nombre) == col(Indicator.nombre),
+           col(_OLD.frecuencia) == col(Indicator.frecuencia),
+           col(_OLD_VALUE.period) == bindparam("before_code"))
+    .limit(1).scalar_subquery())
+
+# A unit's indicators due in a period and whether each has a value; with what the card of
+# pending values shows besides: the meta programmed for the period (NULL: the even split,
+# Indicator.meta) and last year's value (see UnitProgress).
 _UNIT_PROGRESS = (
-    select(*_INDICATOR_AND_UNIT, ReportedValue.id.label("value_id"))
+    select(*_INDICATOR_AND_UNIT, ReportedValue.id.label("value_id"),
+           ProgrammedMeta.meta.label("programmed"), _LAST_YEAR.label("last_year"))
     .join(Unit, col(Unit.id) == col(Indicator.unit_id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    col(ReportedValue.period) == bindparam("code")))
+    .outerjoin(ProgrammedMeta, and_(col(ProgrammedMeta.indicator_id) == col(Indicator.id),
+                                    col(ProgrammedMeta.period) == bindparam("code")))
     .where(col(Unit.clave) == bindparam("clave"), col(Indicator.year) == bindparam("year"),
            col(Indicator.frecuencia) == bindparam("frecuencia"))
     .order_by(Indicator.position, Indicator.id))
@@ -223,7 +241,9 @@ class UnitProgress:
     how many there are in all."""
 
     unit: UnitRow | None  # None: the unit has no indicator of the period's frequency
-    missing: list[Indicator]  # plain rows with the indicator's columns (read-only)
+    # Plain rows with the indicator's columns (read-only), and ``programmed`` (the period's
+    # programmed meta, None: Indicator.meta) and ``last_year`` (None: no value a year before).
+    missing: list[Indicator]
     total: int
 
     @property
@@ -235,9 +255,10 @@ class UnitProgress:
 def unit_progress(session: Session, unit_clave: str, period: Period) -> UnitProgress:
     """The unit's progress for ``period`` in one query. The caller has checked that the unit
     is the person's."""
+    before = period.year_before()
     rows = session.connection().execute(_UNIT_PROGRESS, {
         "clave": unit_clave, "year": period.year, "frecuencia": period.frequency.value,
-        "code": period.code}).all()
+        "code": period.code, "before_year": before.year, "before_code": before.code}).all()
     return UnitProgress(UnitRow.of(rows[0]) if rows else None,
                         [row for row in rows if row.value_id is None], len(rows))
 
