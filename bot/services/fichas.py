@@ -99,6 +99,29 @@ def load_ficha(session: Session, indicator: Indicator, bands: Bands) -> FichaVie
     return load_fichas(session, [indicator], bands)[indicator.id]
 
 
+# One indicator's ficha (NULLs: none stored) and calendar (a row per programmed period, or
+# one row of NULLs), in one query: every value typed is judged against both.
+_FICHA_AND_CALENDAR = (
+    core_select(*Ficha.__table__.c, ProgrammedMeta.__table__.c.period,
+                ProgrammedMeta.__table__.c.meta)
+    .select_from(Indicator.__table__)
+    .outerjoin(Ficha.__table__, Ficha.__table__.c.indicator_id == Indicator.__table__.c.id)
+    .outerjoin(ProgrammedMeta.__table__,
+               ProgrammedMeta.__table__.c.indicator_id == Indicator.__table__.c.id)
+    .where(Indicator.__table__.c.id == bindparam("indicator_id")))
+
+
+def ficha_and_calendar(session: Session, indicator: Indicator,
+                       bands: Bands) -> tuple[FichaView, dict[str, Decimal]]:
+    """:func:`load_ficha` and the indicator's :func:`programmed_metas`, in one query."""
+    rows = session.connection().execute(_FICHA_AND_CALENDAR,
+                                        {"indicator_id": indicator.id}).all()
+    first = rows[0] if rows else None
+    ficha = (ficha_from_row(first) if first is not None and first.indicator_id is not None
+             else default_ficha(indicator, bands))
+    return ficha, {row.period: row.meta for row in rows if row.period is not None}
+
+
 def programmed_metas(session: Session,
                      indicator_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
     """Calendarised metas stored per indicator and period code (periods without one: even)."""

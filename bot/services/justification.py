@@ -35,7 +35,7 @@ from bot.domain.fichas import (
 )
 from bot.domain.periods import Period
 from bot.domain.remarks import means_no_remarks
-from bot.services.fichas import load_ficha, programmed_meta, programmed_metas
+from bot.services.fichas import ficha_and_calendar, programmed_meta
 from storage.models import Indicator, Justification, ReportedValue
 
 MIN_LENGTH = 10  # characters: a cause and an action do not fit in less
@@ -111,9 +111,8 @@ def assess(session: Session, indicator: Indicator, period: Period, value: Decima
            bands: Bands, earlier: list[ReportedValue] | None = None) -> Assessment:
     """The state of ``value`` as the indicator's value for ``period`` (the other periods of
     the year as stored; ``earlier``: all of them, already read by the step)."""
-    ficha = load_ficha(session, indicator, bands)
+    ficha, calendar = ficha_and_calendar(session, indicator, bands)
     rules = ficha.rules
-    calendar = programmed_metas(session, [indicator.id]).get(indicator.id)
     periods = _periods_to(period)
     metas = {p.index: programmed_meta(indicator, calendar, p.code) for p in periods}
     codes = {p.code: p.index for p in periods}
