@@ -70,7 +70,7 @@ def startup_rows(kind: str, figures: dict) -> list[Row]:
             f"first (second) start",
             f"{first['startup']:.2f} s ({second['startup']:.2f} s)", "< 2 s",
             max(first["startup"], second["startup"]) < 2),
-        Row(f"[{kind}] setMyCommands before polling; busiest second; chats set twice",
+        Row(f"[{kind}] people's setMyCommands before polling; busiest second; set twice",
             f"{first['before_polling'] + second['before_polling']}; "
             f"{max(first['busiest_second'], second['busiest_second'])}/s; "
             f"{figures['set_twice']}", "0; ≤ 30/s; 0",

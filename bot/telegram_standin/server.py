@@ -102,7 +102,8 @@ class Call:
     method: str
     status: int
     params: dict[str, Any]
-    time: float
+    time: float  # when it was answered (a long poll: when it returned)
+    received: float | None = None  # when the request came in (None: not recorded)
 
 
 @dataclass
@@ -795,6 +796,7 @@ class BotApiStub:
         return web.Response(body=stored.data, content_type="application/octet-stream")
 
     async def _dispatch(self, request: web.Request) -> web.Response:
+        received = time.monotonic()
         download = re.fullmatch(r"/file/bot([^/]*)/(.+)", request.path)
         if download:
             return await self._download(*download.groups())
@@ -805,27 +807,28 @@ class BotApiStub:
         try:
             params = await self._read_params(request)
         except ApiError as error:
-            return self._error(error, method, {})
+            return self._error(error, method, {}, received)
         if token != self.token:
-            return self._error(ApiError(401, "Unauthorized"), method, params)
+            return self._error(ApiError(401, "Unauthorized"), method, params, received)
         handler = self._handlers().get(method.lower())
         if handler is None:
-            return self._error(ApiError(404, "Not Found"), method, params)
+            return self._error(ApiError(404, "Not Found"), method, params, received)
         method = _CANONICAL[method.lower()]
         try:
             await self._maybe_inject(method)
             result = await handler(params)
         except ApiError as error:
-            return self._error(error, method, params)
+            return self._error(error, method, params, received)
         now = time.monotonic()
-        self.calls.append(Call(method, 200, params, now))
+        self.calls.append(Call(method, 200, params, now, received))
         if method not in UNRECORDED_METHODS:
             self._record(method, params, result, now)
         self._notify()
         return web.json_response({"ok": True, "result": result})
 
-    def _error(self, error: ApiError, method: str, params: dict[str, Any]) -> web.Response:
-        self.calls.append(Call(method, error.code, params, time.monotonic()))
+    def _error(self, error: ApiError, method: str, params: dict[str, Any],
+               received: float | None = None) -> web.Response:
+        self.calls.append(Call(method, error.code, params, time.monotonic(), received))
         chat_id = params.get("chat_id")
         if error.code == 429:
             self.flood_rejections.append((method, error.retry_after or 0))
