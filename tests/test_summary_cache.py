@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,7 +16,12 @@ from bot.domain.attainment import DEFAULT_BANDS
 from bot.domain.periods import Period
 from bot.services import summary_cache as cache_module
 from bot.services.summary import build_summary
-from bot.services.summary_cache import SummaryCache, SummaryKey, data_version
+from bot.services.summary_cache import (
+    SummaryCache,
+    SummaryKey,
+    collector_paused,
+    data_version,
+)
 from handlers import summary as summary_handlers
 from storage.models import Indicator, ReportedValue, Unit
 from tests.harness import add_sample_catalog, running_bot
@@ -139,3 +145,19 @@ async def test_summary_is_built_and_paged_off_the_event_loop(db, monkeypatch):
         assert "Resumen POA" in summary_reply.text
     assert len(threads) == 2
     assert all(name != loop_thread for name in threads), threads
+
+
+def test_the_collector_is_paused_during_builds_and_back_when_the_last_one_ends():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # another build overlapping on another database thread
+            pass
+        assert not gc.isenabled()  # the first build is still going
+    assert gc.isenabled()
+    try:
+        with collector_paused():
+            raise ValueError("a build that fails")
+    except ValueError:
+        pass
+    assert gc.isenabled()

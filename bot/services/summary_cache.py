@@ -21,9 +21,11 @@ out: the resident memory of the bot stays under 150 MB.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -35,6 +37,32 @@ from bot.services.summary_pages import Overview, Page, unit_pages
 from storage.models import DataVersion
 
 DEFAULT_MAX_LINES = 20_000  # two state-wide summaries (say, a month and the year)
+
+
+_paused_builds = 0
+_pause_lock = threading.Lock()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """CPython's cyclic garbage collector paused while a summary is built or planned.
+
+    A state-wide build allocates some 500,000 objects that all outlive it, and the
+    collector walked them again and again as they piled up: 12–20 % of a cold state-wide
+    ``/resumen`` (month 0.32 → 0.25 s, year 0.41 → 0.36 s). Reference counting still frees
+    everything else at once; the collector runs again when the last build ends (builds may
+    overlap on the database threads, hence the count)."""
+    global _paused_builds
+    with _pause_lock:
+        _paused_builds += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _paused_builds -= 1
+            if not _paused_builds:
+                gc.enable()
 
 
 def data_version(session: Session) -> int:
@@ -71,7 +99,8 @@ class RenderedSummary:
         before anyone can press «Detalle por unidad»."""
         with self._planning:
             if self._overview is None:
-                self._overview = Overview(self.summary, scope=self.scope)
+                with collector_paused():
+                    self._overview = Overview(self.summary, scope=self.scope)
             return self._overview
 
     @property
@@ -110,7 +139,8 @@ class SummaryCache:
             if cached is not None:
                 return cached
             self._make_room()
-            summary = build(session)
+            with collector_paused():
+                summary = build(session)
             rendered = RenderedSummary(summary, version, scope_title)
             self.builds += 1
             self._store(key, rendered)
