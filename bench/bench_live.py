@@ -25,6 +25,9 @@ the issue measured it, not through the Application in-process:
         [--database-url postgresql://…]   # a server: scratch databases are made there
 
 Figures on a shared 2-core machine are noisy: run it a few times and compare medians.
+
+One file past 400 lines: the four parts share the subprocess, the stand-in and the scripted
+people, and ``bench.run_all`` reads their figures from one place.
 """
 
 from __future__ import annotations
