@@ -285,8 +285,6 @@ def count_for(session: Session, target: Target) -> int:
         Evidence.indicator_id == target.indicator_id, Evidence.period == target.period)).one()
 
 
-_CHUNK = 500  # ids per IN (...) list: well under both databases' parameter limits
-
 # --- mandatory evidence still owed --------------------------------------------------------------
 
 def lacking_query(period: Period):
@@ -329,17 +327,12 @@ def lacking_pairs(session: Session, year: int,
     if unit_clave is not None:
         mandatory = mandatory.join(Unit, col(Unit.id) == col(Indicator.unit_id)).where(
             Unit.clave == unit_clave)
-    ids = session.exec(mandatory).all()
     has_evidence = (select(Evidence.id).where(
         col(Evidence.indicator_id) == col(ReportedValue.indicator_id),
         col(Evidence.period) == col(ReportedValue.period)).exists())
-    found: set[tuple[int, str]] = set()
-    for start in range(0, len(ids), _CHUNK):
-        found.update(session.exec(
-            select(ReportedValue.indicator_id, ReportedValue.period)
-            .where(col(ReportedValue.indicator_id).in_(ids[start:start + _CHUNK]),
-                   ~has_evidence)).all())
-    return found
+    return set(session.exec(
+        select(ReportedValue.indicator_id, ReportedValue.period)
+        .where(col(ReportedValue.indicator_id).in_(mandatory), ~has_evidence)).all())
 
 
 def lacking_for_person(session: Session, person_id: int, unit_clave: str,
