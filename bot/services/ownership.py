@@ -46,9 +46,12 @@ class StoredValue:
     on_behalf_of_id: int | None
 
     @classmethod
-    def of(cls, row) -> StoredValue:
-        """From a row of the table's columns (:data:`VALUE_COLUMNS`)."""
-        return cls(**row._mapping)
+    def of(cls, row, prefix: str = "") -> StoredValue:
+        """From a row of the table's columns (:data:`VALUE_COLUMNS`), or of them labelled
+        with ``prefix`` (a query that also reads other tables)."""
+        if not prefix:
+            return cls(**row._mapping)
+        return cls(**{name: getattr(row, prefix + name) for name in cls.__slots__})
 
 
 @dataclass(frozen=True)

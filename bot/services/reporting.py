@@ -97,7 +97,6 @@ class SummaryRow:
 # columns, with its unit's prefixed ``u_`` (see UnitRow) and a value's prefixed ``v_``.
 _INDICATOR_AND_UNIT = (*Indicator.__table__.c,
                        *(column.label(f"u_{column.name}") for column in Unit.__table__.c))
-_VALUE_FIELDS = tuple(column.name for column in ReportedValue.__table__.c)
 # The value stored for a period and those of periods that ended before it began (sorted by
 # period_end, latest first, the stored one comes first: it ends last).
 _AROUND_PERIOD = or_(col(ReportedValue.period) == bindparam("code"),
@@ -358,8 +357,7 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
             stand_ins.covered_unit_ids(person_id, today))), params).all()
     if not rows or not due_in(rows[0], period):
         return None
-    values = [StoredValue(**{name: getattr(row, f"v_{name}") for name in _VALUE_FIELDS})
-              for row in rows if row.v_id is not None]
+    values = [StoredValue.of(row, prefix="v_") for row in rows if row.v_id is not None]
     return ValueSlot(rows[0], UnitRow.of(rows[0]), period,
                      *_split_around(values, period, stored_of=lambda value: value), own=own)
 
@@ -444,11 +442,10 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
             slot.stored = row
             raise ValueTaken(ownership.owner_of(session, row, calendar))
         old_value = row.value
-        row = replace(row, value=value, reported_by_id=person_id, reported_at=now,
-                      source=source, on_behalf_of_id=behalf)
-        session.connection().execute(_CORRECT, {
-            "row_id": row.id, "value": value, "reported_by_id": person_id, "reported_at": now,
-            "source": source, "on_behalf_of_id": behalf})
+        changes = {"value": value, "reported_by_id": person_id, "reported_at": now,
+                   "source": source, "on_behalf_of_id": behalf}
+        session.connection().execute(_CORRECT, {"row_id": row.id, **changes})
+        row = replace(row, **changes)
     _log(session, indicator_id=indicator.id, period=period.code, old_value=old_value,
          new_value=value, old_observaciones=None, new_observaciones=None, person_id=person_id,
          at=now, reason=reason, source=source, on_behalf_of_id=behalf)
