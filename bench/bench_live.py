@@ -287,16 +287,19 @@ def measure_startup(url: str, folder: Path, people: int = 3_000, watch: float = 
             first_poll = handle.call(lambda b=before: next(
                 c.received for c in stub.calls[b:] if c.method == "getUpdates"))
             figures[run] = {"startup": bot.startup, "menus": len(calls),
-                            "before_polling": sum(1 for c in calls if "scope" in c.params
-                                                  and c.params["scope"].get("chat_id")
+                            "before_polling": sum(1 for c in calls if _menu_chat(c)
                                                   and c.received < first_poll),
                             "busiest_second": busiest_second([c.time for c in calls])}
         scoped = handle.call(lambda: Counter(
-            c.params.get("scope", {}).get("chat_id") for c in stub.calls
-            if c.method == "setMyCommands"))
+            _menu_chat(c) for c in stub.calls if c.method == "setMyCommands"))
         figures["set_twice"] = sum(1 for chat in chats if scoped[chat] > 1)
         figures["rejections"] = len(stub.rejections)
     return figures
+
+
+def _menu_chat(call) -> int | None:
+    """The chat a setMyCommands call set the menu of (None: the default menu)."""
+    return call.params.get("scope", {}).get("chat_id")
 
 
 def busiest_second(times: list[float]) -> int:
