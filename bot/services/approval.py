@@ -19,7 +19,7 @@ approve or return it (:mod:`bot.services.reviewers`). Anybody else pressing the 
 
 Whether approval is used at all is ``POA_APPROVAL_REQUIRED`` (off: none of this is offered
 and no state is shown). A unit's period is *complete* when every indicator due for it has a
-value (``reporting.next_pending``). Locks are reused as they are: what is closed is exactly
+value (``reporting.unit_progress``). Locks are reused as they are: what is closed is exactly
 what ``/cerrar periodo unidad`` would close, and every change is in ``lock_events`` too.
 """
 
@@ -117,8 +117,8 @@ def states_for(session: Session, period: Period,
 
 def is_complete(session: Session, unit_clave: str, period: Period) -> bool:
     """Every indicator the unit owes for ``period`` has a value (and it owes some)."""
-    indicator, _position, total = reporting.next_pending(session, unit_clave, period)
-    return indicator is None and total > 0
+    progress = reporting.unit_progress(session, unit_clave, period)
+    return not progress.missing and progress.total > 0
 
 
 def _answers_for(session: Session, person_id: int, unit_id: int, today: date) -> bool:

@@ -262,14 +262,6 @@ def unit_progress(session: Session, unit_clave: str, period: Period) -> UnitProg
                         [row for row in rows if row.value_id is None], len(rows))
 
 
-def next_pending(session: Session, unit_clave: str,
-                 period: Period) -> tuple[Indicator | None, int, int]:
-    """(first pending indicator or None, its 1-based position, total due) for the unit."""
-    progress = unit_progress(session, unit_clave, period)
-    first = progress.missing[0] if progress.missing else None
-    return first, progress.position, progress.total
-
-
 def unit_indicators(session: Session, unit_clave: str, period: Period) -> list[Indicator]:
     return list(session.exec(
         select(Indicator).join(Unit, col(Unit.id) == col(Indicator.unit_id))
