@@ -288,13 +288,12 @@ def summary_rows(session: Session, unit_clave: str, period: Period) -> list[Summ
 
 # --- the card -------------------------------------------------------------------------------
 
-def _split_around(rows: list, period: Period,
-                  stored_of=StoredValue.of) -> tuple[StoredValue | None, list]:
-    """Values of one indicator (plain rows of the table), latest first: (the one of
-    ``period``, up to HISTORY_LENGTH earlier ones)."""
-    if rows and rows[0].period == period.code:
-        return stored_of(rows[0]), list(rows[1:HISTORY_LENGTH + 1])
-    return None, list(rows[:HISTORY_LENGTH])
+def _split_around(values: list, period: Period) -> tuple[StoredValue | None, list]:
+    """Values of one indicator, latest first (the one of ``period``, if any, a StoredValue):
+    (the one of ``period``, up to HISTORY_LENGTH earlier ones)."""
+    if values and values[0].period == period.code:
+        return values[0], list(values[1:HISTORY_LENGTH + 1])
+    return None, list(values[:HISTORY_LENGTH])
 
 
 @dataclass
@@ -351,7 +350,7 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
         return None
     values = [StoredValue.of(row, prefix="v_") for row in rows if row.v_id is not None]
     return ValueSlot(rows[0], UnitRow.of(rows[0]), period,
-                     *_split_around(values, period, stored_of=lambda value: value), own=own)
+                     *_split_around(values, period), own=own)
 
 
 def pending_slot(session: Session, indicator: Indicator, unit: Unit,
@@ -367,9 +366,10 @@ def pending_slots(session: Session, indicators: list[Indicator], unit: Unit,
     The values are plain rows: these slots only draw the card (a save loads its slot)."""
     rows = session.connection().execute(_PENDING_VALUES, {
         "ids": [i.id for i in indicators], "code": period.code, "start": period.start}).all()
-    by_indicator: dict[int, list[ReportedValue]] = {}
-    for row in rows:
-        by_indicator.setdefault(row.indicator_id, []).append(row)
+    by_indicator: dict[int, list] = {}
+    for row in rows:  # the period's own value as the slot keeps it; earlier ones as read
+        by_indicator.setdefault(row.indicator_id, []).append(
+            StoredValue.of(row) if row.period == period.code else row)
     return [ValueSlot(indicator, unit, period,
                       *_split_around(by_indicator.get(indicator.id, []), period))
             for indicator in indicators]
