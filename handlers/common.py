@@ -125,7 +125,7 @@ async def current_person(update: Update, context: CallbackContext) -> PersonView
         return cache[1]
     ctx = app_context(context)
     today = ctx.clock().astimezone(ctx.settings.timezone).date()  # stand-ins (approval)
-    person = await ctx.db.run(find_person, user.id, today)
+    person = await ctx.db.run_read(find_person, user.id, today)
     if isinstance(context, PoaContext):
         context._person_cache = (user.id, person)
     return person
