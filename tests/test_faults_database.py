@@ -3,8 +3,8 @@
 The person is told, once, that nothing was saved and to try again; the bot keeps running
 (no crash, other updates keep being answered); the conversation state does not advance; and
 when the database is back the same conversation goes on (the failed steps made SQLAlchemy
-replace the connections the restart killed; ``tests/test_db_connections.py`` has the rest). A reminder tick during the outage fails and the
-next one sends the reminder, once.
+replace the connections the restart killed; ``tests/test_db_connections.py`` has the rest).
+A reminder tick during the outage fails and the next one sends the reminder, once.
 
 The test runs its own throwaway PostgreSQL server (``tests/pg_server.py``) so that stopping it
 disturbs nothing else; it is skipped only where no PostgreSQL binaries are installed.

@@ -71,8 +71,8 @@ from bot.services.flow_state import (  # shared with the step rooms; re-exported
     Stale,
     Steps,
     Turn,
+    claim_and_load,
     claim_update,
-    has_flow,
     load_state,
     printable,
 )
@@ -255,11 +255,11 @@ def _ask_again(session: Session, slot: ValueSlot, flow: str, problem: str = "") 
 # --- starting ---------------------------------------------------------------------------------
 
 def start_report(session: Session, turn: Turn) -> list:
-    if not claim_update(session, turn.update_id, turn.now):
+    state = claim_and_load(session, turn)
+    if state is None:
         return [Duplicate()]
     if not turn.person.is_coordinador:
         return [NotForRole("reportar")]
-    state = load_state(session, turn.chat_id)
     if state.get("flow") == REPORT and state.get("step") in ("value", "confirm", "choose",
                                                              "remarks", "taken", "reason",
                                                              "table", "justify"):
@@ -357,9 +357,9 @@ def _pick_for_correction(session: Session, turn: Turn, indicator_id, period_code
 
 def on_text(session: Session, turn: Turn, text: str) -> list:
     """A text message (not a command): the answer to whatever question is open."""
-    if not claim_update(session, turn.update_id, turn.now):
+    state = claim_and_load(session, turn)
+    if state is None:
         return [Duplicate()]
-    state = load_state(session, turn.chat_id)
     step = state.get("step")
     if step == "value" and state.get("batch"):
         screens = batch_flow.on_values(session, turn, state, text)
@@ -534,12 +534,12 @@ def _taken(session: Session, turn: Turn, state: dict, slot: ValueSlot, value: De
 
 def on_button(session: Session, turn: Turn, flow: str, parts: list[str]) -> list:
     """A button of the report (``r:…``) or correction (``c:…``) flow; validated here."""
-    if not claim_update(session, turn.update_id, turn.now):
+    state = claim_and_load(session, turn)
+    if state is None:
         return [Duplicate()]
     if not turn.person.is_coordinador or not parts:
         return [Stale()]
     action, args = parts[0], parts[1:]
-    state = load_state(session, turn.chat_id)
     if action == "u" and len(args) == 1:
         unit = _unit_view(turn, args[0])
         return [Stale()] if unit is None else _choose_period(session, turn, flow, unit)
@@ -609,9 +609,10 @@ def _on_period(session: Session, turn: Turn, flow: str, clave: str, code: str) -
 # --- other commands ---------------------------------------------------------------------------
 
 def cancel(session: Session, turn: Turn) -> list:
-    if not claim_update(session, turn.update_id, turn.now):
+    state = claim_and_load(session, turn)
+    if state is None:
         return [Duplicate()]
-    had_flow = has_flow(session, turn.chat_id)
+    had_flow = bool(state.get("flow"))
     _clear(session, turn)
     return [Cancelled(had_flow)]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
@@ -120,6 +120,12 @@ def _claim(insert):
 _SAVE_STATE = {"postgresql": _upsert_state(postgresql.insert),
                "sqlite": _upsert_state(sqlite.insert)}
 _CLAIM_UPDATE = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
+# PostgreSQL runs an INSERT inside a WITH, so the claim and the state read are one statement
+# (SQLite has no data-modifying WITH: there they stay two).
+_CLAIMED = _CLAIM_UPDATE["postgresql"].cte("claimed")
+_CLAIM_AND_LOAD = select(
+    select(func.count()).select_from(_CLAIMED).scalar_subquery().label("claimed"),
+    _LOAD_STATE.scalar_subquery().label("state"))
 
 
 def _dialect(session: Session) -> str:
@@ -127,7 +133,10 @@ def _dialect(session: Session) -> str:
 
 
 def load_state(session: Session, chat_id: int) -> dict:
-    text = session.connection().execute(_LOAD_STATE, {"chat_id": chat_id}).scalar()
+    return _parsed(session.connection().execute(_LOAD_STATE, {"chat_id": chat_id}).scalar())
+
+
+def _parsed(text: str | None) -> dict:
     if text is None:
         return {}
     try:
@@ -158,16 +167,28 @@ def claim_update(session: Session, update_id: int | None, now: datetime) -> bool
         return True
     claimed = session.connection().execute(_CLAIM_UPDATE[_dialect(session)],
                                            {"update_id": update_id, "processed_at": now})
-    if claimed.first() is None:
-        return False
+    return claimed.first() is not None and _forget_old_updates(session, update_id, now)
+
+
+def claim_and_load(session: Session, turn: Turn) -> dict | None:
+    """:func:`claim_update` and then :func:`load_state`: the state, or None if the update was
+    already applied. On PostgreSQL both are one statement (one round trip fewer per step)."""
+    if turn.update_id is None or _dialect(session) != "postgresql":
+        if not claim_update(session, turn.update_id, turn.now):
+            return None
+        return load_state(session, turn.chat_id)
+    row = session.connection().execute(_CLAIM_AND_LOAD, {
+        "update_id": turn.update_id, "processed_at": turn.now, "chat_id": turn.chat_id}).one()
+    if not row.claimed or not _forget_old_updates(session, turn.update_id, turn.now):
+        return None
+    return _parsed(row.state)
+
+
+def _forget_old_updates(session: Session, update_id: int, now: datetime) -> bool:
     if update_id % 200 == 0:  # now and then, forget ids Telegram can no longer re-deliver
         session.exec(delete(ProcessedUpdate).where(
             col(ProcessedUpdate.processed_at) < now - PROCESSED_UPDATES_KEPT))
     return True
-
-
-def has_flow(session: Session, chat_id: int) -> bool:
-    return bool(load_state(session, chat_id).get("flow"))
 
 
 # --- helpers ---------------------------------------------------------------------------------
