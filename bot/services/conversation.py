@@ -344,7 +344,8 @@ def _pick_for_correction(session: Session, turn: Turn, indicator_id, period_code
     if slot is None or slot.stored is None:
         return [Stale()]
     try:
-        reporting.ensure_open(session, slot.period, slot.unit.clave, turn.now, turn.calendar)
+        reporting.ensure_open(session, slot.period, slot.unit.clave, turn.now, turn.calendar,
+                              slot.lock_overrides)
     except ReportingError as error:
         return [Refused(str(error))]
     _set(session, turn, flow=CORRECT, step="value", unit=slot.unit.clave,

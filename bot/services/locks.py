@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import ScalarSelect, bindparam
 from sqlmodel import Session, select
 
 from bot.domain.calendar import ReportingCalendar
@@ -41,8 +41,24 @@ def lock_overrides(session: Session, period: Period) -> dict[str, bool]:
     return dict(session.connection().execute(_OVERRIDES, {"period": period.code}).all())
 
 
-def _open_given(overrides: dict[str, bool], period: Period, unit_clave: str,
-                now: datetime, calendar: ReportingCalendar) -> bool:
+def decision_for(scope) -> ScalarSelect:
+    """The explicit decision (closed: True/False, or NULL) for the period named by the bind
+    parameter ``code`` and ``scope`` (a unit's clave, or :data:`ALL_UNITS`), for a query that
+    reads a unit's slot along with it (one round trip fewer per report step)."""
+    return select(_LOCKS.c.closed).where(_LOCKS.c.period == bindparam("code"),
+                                         _LOCKS.c.unit_clave == scope).scalar_subquery()
+
+
+def overrides_of(unit_clave: str, unit_closed: bool | None,
+                 all_closed: bool | None) -> dict[str, bool]:
+    """:func:`lock_overrides` of one unit, from the two :func:`decision_for` columns."""
+    found = ((unit_clave, unit_closed), (ALL_UNITS, all_closed))
+    return {scope: closed for scope, closed in found if closed is not None}
+
+
+def open_given(overrides: dict[str, bool], period: Period, unit_clave: str,
+               now: datetime, calendar: ReportingCalendar) -> bool:
+    """:func:`is_open` with the period's explicit decisions already read."""
     if not calendar.has_ended(period, now):
         return False
     for scope in (unit_clave, ALL_UNITS):
@@ -54,7 +70,7 @@ def _open_given(overrides: dict[str, bool], period: Period, unit_clave: str,
 def is_open(session: Session, period: Period, unit_clave: str, now: datetime,
             calendar: ReportingCalendar) -> bool:
     """Whether values of ``unit_clave`` for ``period`` may be entered or changed at ``now``."""
-    return _open_given(lock_overrides(session, period), period, unit_clave, now, calendar)
+    return open_given(lock_overrides(session, period), period, unit_clave, now, calendar)
 
 
 def open_units(session: Session, period: Period, unit_claves: Iterable[str], now: datetime,
@@ -62,7 +78,7 @@ def open_units(session: Session, period: Period, unit_claves: Iterable[str], now
     """The subset of ``unit_claves`` open for ``period`` at ``now`` (one query)."""
     overrides = lock_overrides(session, period)
     return {clave for clave in unit_claves
-            if _open_given(overrides, period, clave, now, calendar)}
+            if open_given(overrides, period, clave, now, calendar)}
 
 
 def reopened_periods(session: Session) -> list[Period]:

@@ -128,11 +128,13 @@ _UNIT_PROGRESS = (
            col(Indicator.frecuencia) == bindparam("frecuencia"))
     .order_by(Indicator.position, Indicator.id))
 
-# A slot in one query: the indicator, its unit and its values around the period (without
-# any, one row of NULLs).
+# A slot in one query: the indicator, its unit, its values around the period (without any,
+# one row of NULLs) and the period's lock decisions for the unit (the save checks them).
 _SLOT = (
     select(*_INDICATOR_AND_UNIT,
-           *(column.label(f"v_{column.name}") for column in ReportedValue.__table__.c))
+           *(column.label(f"v_{column.name}") for column in ReportedValue.__table__.c),
+           locks.decision_for(col(Unit.clave)).label("lock_unit"),
+           locks.decision_for(locks.ALL_UNITS).label("lock_all"))
     .join(Unit, col(Unit.id) == col(Indicator.unit_id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    _AROUND_PERIOD))
@@ -311,6 +313,9 @@ class ValueSlot:
     # True: read through the person's own units, so a save is not on anyone's behalf and
     # needs no stand-in look-up; None: not known (ask stand_ins.on_behalf_of).
     own: bool | None = None
+    # The period's explicit lock decisions for the unit, read with the slot (None: not read;
+    # a save asks the database).
+    lock_overrides: dict[str, bool] | None = None
 
     def card(self) -> IndicatorCard:
         indicator, stored = self.indicator, self.stored
@@ -348,9 +353,11 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
             stand_ins.covered_unit_ids(person_id, today))), params).all()
     if not rows or not due_in(rows[0], period):
         return None
+    first = rows[0]
     values = [StoredValue.of(row, prefix="v_") for row in rows if row.v_id is not None]
-    return ValueSlot(rows[0], UnitRow.of(rows[0]), period,
-                     *_split_around(values, period), own=own)
+    return ValueSlot(first, UnitRow.of(first), period, *_split_around(values, period), own=own,
+                     lock_overrides=locks.overrides_of(first.u_clave, first.lock_unit,
+                                                       first.lock_all))
 
 
 def pending_slot(session: Session, indicator: Indicator, unit: Unit,
@@ -386,8 +393,11 @@ def _on_behalf_of(session: Session, slot: ValueSlot, person_id: int | None, now:
 
 
 def ensure_open(session: Session, period: Period, unit_clave: str, now: datetime,
-                calendar: ReportingCalendar) -> None:
-    if not locks.is_open(session, period, unit_clave, now, calendar):
+                calendar: ReportingCalendar, overrides: dict[str, bool] | None = None) -> None:
+    """Refuse a closed period; ``overrides`` are its lock decisions when already read."""
+    if overrides is None:
+        overrides = locks.lock_overrides(session, period)
+    if not locks.open_given(overrides, period, unit_clave, now, calendar):
         raise ReportingError(
             "closed", f"El periodo {period.label} ya está cerrado para la unidad {unit_clave}; "
             "si necesitas capturar o corregir, pide a tu gerente que lo reabra (/reabrir).")
@@ -414,7 +424,7 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
     ``expected`` is given, that the stored value is still the one the person saw. A changed
     row takes the ``source``, person and time of the change, so an import never overwrites
     a figure somebody corrected."""
-    ensure_open(session, slot.period, slot.unit.clave, now, calendar)
+    ensure_open(session, slot.period, slot.unit.clave, now, calendar, slot.lock_overrides)
     indicator, period, row = slot.indicator, slot.period, slot.stored
     behalf = _on_behalf_of(session, slot, person_id, now, calendar)
     old_value = row.value if row else None
@@ -451,7 +461,7 @@ def save_remarks(session: Session, slot: ValueSlot, text: str, *, person_id: int
     """Set the observaciones of an already stored value (logged as a revision)."""
     if len(text) > MAX_REMARKS:
         raise ReportingError("too_long", f"máximo {MAX_REMARKS} caracteres")
-    ensure_open(session, slot.period, slot.unit.clave, now, calendar)
+    ensure_open(session, slot.period, slot.unit.clave, now, calendar, slot.lock_overrides)
     row = slot.stored
     if row is None:
         raise ReportingError("no_value", "Ese indicador aún no tiene valor en este periodo.")
