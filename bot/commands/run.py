@@ -82,13 +82,16 @@ def run(args, settings, db) -> int:
 M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Let the database worker threads share two malloc arenas (glibc; elsewhere nothing).
+def limit_malloc_arenas(arenas: int = 1) -> None:
+    """Let all threads share one malloc arena (glibc; elsewhere nothing).
 
     glibc gives each thread that allocates its own arena, and memory freed in one is not
     reused by another: a 10,000-indicator summary built on each of the four workers in turn
-    left four arenas grown to its size (about 5 MB more resident memory). The same as
-    ``MALLOC_ARENA_MAX=2`` in the environment; must run before the threads start."""
+    left four arenas grown to its size (about 5 MB more resident memory); with two arenas the
+    summary benchmark still ended at 149–150 MB, with one at 143–146 MB. Nothing is lost by
+    sharing: Python's threads allocate one at a time (the GIL), and with ``POA_ONE_CPU`` they
+    run on one core anyway (report CPU the same within noise). The same as
+    ``MALLOC_ARENA_MAX=1`` in the environment; must run before the threads start."""
     # Not glibc (no libc.so.6 or no mallopt): its allocator has no such arenas to limit.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
