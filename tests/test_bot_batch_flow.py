@@ -151,6 +151,35 @@ async def test_the_card_shows_last_years_value_and_the_programmed_meta(db):
     assert "Seguimos donde te quedaste" in resumed.text
 
 
+async def test_the_card_shows_each_indicators_latest_earlier_value(db):
+    """Beside the meta, the value of the latest earlier month of the same indicator: never
+    another indicator's, nor one of a later month. The resumed card too."""
+    def seed(session):
+        ids = five_indicators(session)
+        for index, period, value in ((0, "2023-01", "1010"), (0, "2023-02", "1020"),
+                                     (2, "2023-01", "85"), (3, "2023-04", "3400")):
+            month = int(period[-2:])
+            session.add(ReportedValue(
+                indicator_id=ids[index], period=period, year=2023,
+                period_start=datetime(2023, month, 1).date(),
+                period_end=datetime(2023, month, 28).date(), value=Decimal(value),
+                meta=Decimal(1), reported_at=datetime(2023, month, 2, tzinfo=UTC),
+                source="import"))
+    await db.run(seed)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        card = await bot.say(ANA, "/reportar")
+        resumed = await bot.say(ANA, "/reportar")
+    for shown in (card, resumed):
+        lines = [line for line in shown.text.splitlines() if line[:3] in ("1. ", "2. ", "3. ",
+                                                                          "4. ", "5. ")]
+        assert lines == ["1. Toma de lecturas · meta 1,100 · febrero 2023: 1,020",
+                         "2. Reconexiones realizadas · meta 120",
+                         "3. Inspecciones realizadas · meta 90 · enero 2023: 85",
+                         "4. Recibos entregados a domicilio… · meta 3,300",  # April: later
+                         "5. Cortes · meta 3,300"], lines
+
+
 async def test_nothing_pending_is_said_at_once(db):
     await db.run(five_indicators)
     async with running_bot(db) as bot:

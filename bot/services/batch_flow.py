@@ -99,14 +99,15 @@ class RemarksNoted:
 
 # --- the card ---------------------------------------------------------------------------------
 
-def _short_cards(slots: list[ValueSlot], rows: list, period: Period) -> tuple[ShortCard, ...]:
-    """The card lines of ``slots`` from their ``reporting.unit_progress`` rows, which carry
-    the period's programmed meta and last year's value."""
+def _short_cards(progress: reporting.UnitProgress, period: Period) -> tuple[ShortCard, ...]:
+    """The card lines of the missing indicators, from their ``reporting.unit_progress``
+    rows, which carry the period's programmed meta and last year's value."""
     before = period.year_before().code
-    return tuple(ShortCard(slot.card(), row.meta if row.programmed is None else row.programmed,
+    return tuple(ShortCard(card, row.meta if row.programmed is None else row.programmed,
                            None if row.last_year is None or period.kind == "Y"
                            else (before, row.last_year))
-                 for slot, row in zip(slots, rows, strict=True))
+                 for card, row in zip(progress.missing_cards(period), progress.missing,
+                                      strict=True))
 
 
 def _unit_row(session: Session, unit: UnitView) -> Unit:
@@ -124,8 +125,7 @@ def ask_list(session: Session, turn, unit: UnitView, period: Period,
     """The card of every indicator still missing (``progress.missing``, never empty here);
     ``unit`` is one the person answers for (own, or covered as a stand-in)."""
     indicators, position, total = progress.missing, progress.position, progress.total
-    slots = reporting.pending_slots(session, indicators, progress.unit, period)
-    cards = _short_cards(slots, indicators, period)
+    cards = _short_cards(progress, period)
     flow_state.set_step(session, turn, flow=flow_state.REPORT, step="value", unit=unit.clave,
                         period=period.code, indicator=indicators[0].id,
                         batch=1 if len(indicators) > 1 else 0, ids=[i.id for i in indicators])
@@ -198,8 +198,8 @@ def on_button(session: Session, turn, state: dict, action: str, args: list[str],
             return [flow_state.Stale()]
         indicators = reporting.unit_indicators(session, unit.clave, period)
         unit_row = _unit_row(session, unit)
-        return [Descriptions(tuple(reporting.pending_slot(session, i, unit_row, period).card()
-                                   for i in indicators))]
+        return [Descriptions(tuple(slot.card() for slot in reporting.pending_slots(
+            session, indicators, unit_row, period)))]
     if (action != "bt" or len(args) != 1 or args[0] not in ("ok", "obs", "fix")
             or state.get("flow") != flow_state.REPORT or state.get("step") != "table"
             or not isinstance(state.get("rows"), list)):
@@ -308,8 +308,7 @@ def current(session: Session, turn, state: dict, steps: Steps) -> list:
         # numbers shown and the stored ``ids`` the answer is read against agree again.
         return steps.ask_next(session, turn, unit, period)
     progress = reporting.unit_progress(session, unit.clave, period)
-    rows = {row.id: row for row in progress.missing}
-    if any(slot.indicator.id not in rows for slot in slots):  # the catalog changed meanwhile
-        return steps.ask_next(session, turn, unit, period)
-    return [AskValues(unit, period, _short_cards(slots, [rows[s.indicator.id] for s in slots],
-                                                  period), progress.position, progress.total)]
+    if [row.id for row in progress.missing] != [slot.indicator.id for slot in slots]:
+        return steps.ask_next(session, turn, unit, period)  # the catalog changed meanwhile
+    return [AskValues(unit, period, _short_cards(progress, period), progress.position,
+                      progress.total)]

@@ -113,12 +113,24 @@ _LAST_YEAR = (
            col(_OLD_VALUE.period) == bindparam("before_code"))
     .limit(1).scalar_subquery())
 
+# The latest value of the indicator in a period that ended before ``start``.
+_EARLIER = aliased(ReportedValue)
+
+
+def _latest_earlier(column):
+    return (select(column).where(col(_EARLIER.indicator_id) == col(Indicator.id),
+                                 col(_EARLIER.period_end) < bindparam("start"))
+            .order_by(col(_EARLIER.period_end).desc()).limit(1).scalar_subquery())
+
+
 # A unit's indicators due in a period and whether each has a value; with what the card of
 # pending values shows besides: the meta programmed for the period (NULL: the even split,
-# Indicator.meta) and last year's value (see UnitProgress).
+# Indicator.meta), last year's value and the latest earlier one (see UnitProgress).
 _UNIT_PROGRESS = (
     select(*_INDICATOR_AND_UNIT, ReportedValue.id.label("value_id"),
-           ProgrammedMeta.meta.label("programmed"), _LAST_YEAR.label("last_year"))
+           ProgrammedMeta.meta.label("programmed"), _LAST_YEAR.label("last_year"),
+           _latest_earlier(_EARLIER.period).label("previous_period"),
+           _latest_earlier(_EARLIER.value).label("previous_value"))
     .join(Unit, col(Unit.id) == col(Indicator.unit_id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    col(ReportedValue.period) == bindparam("code")))
@@ -243,9 +255,18 @@ class UnitProgress:
 
     unit: UnitRow | None  # None: the unit has no indicator of the period's frequency
     # Plain rows with the indicator's columns (read-only), and ``programmed`` (the period's
-    # programmed meta, None: Indicator.meta) and ``last_year`` (None: no value a year before).
+    # programmed meta, None: Indicator.meta), ``last_year`` (None: no value a year before)
+    # and ``previous_period``/``previous_value`` (the latest earlier value, or None).
     missing: list[Indicator]
     total: int
+
+    def missing_cards(self, period: Period) -> list[IndicatorCard]:
+        """The cards of the missing indicators, from these rows alone (a missing one has no
+        value stored for the period, and its latest earlier one came with it)."""
+        return [indicator_card(row, self.unit, period, None,
+                               None if row.previous_period is None
+                               else (row.previous_period, row.previous_value))
+                for row in self.missing]
 
     @property
     def position(self) -> int:
@@ -259,7 +280,8 @@ def unit_progress(session: Session, unit_clave: str, period: Period) -> UnitProg
     before = period.year_before()
     rows = session.connection().execute(_UNIT_PROGRESS, {
         "clave": unit_clave, "year": period.year, "frecuencia": period.frequency.value,
-        "code": period.code, "before_year": before.year, "before_code": before.code}).all()
+        "code": period.code, "start": period.start, "before_year": before.year,
+        "before_code": before.code}).all()
     return UnitProgress(UnitRow.of(rows[0]) if rows else None,
                         [row for row in rows if row.value_id is None], len(rows))
 
@@ -318,16 +340,9 @@ class ValueSlot:
     lock_overrides: dict[str, bool] | None = None
 
     def card(self) -> IndicatorCard:
-        indicator, stored = self.indicator, self.stored
-        return IndicatorCard(
-            id=indicator.id, unit_clave=self.unit.clave, unit_nombre=self.unit.nombre,
-            nombre=indicator.nombre, descripcion=indicator.descripcion, meta=indicator.meta,
-            unidad_medida=indicator.unidad_medida, percent=is_percent(indicator),
-            period_code=self.period.code,
-            previous=(self.earlier[0].period, self.earlier[0].value) if self.earlier else None,
-            current=stored.value if stored else None,
-            observaciones=stored.observaciones if stored else "",
-            short_name=display_name(indicator.nombre, indicator.short_name))
+        return indicator_card(
+            self.indicator, self.unit, self.period, self.stored,
+            (self.earlier[0].period, self.earlier[0].value) if self.earlier else None)
 
     def history_values(self) -> list[Decimal]:
         return [v.value for v in self.earlier]
@@ -360,17 +375,25 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
                                                        first.lock_all))
 
 
-def pending_slot(session: Session, indicator: Indicator, unit: Unit,
-                 period: Period) -> ValueSlot:
-    """The slot of an indicator already known to be the person's and due (the next one)."""
-    return pending_slots(session, [indicator], unit, period)[0]
+def indicator_card(indicator: Indicator, unit: Unit | UnitRow, period: Period,
+                   stored: StoredValue | None,
+                   previous: tuple[str, Decimal] | None) -> IndicatorCard:
+    """What is shown of an indicator before a value is typed for ``period``."""
+    return IndicatorCard(
+        id=indicator.id, unit_clave=unit.clave, unit_nombre=unit.nombre,
+        nombre=indicator.nombre, descripcion=indicator.descripcion, meta=indicator.meta,
+        unidad_medida=indicator.unidad_medida, percent=is_percent(indicator),
+        period_code=period.code, previous=previous,
+        current=stored.value if stored else None,
+        observaciones=stored.observaciones if stored else "",
+        short_name=display_name(indicator.nombre, indicator.short_name))
 
 
 def pending_slots(session: Session, indicators: list[Indicator], unit: Unit,
                   period: Period) -> list[ValueSlot]:
-    """:func:`pending_slot` of several indicators of one unit in one query (a unit's card
-    is drawn after every answer: one history query per indicator made each step slow).
-    The values are plain rows: these slots only draw the card (a save loads its slot)."""
+    """The slots of indicators already known to be the person's and due, of one unit, in
+    one query. The values are plain rows: these slots only draw cards (a save loads its
+    slot)."""
     rows = session.connection().execute(_PENDING_VALUES, {
         "ids": [i.id for i in indicators], "code": period.code, "start": period.start}).all()
     by_indicator: dict[int, list] = {}
