@@ -263,6 +263,30 @@ async def test_justification_asked_exactly_when_a_value_leaves_green(db):
     assert rows[1][2] != rows[2][2]  # the state changed (yellow → red)
 
 
+async def test_a_value_is_judged_against_the_meta_programmed_for_its_month(db):
+    """The ficha's calendar, not the even split, says whether a value left green: one at a
+    time and several in one message."""
+    def seed(session):
+        ids = five_indicators(session)
+        session.add_all([ProgrammedMeta(indicator_id=ids[0], period="2023-03", meta=2000),
+                         ProgrammedMeta(indicator_id=ids[1], period="2023-03", meta=300)])
+        return ids
+    ids = await db.run(seed)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        await bot.say(ANA, "/reportar")
+        single = await bot.say(ANA, "1100")  # 55 % of 2,000 (the even split: 100 %)
+        assert "Toma de lecturas quedó fuera de verde" in single.text, single.text
+        remarks = await bot.say(ANA, "La cuadrilla nueva empieza en abril")
+        card = await bot.press(ANA, button_data(remarks, "Sin observaciones"))
+        assert "faltan 4 de 5" in card.text, card.text
+        table = await bot.say(ANA, "150 90 3300 3300")  # 150: 50 % of 300 (even: 125 %)
+        await bot.press(ANA, button_data(table, "Sí, guardar"))
+        question = await bot.next_message(ANA)
+        assert "Reconexiones realizadas quedó fuera de verde" in question.text, question.text
+    assert (await stored(db))[ids[1]] == Decimal(150)
+
+
 async def test_justification_is_exported_in_the_csv_column(db):
     """CSV/workbook: column JUSTIFICACIÓN after OBSERVACIONES (the latest one in force)."""
     import csv

@@ -245,7 +245,8 @@ def _save_all(session: Session, turn, state: dict, unit: UnitView, slots: list[V
             return [flow_state.Refused(str(error))]
         saved += 1
         assessment = justification.assess(session, slot.indicator, slot.period, value,
-                                          turn.bands, slot.all_earlier())
+                                          turn.bands, slot.all_earlier(),
+                                          slot.ficha_and_calendar(session, turn.bands))
         if justification.needs_asking(session, slot.indicator.id, slot.period.code,
                                       assessment):
             queue.append([indicator_id, "j"])

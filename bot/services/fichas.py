@@ -67,18 +67,47 @@ def default_ficha(indicator: Indicator, bands: Bands) -> FichaView:
             semaforo=default_semaforo(bands)))
 
 
-def ficha_from_row(row: Ficha) -> FichaView:
-    """The view of a stored ficha (an ORM row or a plain row of the table's columns)."""
+def ficha_from_row(row: Ficha, prefix: str = "") -> FichaView:
+    """The view of a stored ficha (an ORM row or a plain row of the table's columns, named
+    ``prefix`` + the column's name)."""
+    def get(name: str):
+        return getattr(row, prefix + name)
+
     return FichaView(
-        indicator_id=row.indicator_id,
+        indicator_id=get("indicator_id"),
         rules=FichaRules(
-            sentido=Sentido(row.sentido),
-            acumulacion=Acumulacion(row.acumulacion),
-            semaforo=Semaforo(green_min=row.verde_min, yellow_min=row.amarillo_min,
-                              green_max=row.verde_max, yellow_max=row.amarillo_max)),
-        linea_base_valor=row.linea_base_valor, linea_base_anio=row.linea_base_anio,
-        medio_verificacion=row.medio_verificacion,
-        evidencia_obligatoria=row.evidencia_obligatoria, stored=True)
+            sentido=Sentido(get("sentido")),
+            acumulacion=Acumulacion(get("acumulacion")),
+            semaforo=Semaforo(green_min=get("verde_min"), yellow_min=get("amarillo_min"),
+                              green_max=get("verde_max"), yellow_max=get("amarillo_max"))),
+        linea_base_valor=get("linea_base_valor"), linea_base_anio=get("linea_base_anio"),
+        medio_verificacion=get("medio_verificacion"),
+        evidencia_obligatoria=get("evidencia_obligatoria"), stored=True)
+
+
+# What a query reading an indicator adds to carry the ficha that judges its values (with
+# ``LEFT JOIN fichas``): the columns :func:`ficha_from_row` reads, prefixed ``f_``, and whether
+# the indicator has a calendar of programmed metas. See :func:`carried_ficha_and_calendar`.
+_FICHA_TABLE = Ficha.__table__
+CARRIED_FICHA = (
+    *(_FICHA_TABLE.c[name].label(f"f_{name}") for name in (
+        "indicator_id", "sentido", "acumulacion", "verde_min", "amarillo_min", "verde_max",
+        "amarillo_max", "linea_base_valor", "linea_base_anio", "medio_verificacion",
+        "evidencia_obligatoria")),
+    core_select(ProgrammedMeta.__table__.c.indicator_id)
+    .where(ProgrammedMeta.__table__.c.indicator_id == Indicator.__table__.c.id)
+    .exists().label("calendarised"))
+
+
+def carried_ficha_and_calendar(session: Session, row,
+                               bands: Bands) -> tuple[FichaView, dict[str, Decimal]]:
+    """:func:`ficha_and_calendar` of an indicator row that carries :data:`CARRIED_FICHA`:
+    the ficha comes with the row, and the calendar is read only if there is one (a value
+    typed for an indicator without one is judged without asking the database)."""
+    ficha = (ficha_from_row(row, prefix="f_") if row.f_indicator_id is not None
+             else default_ficha(row, bands))
+    calendar = programmed_metas(session, [row.id]).get(row.id, {}) if row.calendarised else {}
+    return ficha, calendar
 
 
 def load_fichas(session: Session, indicators: Iterable[Indicator],

@@ -35,7 +35,7 @@ from bot.domain.fichas import (
 )
 from bot.domain.periods import Period
 from bot.domain.remarks import means_no_remarks
-from bot.services.fichas import ficha_and_calendar, programmed_meta
+from bot.services.fichas import FichaView, ficha_and_calendar, programmed_meta
 from storage.models import Indicator, Justification, ReportedValue
 
 MIN_LENGTH = 10  # characters: a cause and an action do not fit in less
@@ -108,10 +108,12 @@ def assess_values(rules: FichaRules, metas: dict[int, Decimal], index: int,
 
 
 def assess(session: Session, indicator: Indicator, period: Period, value: Decimal,
-           bands: Bands, earlier: list[ReportedValue] | None = None) -> Assessment:
+           bands: Bands, earlier: list[ReportedValue] | None = None,
+           rules: tuple[FichaView, dict[str, Decimal]] | None = None) -> Assessment:
     """The state of ``value`` as the indicator's value for ``period`` (the other periods of
-    the year as stored; ``earlier``: all of them, already read by the step)."""
-    ficha, calendar = ficha_and_calendar(session, indicator, bands)
+    the year as stored; ``earlier``: all of them, already read by the step; ``rules``: the
+    indicator's ficha and calendar, when the step has them: ValueSlot.ficha_and_calendar)."""
+    ficha, calendar = rules or ficha_and_calendar(session, indicator, bands)
     rules = ficha.rules
     periods = _periods_to(period)
     metas = {p.index: programmed_meta(indicator, calendar, p.code) for p in periods}

@@ -42,7 +42,8 @@ def _assessment(session: Session, turn, slot: ValueSlot) -> Assessment | None:
     if slot.stored is None:
         return None
     return justification.assess(session, slot.indicator, slot.period, slot.stored.value,
-                                turn.bands, slot.all_earlier())
+                                turn.bands, slot.all_earlier(),
+                                slot.ficha_and_calendar(session, turn.bands))
 
 
 def ask(session: Session, turn, state: dict, slot: ValueSlot,

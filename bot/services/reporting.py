@@ -22,13 +22,16 @@ from sqlalchemy import and_, bindparam, insert, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot.domain.attainment import Bands
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.short_names import display_name
-from bot.services import locks, ownership, pending, stand_ins
+from bot.services import fichas, locks, ownership, pending, stand_ins
+from bot.services.fichas import FichaView
 from bot.services.ownership import StoredValue
 from storage.models import (
     AGGREGATE_LAST,
+    Ficha,
     Indicator,
     PersonUnit,
     ProgrammedMeta,
@@ -141,13 +144,16 @@ _UNIT_PROGRESS = (
     .order_by(Indicator.position, Indicator.id))
 
 # A slot in one query: the indicator, its unit, its values around the period (without any,
-# one row of NULLs) and the period's lock decisions for the unit (the save checks them).
+# one row of NULLs), the period's lock decisions for the unit (the save checks them) and the
+# ficha that judges a value typed (see ValueSlot.ficha_and_calendar).
 _SLOT = (
     select(*_INDICATOR_AND_UNIT,
            *(column.label(f"v_{column.name}") for column in ReportedValue.__table__.c),
            locks.decision_for(col(Unit.clave)).label("lock_unit"),
-           locks.decision_for(locks.ALL_UNITS).label("lock_all"))
+           locks.decision_for(locks.ALL_UNITS).label("lock_all"),
+           *fichas.CARRIED_FICHA)
     .join(Unit, col(Unit.id) == col(Indicator.unit_id))
+    .outerjoin(Ficha, col(Ficha.indicator_id) == col(Indicator.id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    _AROUND_PERIOD))
     .where(col(Indicator.id) == bindparam("indicator_id"))
@@ -338,6 +344,15 @@ class ValueSlot:
     # The period's explicit lock decisions for the unit, read with the slot (None: not read;
     # a save asks the database).
     lock_overrides: dict[str, bool] | None = None
+    # True: ``indicator`` is load_slot's row, which carries its ficha (fichas.CARRIED_FICHA).
+    carries_ficha: bool = False
+
+    def ficha_and_calendar(self, session: Session,
+                           bands: Bands) -> tuple[FichaView, dict[str, Decimal]]:
+        """The ficha and programmed metas that judge a value of this slot."""
+        if self.carries_ficha:
+            return fichas.carried_ficha_and_calendar(session, self.indicator, bands)
+        return fichas.ficha_and_calendar(session, self.indicator, bands)
 
     def card(self) -> IndicatorCard:
         return indicator_card(
@@ -372,7 +387,8 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
     values = [StoredValue.of(row, prefix="v_") for row in rows if row.v_id is not None]
     return ValueSlot(first, UnitRow.of(first), period, *_split_around(values, period), own=own,
                      lock_overrides=locks.overrides_of(first.u_clave, first.lock_unit,
-                                                       first.lock_all))
+                                                       first.lock_all),
+                     carries_ficha=True)
 
 
 def indicator_card(indicator: Indicator, unit: Unit | UnitRow, period: Period,
