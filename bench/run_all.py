@@ -95,7 +95,8 @@ def fanout_rows(kind: str, figures: dict) -> list[Row]:
 
 def cpu_rows(kind: str, figures: dict) -> list[Row]:
     bot, echo = figures["bot"], figures["echo"]
-    rows = [Row(f"[{kind}] CPU per report message ({bot['messages']} msgs; echo bot "
+    turns = len(figures["turns"])
+    rows = [Row(f"[{kind}] CPU per report message (median of {turns} turns; echo "
                 f"{echo['cpu_ms']:.1f} ms)",
                 f"{bot['cpu_ms']:.1f} ms = {figures['cpu_ratio']:.2f} × echo", "≤ 2 × echo",
                 figures["cpu_ratio"] <= 2)]
