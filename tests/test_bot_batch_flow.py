@@ -46,6 +46,23 @@ def five_indicators(session, year=2023):
     return ids
 
 
+def imported_value(indicator_id: int, period: str, value: str) -> ReportedValue:
+    """A month's value as an import stores it (``period``: ``YYYY-MM``)."""
+    year, month = int(period[:4]), int(period[-2:])
+    return ReportedValue(indicator_id=indicator_id, period=period, year=year,
+                         period_start=datetime(year, month, 1).date(),
+                         period_end=datetime(year, month, 28).date(), value=Decimal(value),
+                         meta=Decimal(1), reported_at=datetime(year, month, 2, tzinfo=UTC),
+                         source="import")
+
+
+async def card_and_resumed(db) -> tuple:
+    """Ana's card of pending values, and the same card when she asks again (resumed)."""
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        return await bot.say(ANA, "/reportar"), await bot.say(ANA, "/reportar")
+
+
 async def stored(db):
     def query(session):
         return {r.indicator_id: r.value for r in session.exec(
@@ -132,16 +149,9 @@ async def test_the_card_shows_last_years_value_and_the_programmed_meta(db):
                 (("303", "TOMA DE LECTURAS"), "1015", "2022-03"),
                 (("303", "CORTES"), "2900", "2022-02"),  # another month: not shown
                 (("306", "RECONEXIONES REALIZADAS"), "77", "2022-03")):  # another unit
-            session.add(ReportedValue(
-                indicator_id=old[(clave, nombre)], period=period, year=2022,
-                period_start=datetime(2022, int(period[-2:]), 1).date(),
-                period_end=datetime(2022, int(period[-2:]), 28).date(), value=Decimal(value),
-                meta=Decimal(1), reported_at=datetime(2022, 4, 2, tzinfo=UTC), source="import"))
+            session.add(imported_value(old[(clave, nombre)], period, value))
     await db.run(seed)
-    async with running_bot(db) as bot:
-        await bot.register_coordinador(ANA, ["303"])
-        card = await bot.say(ANA, "/reportar")
-        resumed = await bot.say(ANA, "/reportar")
+    card, resumed = await card_and_resumed(db)
     for shown in (card, resumed):
         lines = shown.text.splitlines()
         first = next(i for i, line in enumerate(lines) if line.startswith("1. "))
@@ -158,18 +168,9 @@ async def test_the_card_shows_each_indicators_latest_earlier_value(db):
         ids = five_indicators(session)
         for index, period, value in ((0, "2023-01", "1010"), (0, "2023-02", "1020"),
                                      (2, "2023-01", "85"), (3, "2023-04", "3400")):
-            month = int(period[-2:])
-            session.add(ReportedValue(
-                indicator_id=ids[index], period=period, year=2023,
-                period_start=datetime(2023, month, 1).date(),
-                period_end=datetime(2023, month, 28).date(), value=Decimal(value),
-                meta=Decimal(1), reported_at=datetime(2023, month, 2, tzinfo=UTC),
-                source="import"))
+            session.add(imported_value(ids[index], period, value))
     await db.run(seed)
-    async with running_bot(db) as bot:
-        await bot.register_coordinador(ANA, ["303"])
-        card = await bot.say(ANA, "/reportar")
-        resumed = await bot.say(ANA, "/reportar")
+    card, resumed = await card_and_resumed(db)
     for shown in (card, resumed):
         lines = [line for line in shown.text.splitlines() if line[:3] in ("1. ", "2. ", "3. ",
                                                                           "4. ", "5. ")]
