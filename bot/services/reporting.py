@@ -172,7 +172,7 @@ _PENDING_VALUES = (
 # The log of a change, a remark's update and a correction, written as they are made rather
 # than through the ORM's unit of work (building and flushing the objects was a third of a
 # report step's cost).
-_LOG_REVISION = insert(Revision.__table__)
+_LOG_REVISION = insert(Revision.__table__).inline()  # inline: no RETURNING of an id nobody reads
 _SET_REMARKS = (update(ReportedValue.__table__)
                 .where(ReportedValue.__table__.c.id == bindparam("row_id"))
                 .values(observaciones=bindparam("observaciones")))
