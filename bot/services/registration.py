@@ -361,10 +361,3 @@ def register_directly(session: Session, *, telegram_user_id: int, role: str,
                                   telegram_user_id=telegram_user_id, chat_id=telegram_user_id,
                                   telegram_name=name or f"Usuario {telegram_user_id}", now=now)
     return person
-
-
-def registered_chats(session: Session) -> list[tuple[int, str]]:
-    """(chat_id, role) of every active, reachable person (menu synchronisation)."""
-    rows = session.exec(select(Person.chat_id, Person.role).where(
-        col(Person.active).is_(True), col(Person.chat_id).is_not(None))).all()
-    return [(chat_id, role) for chat_id, role in rows]

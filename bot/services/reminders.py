@@ -46,7 +46,6 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -365,25 +364,6 @@ def gerente_chats(session: Session, exclude: set[int] = frozenset()) -> list[int
 
 
 # --- for /recordatorios -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LogSummary:
-    period: str
-    stage: str
-    outcome: str
-    count: int
-
-
-def log_summary(session: Session, period_codes: list[str]) -> list[LogSummary]:
-    """How many reminders/escalations per (period, stage, outcome) — shows what went out."""
-    if not period_codes:
-        return []
-    rows = session.exec(select(ReminderLog.period, ReminderLog.stage, ReminderLog.outcome,
-                               func.count()).where(col(ReminderLog.period).in_(period_codes))
-                        .group_by(ReminderLog.period, ReminderLog.stage, ReminderLog.outcome)
-                        .order_by(ReminderLog.period, ReminderLog.stage)).all()
-    return [LogSummary(*row) for row in rows]
-
 
 @dataclass(frozen=True)
 class OpenPeriod:

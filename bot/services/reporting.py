@@ -184,13 +184,6 @@ _CORRECT = (update(ReportedValue.__table__)
 
 # --- access ---------------------------------------------------------------------------------
 
-def unit_for_person(session: Session, person_id: int, unit_clave: str) -> Unit | None:
-    """The unit if the person answers for it, else None (forged or stale data)."""
-    return session.exec(select(Unit).join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id))
-                        .where(PersonUnit.person_id == person_id, Unit.clave == unit_clave)
-                        ).first()
-
-
 def due_in(indicator: Indicator, period: Period) -> bool:
     """Whether the indicator is measured for this period (its year and frequency)."""
     return indicator.year == period.year and indicator.frecuencia == period.frequency.value
