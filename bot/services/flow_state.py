@@ -167,7 +167,10 @@ def claim_update(session: Session, update_id: int | None, now: datetime) -> bool
         return True
     claimed = session.connection().execute(_CLAIM_UPDATE[_dialect(session)],
                                            {"update_id": update_id, "processed_at": now})
-    return claimed.first() is not None and _forget_old_updates(session, update_id, now)
+    if claimed.first() is None:
+        return False
+    _forget_old_updates(session, update_id, now)
+    return True
 
 
 def claim_and_load(session: Session, turn: Turn) -> dict | None:
@@ -179,16 +182,16 @@ def claim_and_load(session: Session, turn: Turn) -> dict | None:
         return load_state(session, turn.chat_id)
     row = session.connection().execute(_CLAIM_AND_LOAD, {
         "update_id": turn.update_id, "processed_at": turn.now, "chat_id": turn.chat_id}).one()
-    if not row.claimed or not _forget_old_updates(session, turn.update_id, turn.now):
+    if not row.claimed:
         return None
+    _forget_old_updates(session, turn.update_id, turn.now)
     return _parsed(row.state)
 
 
-def _forget_old_updates(session: Session, update_id: int, now: datetime) -> bool:
+def _forget_old_updates(session: Session, update_id: int, now: datetime) -> None:
     if update_id % 200 == 0:  # now and then, forget ids Telegram can no longer re-deliver
         session.exec(delete(ProcessedUpdate).where(
             col(ProcessedUpdate.processed_at) < now - PROCESSED_UPDATES_KEPT))
-    return True
 
 
 # --- helpers ---------------------------------------------------------------------------------
