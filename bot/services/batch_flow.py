@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.domain.periods import Period
 from bot.domain.plausibility import Plausibility
@@ -39,7 +39,6 @@ from bot.services.batch_entry import MAX_BATCH_TYPED, BatchRefusal, read_batch, 
 from bot.services.flow_state import Steps
 from bot.services.registration import UnitView
 from bot.services.reporting import IndicatorCard, ReportingError, ValueSlot, ValueTaken
-from storage.models import Unit
 
 # --- screens ----------------------------------------------------------------------------------
 
@@ -108,12 +107,6 @@ def _short_cards(progress: reporting.UnitProgress, period: Period) -> tuple[Shor
                            else (before, row.last_year))
                  for card, row in zip(progress.missing_cards(period), progress.missing,
                                       strict=True))
-
-
-def _unit_row(session: Session, unit: UnitView) -> Unit:
-    """The row of a unit the turn's person may report (their own or one they cover as a
-    stand-in: ``turn.person.units`` is already the acting list, checked by the caller)."""
-    return session.exec(select(Unit).where(Unit.clave == unit.clave)).one()
 
 
 def _late_until(turn, period: Period) -> date:
@@ -196,10 +189,10 @@ def on_button(session: Session, turn, state: dict, action: str, args: list[str],
         period = reporting.parse_period_code(args[1])
         if unit is None or period is None:
             return [flow_state.Stale()]
-        indicators = reporting.unit_indicators(session, unit.clave, period)
-        unit_row = _unit_row(session, unit)
-        return [Descriptions(tuple(slot.card() for slot in reporting.pending_slots(
-            session, indicators, unit_row, period)))]
+        # Names and descriptions only: no value is shown, so none is read.
+        return [Descriptions(tuple(
+            reporting.indicator_card(indicator, unit, period, None, None)
+            for indicator in reporting.unit_indicators(session, unit.clave, period)))]
     if (action != "bt" or len(args) != 1 or args[0] not in ("ok", "obs", "fix")
             or state.get("flow") != flow_state.REPORT or state.get("step") != "table"
             or not isinstance(state.get("rows"), list)):

@@ -13,7 +13,7 @@ shape would live apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -29,6 +29,7 @@ from bot.domain.short_names import display_name
 from bot.services import fichas, locks, ownership, pending, stand_ins
 from bot.services.fichas import FichaView
 from bot.services.ownership import StoredValue
+from bot.services.registration import UnitView
 from storage.models import (
     AGGREGATE_LAST,
     Ficha,
@@ -161,13 +162,6 @@ _SLOT = (
 # ...of one of the person's own units.
 _SLOT_FOR_PERSON = _SLOT.join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id)).where(
     col(PersonUnit.person_id) == bindparam("person_id"))
-
-# What the card of a unit's pending indicators shows of their values.
-_PENDING_VALUES = (
-    select(*ownership.VALUE_COLUMNS)
-    .where(col(ReportedValue.indicator_id).in_(bindparam("ids", expanding=True)),
-           _AROUND_PERIOD)
-    .order_by(col(ReportedValue.indicator_id), col(ReportedValue.period_end).desc()))
 
 # The log of a change, a remark's update and a correction, written as they are made rather
 # than through the ORM's unit of work (building and flushing the objects was a third of a
@@ -330,22 +324,19 @@ class ValueSlot:
     unit: Unit | UnitRow
     period: Period
     stored: StoredValue | None
-    earlier: list = field(default_factory=list)  # plain rows of reported_values
+    earlier: list  # plain rows of reported_values
     # True: read through the person's own units, so a save is not on anyone's behalf and
-    # needs no stand-in look-up; None: not known (ask stand_ins.on_behalf_of).
-    own: bool | None = None
-    # The period's explicit lock decisions for the unit, read with the slot (None: not read;
-    # a save asks the database).
-    lock_overrides: dict[str, bool] | None = None
-    # True: ``indicator`` is load_slot's row, which carries its ficha (fichas.CARRIED_FICHA).
-    carries_ficha: bool = False
+    # needs no stand-in look-up; False: a unit they cover (ask stand_ins.on_behalf_of).
+    own: bool
+    # The period's explicit lock decisions for the unit, read with the slot (a save checks
+    # them: locks.open_given).
+    lock_overrides: dict[str, bool]
 
     def ficha_and_calendar(self, session: Session,
                            bands: Bands) -> tuple[FichaView, dict[str, Decimal]]:
-        """The ficha and programmed metas that judge a value of this slot."""
-        if self.carries_ficha:
-            return fichas.carried_ficha_and_calendar(session, self.indicator, bands)
-        return fichas.ficha_and_calendar(session, self.indicator, bands)
+        """The ficha and programmed metas that judge a value of this slot (a slot of
+        :func:`load_slot`, whose row carries the ficha: fichas.CARRIED_FICHA)."""
+        return fichas.carried_ficha_and_calendar(session, self.indicator, bands)
 
     def card(self) -> IndicatorCard:
         return indicator_card(
@@ -380,11 +371,10 @@ def load_slot(session: Session, person_id: int, indicator_id: int,
     values = [StoredValue.of(row, prefix="v_") for row in rows if row.v_id is not None]
     return ValueSlot(first, UnitRow.of(first), period, *_split_around(values, period), own=own,
                      lock_overrides=locks.overrides_of(first.u_clave, first.lock_unit,
-                                                       first.lock_all),
-                     carries_ficha=True)
+                                                       first.lock_all))
 
 
-def indicator_card(indicator: Indicator, unit: Unit | UnitRow, period: Period,
+def indicator_card(indicator: Indicator, unit: Unit | UnitRow | UnitView, period: Period,
                    stored: StoredValue | None,
                    previous: tuple[str, Decimal] | None) -> IndicatorCard:
     """What is shown of an indicator before a value is typed for ``period``."""
@@ -396,22 +386,6 @@ def indicator_card(indicator: Indicator, unit: Unit | UnitRow, period: Period,
         current=stored.value if stored else None,
         observaciones=stored.observaciones if stored else "",
         short_name=display_name(indicator.nombre, indicator.short_name))
-
-
-def pending_slots(session: Session, indicators: list[Indicator], unit: Unit,
-                  period: Period) -> list[ValueSlot]:
-    """The slots of indicators already known to be the person's and due, of one unit, in
-    one query. The values are plain rows: these slots only draw cards (a save loads its
-    slot)."""
-    rows = session.connection().execute(_PENDING_VALUES, {
-        "ids": [i.id for i in indicators], "code": period.code, "start": period.start}).all()
-    by_indicator: dict[int, list] = {}
-    for row in rows:  # the period's own value as the slot keeps it; earlier ones as read
-        by_indicator.setdefault(row.indicator_id, []).append(
-            StoredValue.of(row) if row.period == period.code else row)
-    return [ValueSlot(indicator, unit, period,
-                      *_split_around(by_indicator.get(indicator.id, []), period))
-            for indicator in indicators]
 
 
 # --- saving ---------------------------------------------------------------------------------
