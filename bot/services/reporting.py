@@ -117,15 +117,13 @@ _LAST_YEAR = (
            col(_OLD_VALUE.period) == bindparam("before_code"))
     .limit(1).scalar_subquery())
 
-# The latest value of the indicator in a period that ended before ``start``.
-_EARLIER = aliased(ReportedValue)
-
-
-def _latest_earlier(column):
-    return (select(column).where(col(_EARLIER.indicator_id) == col(Indicator.id),
-                                 col(_EARLIER.period_end) < bindparam("start"))
-            .order_by(col(_EARLIER.period_end).desc()).limit(1).scalar_subquery())
-
+# The latest value of the indicator in a period that ended before ``start``: found once per
+# indicator by its id, then joined (a subquery per column would look it up once for each).
+_EARLIER, _LATER = aliased(ReportedValue), aliased(ReportedValue)
+_LATEST_EARLIER_ID = (
+    select(_LATER.id).where(col(_LATER.indicator_id) == col(Indicator.id),
+                            col(_LATER.period_end) < bindparam("start"))
+    .order_by(col(_LATER.period_end).desc()).limit(1).scalar_subquery())
 
 # A unit's indicators due in a period and whether each has a value; with what the card of
 # pending values shows besides: the meta programmed for the period (NULL: the even split,
@@ -133,11 +131,11 @@ def _latest_earlier(column):
 _UNIT_PROGRESS = (
     select(*_INDICATOR_AND_UNIT, ReportedValue.id.label("value_id"),
            ProgrammedMeta.meta.label("programmed"), _LAST_YEAR.label("last_year"),
-           _latest_earlier(_EARLIER.period).label("previous_period"),
-           _latest_earlier(_EARLIER.value).label("previous_value"))
+           _EARLIER.period.label("previous_period"), _EARLIER.value.label("previous_value"))
     .join(Unit, col(Unit.id) == col(Indicator.unit_id))
     .outerjoin(ReportedValue, and_(col(ReportedValue.indicator_id) == col(Indicator.id),
                                    col(ReportedValue.period) == bindparam("code")))
+    .outerjoin(_EARLIER, col(_EARLIER.id) == _LATEST_EARLIER_ID)
     .outerjoin(ProgrammedMeta, and_(col(ProgrammedMeta.indicator_id) == col(Indicator.id),
                                     col(ProgrammedMeta.period) == bindparam("code")))
     .where(col(Unit.clave) == bindparam("clave"), col(Indicator.year) == bindparam("year"),
