@@ -400,37 +400,37 @@ async def _drive(stub, users: list[int], texts) -> tuple[float, int]:
 
 
 # The machine's speed drifts by a fifth within a minute (echo bot: 1.2-1.5 ms per message from
-# one run to the next): the two bots take turns, and each figure is the median of the rounds.
-CPU_ROUNDS = 5
+# one run to the next): the two bots take turns, and each figure is the median of the turns.
+CPU_TURNS = 5
 
 
 def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15,
-                rounds: int = CPU_ROUNDS) -> dict:
+                turns: int = CPU_TURNS) -> dict:
     today = datetime.now(TIMEZONE).date()
     year = (today.replace(day=1) - timedelta(days=1)).year
     db = Database(url)
     db.migrate()
-    users = db.call(report_catalog, people * rounds, indicators, year)  # new people each round
+    users = db.call(report_catalog, people * turns, indicators, year)  # new people each turn
     db.dispose()
-    turns = []
+    measured = []
     with stand_in() as handle:
-        for round_ in range(rounds):
-            bot = _bot_turn(handle, url, folder, users[round_ * people:][:people], indicators)
+        for turn in range(turns):
+            bot = _bot_turn(handle, url, folder, users[turn * people:][:people], indicators)
             echo = _echo_turn(handle, url, folder, people, indicators)
-            turns.append({"bot": bot, "echo": echo,
-                          "cpu_ratio": bot["cpu_ms"] / echo["cpu_ms"],
-                          "rate_ratio": bot["rate"] / echo["rate"]})
+            measured.append({"bot": bot, "echo": echo,
+                             "cpu_ratio": bot["cpu_ms"] / echo["cpu_ms"],
+                             "rate_ratio": bot["rate"] / echo["rate"]})
         rejections = len(handle.stub.rejections)
 
     def median(side: str, key: str) -> float:
-        return statistics.median(turn[side][key] for turn in turns)
+        return statistics.median(one[side][key] for one in measured)
 
-    return {"bot": {"messages": turns[0]["bot"]["messages"], "cpu_ms": median("bot", "cpu_ms"),
-                    "rate": median("bot", "rate")},
+    return {"bot": {"messages": measured[0]["bot"]["messages"],
+                    "cpu_ms": median("bot", "cpu_ms"), "rate": median("bot", "rate")},
             "echo": {"cpu_ms": median("echo", "cpu_ms"), "rate": median("echo", "rate")},
-            "cpu_ratio": statistics.median(turn["cpu_ratio"] for turn in turns),
-            "rate_ratio": statistics.median(turn["rate_ratio"] for turn in turns),
-            "turns": turns, "rejections": rejections}
+            "cpu_ratio": statistics.median(one["cpu_ratio"] for one in measured),
+            "rate_ratio": statistics.median(one["rate_ratio"] for one in measured),
+            "turns": measured, "rejections": rejections}
 
 
 def _bot_turn(handle, url: str, folder: Path, users: list[int], indicators: int) -> dict:
