@@ -180,7 +180,11 @@ def justification_prompt(screen) -> str:
     if screen.saved_now:  # the value typed a moment ago: say it was kept, as AskRemarks does
         note = f" <i>{esc(screen.note)}</i>" if screen.note else ""
         saved = f"✅ Guardé {value_of(screen.value, card)}.{note}\n"
+    figures = f"{value_of(screen.value, card)}; meta {fmt(screen.meta, card.percent)}"
+    if screen.year is not None:  # what the year-to-date verdict compared
+        figures += (f"; acumulado {fmt(screen.year[0], card.percent)} de "
+                    f"{fmt(screen.year[1], card.percent)}")
     return (saved + f"<b>{esc(card.name)}</b> quedó fuera de verde en {esc(screen.which)} "
-            f"({value_of(screen.value, card)}; meta {fmt(card.meta, card.percent)}).\n"
+            f"({figures}).\n"
             "Escribe la <b>justificación de la variación</b>: la causa y qué se hará. "
             "Es obligatoria y va en el reporte.")

@@ -278,6 +278,7 @@ async def test_a_value_is_judged_against_the_meta_programmed_for_its_month(db):
         await bot.say(ANA, "/reportar")
         single = await bot.say(ANA, "1100")  # 55 % of 2,000 (the even split: 100 %)
         assert "Toma de lecturas quedó fuera de verde" in single.text, single.text
+        assert "(1,100; meta 2,000; acumulado 1,100 de 2,000)" in single.text  # what it judged
         remarks = await bot.say(ANA, "La cuadrilla nueva empieza en abril")
         card = await bot.press(ANA, button_data(remarks, "Sin observaciones"))
         assert "faltan 4 de 5" in card.text, card.text
@@ -285,7 +286,24 @@ async def test_a_value_is_judged_against_the_meta_programmed_for_its_month(db):
         await bot.press(ANA, button_data(table, "Sí, guardar"))
         question = await bot.next_message(ANA)
         assert "Reconexiones realizadas quedó fuera de verde" in question.text, question.text
+        assert "(150; meta 300; acumulado 150 de 300)" in question.text
     assert (await stored(db))[ids[1]] == Decimal(150)
+
+
+async def test_a_year_left_green_says_the_figures_to_date_it_compared(db):
+    """On target for the month but short for the year: the question shows the year's figure
+    and target, not only a month that looks fine."""
+    def seed(session):
+        ids = five_indicators(session)
+        for period, value in (("2023-01", "1010"), ("2023-02", "1020")):
+            session.add(imported_value(ids[0], period, value))
+    await db.run(seed)
+    async with running_bot(db) as bot:
+        await bot.register_coordinador(ANA, ["303"])
+        await bot.say(ANA, "/reportar")
+        question = await bot.say(ANA, "1100")
+    assert ("Toma de lecturas quedó fuera de verde en el acumulado del año "
+            "(1,100; meta 1,100; acumulado 3,130 de 3,300)") in question.text, question.text
 
 
 async def test_justification_is_exported_in_the_csv_column(db):

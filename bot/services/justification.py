@@ -46,6 +46,12 @@ MAX_LENGTH = 1000
 class Assessment:
     period_state: Status
     cumulative_state: Status
+    # What the states compared, for the person who must justify them: the meta of the period
+    # (programmed, or to date for a figure already cumulative) and the year-to-date figure
+    # and its target.
+    period_meta: Decimal
+    year_figure: Decimal
+    year_target: Decimal
     # The ficha read for the states also says whether the value needs evidence: the flow
     # says so when it asks for the remarks, without reading the ficha again.
     evidence_required: bool = False
@@ -103,8 +109,9 @@ def assess_values(rules: FichaRules, metas: dict[int, Decimal], index: int,
     reported = sorted(i for i in values if i <= index)
     ytd = accumulate([values[i] for i in reported], rules.acumulacion)
     target = target_to_date(metas, index, rules.acumulacion, reported)
-    return Assessment(state(value, period_meta, rules),
-                      state(ytd if ytd is not None else value, target, rules))
+    year_figure = ytd if ytd is not None else value
+    return Assessment(state(value, period_meta, rules), state(year_figure, target, rules),
+                      period_meta, year_figure, target)
 
 
 def assess(session: Session, indicator: Indicator, period: Period, value: Decimal,

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
+from bot.domain.fichas import is_off_green
 from bot.services import flow_state, justification
 from bot.services.flow_state import Steps
 from bot.services.justification import Assessment
@@ -27,6 +28,8 @@ class AskJustification:
     card: IndicatorCard
     value: Decimal
     which: str  # Spanish: "el periodo", "el acumulado del año" or both
+    meta: Decimal  # the period's meta the value was judged against (programmed, if any)
+    year: tuple[Decimal, Decimal] | None  # (to date, target) when the year left green
     flow: str = "r"  # conversation.REPORT
     saved_now: bool = False  # asked right after saving a typed value: say it was saved
     note: str = ""  # how the text was read, when not obvious (typed_figures.Reading.note)
@@ -56,8 +59,14 @@ def ask(session: Session, turn, state: dict, slot: ValueSlot,
         return [flow_state.Stale()]
     flow_state.set_step(session, turn, **{**flow_state.base(state), "step": "justify",
                                           "indicator": slot.indicator.id})
-    return [AskJustification(slot.card(), slot.stored.value, assessment.which,
-                             state.get("flow", flow_state.REPORT))]
+    return [_question(slot, assessment, state)]
+
+
+def _question(slot: ValueSlot, assessment: Assessment, state: dict) -> AskJustification:
+    year = ((assessment.year_figure, assessment.year_target)
+            if is_off_green(assessment.cumulative_state) else None)
+    return AskJustification(slot.card(), slot.stored.value, assessment.which,
+                            assessment.period_meta, year, state.get("flow", flow_state.REPORT))
 
 
 def _ask_if(session: Session, turn, state: dict, slot: ValueSlot,
@@ -118,5 +127,4 @@ def current(session: Session, turn, state: dict) -> list:
     assessment = _assessment(session, turn, slot) if slot is not None else None
     if slot is None or assessment is None:
         return []
-    return [AskJustification(slot.card(), slot.stored.value, assessment.which,
-                             state.get("flow", flow_state.REPORT))]
+    return [_question(slot, assessment, state)]
