@@ -36,6 +36,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.clock import Clock, system_clock
 from bot.context import BOT_DATA_KEY, AppContext
 from bot.settings import Settings
@@ -94,10 +95,12 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .concurrent_updates(PerChatUpdateProcessor())
+        # aiohttp instead of httpx underneath: less than half the CPU per request (see there).
+        .request(AiohttpRequest())
         # Two connections for getUpdates: on stop PTB abandons the long poll and confirms the
         # last offset with one more call, which must not wait for the abandoned connection
         # (with one, it times out and the last updates are delivered again after a restart).
-        .get_updates_connection_pool_size(2)
+        .get_updates_request(AiohttpRequest(connections=2))
         .context_types(ContextTypes(context=common.PoaContext))
         .post_init(_post_init)
     )

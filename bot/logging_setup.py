@@ -1,8 +1,9 @@
 """Logging that never prints the bot token (nor, at -v, what people write).
 
-httpx logs every request URL at INFO, and Bot API URLs contain the token
-(``/bot<token>/sendMessage``); a filter on the root handlers redacts any token-shaped text
-from every record, whichever library emitted it, and httpx is quieted to WARNING.
+Bot API URLs contain the token (``/bot<token>/sendMessage``). The bot's own requests go
+through aiohttp, which logs no URL; httpx (the CLI's one-off calls) logs every one at INFO and
+is quieted to WARNING; and a filter on the root handlers redacts any token-shaped text from
+every record, whichever library emitted it.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+import aiohttp
 import httpx
 from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, TimedOut
@@ -130,7 +131,10 @@ class PriorityPacer:
 def is_transient(error: Exception) -> bool:
     """Whether the request certainly did not take effect and may simply be sent again."""
     if isinstance(error, TimedOut):
-        return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+        # The bot's requests go through aiohttp (bot.aiohttp_request); httpx is PTB's default,
+        # which the CLI's one-off calls (doctor, invite) still use.
+        return isinstance(error.__cause__, aiohttp.ConnectionTimeoutError
+                          | httpx.ConnectTimeout | httpx.PoolTimeout)
     return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 

@@ -53,11 +53,13 @@ DB_PASSWORD = "S3cr3t-Passw0rd"
 @pytest.fixture
 def captured_log():
     """Everything logged through the bot's own logging setup as ``poa-bot -v`` configures it,
-    with httpx turned up to DEBUG on top (it logs every request URL, token included)."""
+    with the HTTP clients turned up to DEBUG on top: httpx (the CLI's one-off calls) logs every
+    request URL, token included; aiohttp (the bot's requests) logs none."""
     root = logging.getLogger()
     saved_level = root.level
     saved_filters = {handler: list(handler.filters) for handler in root.handlers}
-    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "telegram")}
+    noisy = {name: logging.getLogger(name).level
+             for name in ("httpx", "httpcore", "aiohttp", "telegram")}
     for name in noisy:
         logging.getLogger(name).setLevel(logging.NOTSET)
     stream = io.StringIO()
@@ -65,7 +67,7 @@ def captured_log():
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     configure_logging(verbose=True)
-    for name in ("httpx", "httpcore"):  # request URLs carry the token: log them, redacted
+    for name in ("httpx", "httpcore", "aiohttp"):  # URLs carry the token: any, redacted
         logging.getLogger(name).setLevel(logging.DEBUG)
     yield stream
     root.removeHandler(handler)
@@ -89,7 +91,7 @@ async def test_token_never_reaches_the_log_even_at_debug(db, captured_log):
         await bot.idle()
         bot.stub.rejections.clear()  # the injected 400 is ours, not the bot's
     text = captured_log.getvalue()
-    assert "sendMessage" in text and "<token>" in text  # URLs were logged, token redacted
+    assert "BadRequest" in text and "send_message" in text  # the failed send's traceback
     assert TEST_TOKEN not in text and TEST_TOKEN.split(":")[1] not in text
     assert created.token not in text, "invitation token logged"
     assert "texto-privado-de-ana" not in text, "what people write is logged"

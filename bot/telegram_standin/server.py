@@ -391,6 +391,7 @@ class BotApiStub:
         self.strict_ampersand = strict_ampersand
         self.strict_chats = strict_chats  # True: sending to a chat nobody wrote from → 400
         self.hang_seconds = hang_seconds  # how long an injected "timeout" keeps a request open
+        self.hanging = 0  # requests held open by an injected "timeout" right now
         self.clock = clock  # Telegram's time for message dates (epoch seconds)
 
         # Observations for tests.
@@ -744,6 +745,11 @@ class BotApiStub:
                                  f"rejections: {self.rejections}")
         return matching()
 
+    async def wait_for_hanging(self, count: int = 1, timeout: float = 10) -> None:
+        """Wait until ``count`` requests are held open by injected "timeout" faults."""
+        if not await self._wait(lambda: self.hanging >= count, timeout):
+            raise AssertionError(f"{self.hanging} requests hanging, expected {count}")
+
     async def wait_until_idle(self, timeout: float = 10) -> None:
         """Wait until every queued update was fetched and confirmed by a getUpdates offset."""
         if not await self._wait(lambda: not self._pending, timeout):
@@ -879,8 +885,13 @@ class BotApiStub:
         if fault == "timeout":
             # Hang past the client's read timeout; released early when the stub stops.
             assert self._stopping is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.hang_seconds)
+            self.hanging += 1
+            self._notify()
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.hang_seconds)
+            finally:
+                self.hanging -= 1
             fault = 504
         code = int(fault)
         raise ApiError(code, HTTPStatus(code).phrase)
