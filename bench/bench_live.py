@@ -19,8 +19,10 @@ the issue measured it, not through the Application in-process:
   15 indicators) through ``poa-bot run`` and through a bare PTB echo bot (``bench.echo_bot``,
   also a subprocess) over the same stand-in: CPU seconds of each process per message (from
   ``/proc/<pid>/stat``) and messages per second, with the send limiter off
-  (``TELEGRAM_RATE_LIMIT=false``); the two take five turns each, and the figures are the
-  medians of the turns.
+  (``TELEGRAM_RATE_LIMIT=false``); they take five turns each, and the figures are the
+  medians of the turns. The bot sends through aiohttp (``bot.aiohttp_request``), PTB's
+  default is httpx: a third process per turn, the echo bot on aiohttp, shows the ratio
+  against an echo bot that sends as cheaply (context; the goal is against bare PTB).
 
     .venv/bin/python -m bench.bench_live [--part summary|startup|fanout|cpu]
         [--database-url postgresql://…]   # a server: scratch databases are made there
@@ -417,9 +419,11 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15,
         for turn in range(turns):
             bot = _bot_turn(handle, url, folder, users[turn * people:][:people], indicators)
             echo = _echo_turn(handle, url, folder, people, indicators)
-            measured.append({"bot": bot, "echo": echo,
+            echo_aiohttp = _echo_turn(handle, url, folder, people, indicators, "--aiohttp")
+            measured.append({"bot": bot, "echo": echo, "echo_aiohttp": echo_aiohttp,
                              "cpu_ratio": bot["cpu_ms"] / echo["cpu_ms"],
-                             "rate_ratio": bot["rate"] / echo["rate"]})
+                             "rate_ratio": bot["rate"] / echo["rate"],
+                             "cpu_ratio_aiohttp": bot["cpu_ms"] / echo_aiohttp["cpu_ms"]})
         rejections = len(handle.stub.rejections)
 
     def median(side: str, key: str) -> float:
@@ -428,7 +432,11 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15,
     return {"bot": {"messages": measured[0]["bot"]["messages"],
                     "cpu_ms": median("bot", "cpu_ms"), "rate": median("bot", "rate")},
             "echo": {"cpu_ms": median("echo", "cpu_ms"), "rate": median("echo", "rate")},
+            "echo_aiohttp": {"cpu_ms": median("echo_aiohttp", "cpu_ms"),
+                             "rate": median("echo_aiohttp", "rate")},
             "cpu_ratio": statistics.median(one["cpu_ratio"] for one in measured),
+            "cpu_ratio_aiohttp": statistics.median(one["cpu_ratio_aiohttp"]
+                                                   for one in measured),
             "rate_ratio": statistics.median(one["rate_ratio"] for one in measured),
             "turns": measured, "rejections": rejections}
 
@@ -463,10 +471,11 @@ def _bot_turn(handle, url: str, folder: Path, users: list[int], indicators: int)
         bot.stop()
 
 
-def _echo_turn(handle, url: str, folder: Path, people: int, indicators: int) -> dict:
+def _echo_turn(handle, url: str, folder: Path, people: int, indicators: int,
+               *options: str) -> dict:
     """The same number of people and messages through the echo bot."""
     echo = LiveProcess(handle, url, folder, PYTHONPATH=str(ROOT),
-                       command=[sys.executable, "-m", "bench.echo_bot"])
+                       command=[sys.executable, "-m", "bench.echo_bot", *options])
     try:
         users = [20_000 + p for p in range(people)]
         time.sleep(1)
@@ -528,7 +537,10 @@ def report(part: str, kind: str, figures: dict) -> list[str]:
             f"  poa-bot run: {bot['cpu_ms']:.1f} ms CPU/message, {bot['rate']:.0f} msg/s",
             f"  echo bot:    {echo['cpu_ms']:.1f} ms CPU/message, {echo['rate']:.0f} msg/s",
             f"  CPU ratio {figures['cpu_ratio']:.2f} × echo (turns {each('cpu_ratio')}); "
-            f"throughput {figures['rate_ratio']:.2f} × echo (turns {each('rate_ratio')})"]
+            f"throughput {figures['rate_ratio']:.2f} × echo (turns {each('rate_ratio')})",
+            f"  echo bot on aiohttp, as the bot sends: "
+            f"{figures['echo_aiohttp']['cpu_ms']:.1f} ms CPU/message; CPU ratio "
+            f"{figures['cpu_ratio_aiohttp']:.2f} × (turns {each('cpu_ratio_aiohttp')})"]
 
 
 MEASURES = {"summary": measure_summary, "startup": measure_startup,

@@ -100,6 +100,10 @@ def cpu_rows(kind: str, figures: dict) -> list[Row]:
                 f"{echo['cpu_ms']:.1f} ms)",
                 f"{bot['cpu_ms']:.1f} ms = {figures['cpu_ratio']:.2f} × echo", "≤ 2 × echo",
                 figures["cpu_ratio"] <= 2)]
+    aiohttp = figures["echo_aiohttp"]
+    rows.append(Row(f"[{kind}] the same against an echo bot sending through aiohttp as the "
+                    f"bot does (echo {aiohttp['cpu_ms']:.1f} ms)",
+                    f"{figures['cpu_ratio_aiohttp']:.2f} × that echo", "(context)", None))
     goal = "≥ 0.5 × echo" if kind == "postgresql" else "(context)"
     rows.append(Row(f"[{kind}] report messages/s, send limiter off (echo {echo['rate']:.0f}/s)",
                     f"{bot['rate']:.0f}/s = {figures['rate_ratio']:.2f} × echo", goal,
