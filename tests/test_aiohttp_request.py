@@ -7,7 +7,7 @@ import io
 from collections.abc import AsyncIterator
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
 from bot.aiohttp_request import AiohttpRequest, environment_proxy
@@ -32,10 +32,15 @@ async def bot(stub) -> AsyncIterator[Bot]:
 
 
 async def test_messages_buttons_and_html_go_through(stub, bot):
-    sent = await bot.send_message(USER, "<b>Hola</b> &amp; adiós", parse_mode="HTML")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Sin observaciones",
+                                                         callback_data="r:nr:1")]])
+    sent = await bot.send_message(USER, "<b>Hola</b> &amp; adiós", parse_mode="HTML",
+                                  reply_markup=markup, disable_notification=True)
     assert sent.text == "Hola & adiós"
     assert [e.type for e in sent.entities] == ["bold"]
-    assert [m.text for m in stub.messages_to(USER)] == ["Hola & adiós"]
+    message = stub.messages_to(USER)[-1]
+    assert message.text == "Hola & adiós"
+    assert message.buttons == [("Sin observaciones", "r:nr:1")]
     assert stub.rejections == []
 
 
