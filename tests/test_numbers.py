@@ -39,3 +39,13 @@ def test_format_es_mx():
     assert format_number(Decimal("1234.5"), 2) == "1,234.50"
     assert format_percent(Decimal("29.716666")) == "29.72%"
     assert format_percent(None) == "—"
+
+
+def test_equal_values_read_the_same_however_written_and_in_any_order():
+    # Texts are kept per value (bot.domain.numbers._formatted): how a value is written must
+    # not leak into another's text.
+    for first, second in ((Decimal("1.50"), Decimal("1.5")), (Decimal("1E+3"), 1000),
+                          (Decimal("-0"), Decimal("0.000"))):
+        assert format_number(first) == format_number(second)
+    assert [format_number(Decimal("-0")), format_number(Decimal("1.5"), 2),
+            format_number(Decimal("1.50"))] == ["0", "1.50", "1.5"]
