@@ -147,14 +147,18 @@ async def test_summary_is_built_and_paged_off_the_event_loop(db, monkeypatch):
     assert all(name != loop_thread for name in threads), threads
 
 
-def test_the_collector_is_paused_during_builds_and_back_when_the_last_one_ends():
+def test_the_collector_is_paused_during_builds_and_back_when_the_last_one_ends(monkeypatch):
+    returned = []  # when freed memory is given back to the system: once the last build ends
+    monkeypatch.setattr(cache_module, "return_free_memory", lambda: returned.append(1))
     assert gc.isenabled()
     with collector_paused():
         assert not gc.isenabled()
         with collector_paused():  # another build overlapping on another database thread
             pass
         assert not gc.isenabled()  # the first build is still going
+        assert returned == []
     assert gc.isenabled()
+    assert returned == [1]
     try:
         with collector_paused():
             raise ValueError("a build that fails")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import secrets
@@ -24,6 +23,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import build_application
+from bot.memory import limit_malloc_arenas
 from bot.settings import PUBLIC_BOT_API
 from bot.webhook import WebhookConfig, serve_webhook
 from storage.db import redact_url
@@ -77,24 +77,6 @@ def run(args, settings, db) -> int:
         print(MISSING_TOKEN, file=sys.stderr)
         return 2
     return serve(build_application(settings, db), settings, db)
-
-
-M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
-
-
-def limit_malloc_arenas(arenas: int = 1) -> None:
-    """Let all threads share one malloc arena (glibc; elsewhere nothing).
-
-    glibc gives each thread that allocates its own arena, and memory freed in one is not
-    reused by another: a 10,000-indicator summary built on each of the four workers in turn
-    left four arenas grown to its size (about 5 MB more resident memory); with two arenas the
-    summary benchmark still ended at 149–150 MB, with one at 143–146 MB. Nothing is lost by
-    sharing: Python's threads allocate one at a time (the GIL), and with ``POA_ONE_CPU`` they
-    run on one core anyway (report CPU the same within noise). The same as
-    ``MALLOC_ARENA_MAX=1`` in the environment; must run before the threads start."""
-    # Not glibc (no libc.so.6 or no mallopt): its allocator has no such arenas to limit.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
 
 
 def keep_to_one_cpu() -> None:

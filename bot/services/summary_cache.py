@@ -32,6 +32,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from bot.domain.attainment import Bands
+from bot.memory import return_free_memory
 from bot.services.summary import Summary
 from bot.services.summary_pages import Overview, Page, unit_pages
 from storage.models import DataVersion
@@ -51,7 +52,8 @@ def collector_paused() -> Iterator[None]:
     collector walked them again and again as they piled up: 12–20 % of a cold state-wide
     ``/resumen`` (month 0.32 → 0.25 s, year 0.41 → 0.36 s). Reference counting still frees
     everything else at once; the collector runs again when the last build ends (builds may
-    overlap on the database threads, hence the count)."""
+    overlap on the database threads, hence the count), and what the builds freed is given
+    back to the system then (:func:`bot.memory.return_free_memory`)."""
     global _paused_builds
     with _pause_lock:
         _paused_builds += 1
@@ -61,8 +63,11 @@ def collector_paused() -> Iterator[None]:
     finally:
         with _pause_lock:
             _paused_builds -= 1
-            if not _paused_builds:
+            last = not _paused_builds
+            if last:
                 gc.enable()
+        if last:
+            return_free_memory()  # outside the lock: a new build need not wait for it
 
 
 def data_version(session: Session) -> int:
