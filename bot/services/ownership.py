@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.domain.calendar import ReportingCalendar
+from bot.services import revision_log
 from storage.models import Person, ReportedValue
 
 
@@ -93,8 +94,10 @@ def _insert_once(insert):
 
 
 # ON CONFLICT is spelled by each dialect's own INSERT (SQLite and PostgreSQL both have it).
-_INSERT_ONCE = {"postgresql": _insert_once(postgresql.insert),
-                "sqlite": _insert_once(sqlite.insert)}
+# PostgreSQL logs the revision in the same statement (see bot.services.revision_log).
+_INSERT_ONCE_LOGGED = revision_log.with_log_if_inserted(
+    _insert_once(postgresql.insert).cte("inserted"))
+_INSERT_ONCE_SQLITE = _insert_once(sqlite.insert)
 _CURRENT = select(*VALUE_COLUMNS).where(_VALUES.c.indicator_id == bindparam("indicator_id"),
                                         _VALUES.c.period == bindparam("period"))
 # Locked until commit (PostgreSQL; SQLite's step already holds the write lock): a concurrent
@@ -102,14 +105,21 @@ _CURRENT = select(*VALUE_COLUMNS).where(_VALUES.c.indicator_id == bindparam("ind
 _LOCKED = select(*VALUE_COLUMNS).where(_VALUES.c.id == bindparam("row_id")).with_for_update()
 
 
-def insert_first(session: Session, values: dict) -> StoredValue | None:
-    """Store a value (``values``: every column but ``id``) unless the indicator already has
-    one for its period. Returns it as stored, or None when someone else's is there; then
-    :func:`current_row` reads the winner (on PostgreSQL, ``ON CONFLICT`` waited for the
-    winner's transaction to commit, so the next statement sees it)."""
+def insert_first(session: Session, values: dict, revision: dict) -> StoredValue | None:
+    """Store a value (``values``: every column but ``id``) and log its ``revision``, unless
+    the indicator already has one for its period. Returns it as stored, or None when someone
+    else's is there (nothing is logged then); :func:`current_row` reads the winner (on
+    PostgreSQL, ``ON CONFLICT`` waited for the winner's transaction to commit, so the next
+    statement sees it)."""
     session.flush()  # whatever the step changed through the ORM goes first
-    new_id = session.connection().execute(_INSERT_ONCE[session.get_bind().dialect.name],
-                                          values).scalar()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        new_id = connection.execute(_INSERT_ONCE_LOGGED,
+                                    {**values, **revision_log.params(revision)}).scalar()
+    else:
+        new_id = connection.execute(_INSERT_ONCE_SQLITE, values).scalar()
+        if new_id is not None:
+            revision_log.log(session, revision)
     return None if new_id is None else StoredValue(id=new_id, **values)
 
 

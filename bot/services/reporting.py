@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -26,7 +26,7 @@ from bot.domain.attainment import Bands
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.periods import Period, PeriodError, period_from_code
 from bot.domain.short_names import display_name
-from bot.services import fichas, locks, ownership, pending, stand_ins
+from bot.services import fichas, locks, ownership, pending, revision_log, stand_ins
 from bot.services.fichas import FichaView
 from bot.services.ownership import StoredValue
 from bot.services.registration import UnitView
@@ -37,7 +37,6 @@ from storage.models import (
     PersonUnit,
     ProgrammedMeta,
     ReportedValue,
-    Revision,
     Unit,
 )
 
@@ -164,14 +163,13 @@ _SLOT_FOR_PERSON = _SLOT.join(PersonUnit, col(PersonUnit.unit_id) == col(Unit.id
 # The log of a change, a remark's update and a correction, written as they are made rather
 # than through the ORM's unit of work (building and flushing the objects was a third of a
 # report step's cost).
-_LOG_REVISION = insert(Revision.__table__).inline()  # inline: no RETURNING of an id nobody reads
-_SET_REMARKS = (update(ReportedValue.__table__)
-                .where(ReportedValue.__table__.c.id == bindparam("row_id"))
-                .values(observaciones=bindparam("observaciones")))
-_CORRECT = (update(ReportedValue.__table__)
-            .where(ReportedValue.__table__.c.id == bindparam("row_id"))
-            .values({name: bindparam(name) for name in (
-                "value", "reported_by_id", "reported_at", "source", "on_behalf_of_id")}))
+_SET_REMARKS = revision_log.Logged(
+    update(ReportedValue.__table__).where(ReportedValue.__table__.c.id == bindparam("row_id"))
+    .values(observaciones=bindparam("observaciones")))
+_CORRECT = revision_log.Logged(
+    update(ReportedValue.__table__).where(ReportedValue.__table__.c.id == bindparam("row_id"))
+    .values({name: bindparam(name) for name in (
+        "value", "reported_by_id", "reported_at", "source", "on_behalf_of_id")}))
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -431,14 +429,20 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
     ensure_open(session, slot.period, slot.unit.clave, now, calendar, slot.lock_overrides)
     indicator, period, row = slot.indicator, slot.period, slot.stored
     behalf = _on_behalf_of(session, slot, person_id, now, calendar)
-    old_value = row.value if row else None
+
+    def revision(old_value: Decimal | None) -> dict:
+        return {"indicator_id": indicator.id, "period": period.code, "old_value": old_value,
+                "new_value": value, "old_observaciones": None, "new_observaciones": None,
+                "person_id": person_id, "at": now, "reason": reason, "source": source,
+                "on_behalf_of_id": behalf}
+
     if row is None:
         row = ownership.insert_first(session, {
             "indicator_id": indicator.id, "period": period.code, "year": period.year,
             "period_start": period.start, "period_end": period.end, "value": value,
             "meta": indicator.meta, "observaciones": "", "reported_by_id": person_id,
             "reported_at": now, "source": source, "late": calendar.is_late(period, now),
-            "on_behalf_of_id": behalf})
+            "on_behalf_of_id": behalf}, revision(None))
         if row is None:
             slot.stored = ownership.current_row(session, indicator.id, period.code)
             raise ValueTaken(ownership.owner_of(session, slot.stored, calendar))
@@ -447,14 +451,10 @@ def save_value(session: Session, slot: ValueSlot, value: Decimal, *, person_id: 
         if not reason or (expected is not None and row.value != expected):
             slot.stored = row
             raise ValueTaken(ownership.owner_of(session, row, calendar))
-        old_value = row.value
         changes = {"value": value, "reported_by_id": person_id, "reported_at": now,
                    "source": source, "on_behalf_of_id": behalf}
-        session.connection().execute(_CORRECT, {"row_id": row.id, **changes})
+        _CORRECT.execute(session, {"row_id": row.id, **changes}, revision(row.value))
         row = replace(row, **changes)
-    _log(session, indicator_id=indicator.id, period=period.code, old_value=old_value,
-         new_value=value, old_observaciones=None, new_observaciones=None, person_id=person_id,
-         at=now, reason=reason, source=source, on_behalf_of_id=behalf)
     slot.stored = row
     return row
 
@@ -470,16 +470,12 @@ def save_remarks(session: Session, slot: ValueSlot, text: str, *, person_id: int
     if row is None:
         raise ReportingError("no_value", "Ese indicador aún no tiene valor en este periodo.")
     if row.observaciones != text:
-        _log(session, indicator_id=slot.indicator.id, period=slot.period.code,
-             old_value=row.value, new_value=row.value, old_observaciones=row.observaciones,
-             new_observaciones=text, person_id=person_id, at=now, reason="observaciones",
-             source=source,
-             on_behalf_of_id=_on_behalf_of(session, slot, person_id, now, calendar))
-        session.connection().execute(_SET_REMARKS, {"row_id": row.id, "observaciones": text})
+        revision = {"indicator_id": slot.indicator.id, "period": slot.period.code,
+                    "old_value": row.value, "new_value": row.value,
+                    "old_observaciones": row.observaciones, "new_observaciones": text,
+                    "person_id": person_id, "at": now, "reason": "observaciones",
+                    "source": source,
+                    "on_behalf_of_id": _on_behalf_of(session, slot, person_id, now, calendar)}
+        _SET_REMARKS.execute(session, {"row_id": row.id, "observaciones": text}, revision)
         row = slot.stored = replace(row, observaciones=text)
     return row
-
-
-def _log(session: Session, **revision) -> None:
-    """Append a :class:`Revision` now, in the step's transaction."""
-    session.connection().execute(_LOG_REVISION, revision)
