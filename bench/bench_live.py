@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import shutil
 import statistics
@@ -417,9 +418,17 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15,
     measured = []
     with stand_in() as handle:
         for turn in range(turns):
-            bot = _bot_turn(handle, url, folder, users[turn * people:][:people], indicators)
-            echo = _echo_turn(handle, url, folder, people, indicators)
-            echo_aiohttp = _echo_turn(handle, url, folder, people, indicators, "--aiohttp")
+            runs = {
+                "bot": functools.partial(_bot_turn, handle, url, folder,
+                                         users[turn * people:][:people], indicators),
+                "echo": lambda: _echo_turn(handle, url, folder, people, indicators),
+                "echo_aiohttp": lambda: _echo_turn(handle, url, folder, people, indicators,
+                                                   "--aiohttp")}
+            # The stand-in keeps every message, so it answers a little slower as a run goes
+            # on: whoever goes first changes from turn to turn.
+            order = list(runs)[turn % len(runs):] + list(runs)[:turn % len(runs)]
+            got = {name: runs[name]() for name in order}
+            bot, echo, echo_aiohttp = got["bot"], got["echo"], got["echo_aiohttp"]
             measured.append({"bot": bot, "echo": echo, "echo_aiohttp": echo_aiohttp,
                              "cpu_ratio": bot["cpu_ms"] / echo["cpu_ms"],
                              "rate_ratio": bot["rate"] / echo["rate"],

@@ -397,6 +397,10 @@ class BotApiStub:
         # Observations for tests.
         self.calls: list[Call] = []
         self.sent: list[SentMessage] = []
+        # messages_to by chat, kept as they are sent: a benchmark's 20 people each waiting for
+        # their reply re-read their chat at every message, and filtering all of ``sent`` each
+        # time grew with the run until the stand-in, not the bot, set the pace.
+        self._texts_to: dict[int, list[SentMessage]] = {}
         self.rejections: list[Rejection] = []  # 400/401/404: the bot did something wrong
         self.forbidden: list[Rejection] = []  # 403 from blocked chats (a test's own setup)
         self.flood_rejections: list[tuple[str, int]] = []  # (method, retry_after) of each 429
@@ -667,7 +671,7 @@ class BotApiStub:
     # ---- observing the bot -----------------------------------------------------------------
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
-        return [m for m in self.sent if m.chat_id == chat_id and m.text is not None]
+        return list(self._texts_to.get(chat_id, ()))
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """Current state (after edits) of a message in a chat."""
@@ -920,6 +924,8 @@ class BotApiStub:
             result=result,
         )
         self.sent.append(record)
+        if record.chat_id is not None and record.text is not None:
+            self._texts_to.setdefault(record.chat_id, []).append(record)
         if record.chat_id is not None and method != "sendChatAction":
             label = f"bot {method} #{record.message_id}" if record.message_id else f"bot {method}"
             shown = record.text if record.text is not None else ""
