@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.calendar import BusinessDays
+from bot.domain.official_holidays import is_known_country
 from storage.db import normalize_url, sqlite_path
 
 PUBLIC_BOT_API = "https://api.telegram.org/bot"
@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_country(cls, value: str) -> str:
         value = value.strip().upper()
-        if value and value not in holidays.list_supported_countries():
+        if value and not is_known_country(value):
             raise ValueError(f"POA_HOLIDAYS_COUNTRY desconocido: {value} (p. ej. MX)")
         return value
 

@@ -40,8 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import holidays as _holidays
-
+from bot.domain.official_holidays import official_holidays
 from bot.domain.periods import Period
 
 REMINDER = "reminder"
@@ -96,7 +95,7 @@ def _clamp_day(year: int, month: int, day: int) -> date:
 
 @functools.cache
 def _official_holidays(country: str, year: int) -> frozenset[date]:
-    return frozenset(_holidays.country_holidays(country, years=year).keys())
+    return official_holidays(country, year)
 
 
 @dataclass(frozen=True)
