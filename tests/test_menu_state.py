@@ -6,6 +6,7 @@ import asyncio
 
 from sqlmodel import select
 
+from bot.services.registration import register_directly
 from handlers import menus
 from storage.models import ROLE_COORDINADOR, MenuState, Person
 from tests.harness import add_sample_catalog, running_bot
@@ -109,3 +110,26 @@ async def test_start_up_sync_never_overwrites_a_menu_set_while_it_was_paced(db, 
                                db=db, now=bot.clock())
         await sync
         assert bot.stub.visible_commands(ANA)[0]["command"] == "reportar"
+
+
+async def test_stopping_ends_the_start_up_sync_and_every_menu_set_is_remembered(db):
+    await db.run(add_sample_catalog)
+    people = list(range(5001, 5061))  # their menus take about two paced seconds
+    async with running_bot(db) as bot:
+        await menus.menus_synced(bot.app).wait()
+        for user_id in people:  # behind the bot's back: the next start sets their menus
+            await db.run(register_directly, telegram_user_id=user_id, role=ROLE_COORDINADOR,
+                         unit_claves=["303"], name=f"P {user_id}", now=bot.clock())
+        await bot.stop()
+        await bot.start()
+        await bot.stub.wait_for_calls("setMyCommands", 3)
+        await bot.stop()  # returns once the sync has ended, at the next person
+
+        set_for = {user_id for user_id in people if _chat_menu_calls(bot.stub, user_id)}
+        assert 0 < len(set_for) < len(people)
+        remembered = set(await db.run(lambda s: s.exec(select(MenuState.chat_id)).all()))
+        assert set_for <= remembered  # none would be set again by the next start
+
+        await bot.start()  # the next start sets the others, and nobody's twice
+        await menus.menus_synced(bot.app).wait()
+        assert all(_chat_menu_calls(bot.stub, user_id) == 1 for user_id in people)
