@@ -35,7 +35,6 @@ read with the offset in force before the change, i.e. it lands an hour later on 
 from __future__ import annotations
 
 import calendar as _cal
-import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -93,11 +92,6 @@ def _clamp_day(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, _cal.monthrange(year, month)[1]))
 
 
-@functools.cache
-def _official_holidays(country: str, year: int) -> frozenset[date]:
-    return official_holidays(country, year)
-
-
 @dataclass(frozen=True)
 class BusinessDays:
     """Which days people work: Monday to Friday, minus official and local holidays.
@@ -114,7 +108,7 @@ class BusinessDays:
             return True
         if day.weekday() >= 5 or day in self.extra:
             return False
-        return not (self.country and day in _official_holidays(self.country, day.year))
+        return not (self.country and day in official_holidays(self.country, day.year))
 
     def on_or_after(self, day: date) -> date:
         """``day`` itself if people work then, else the next day they do."""

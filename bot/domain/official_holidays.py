@@ -14,6 +14,7 @@ otherwise one day, the usual ``holidays.country_holidays`` is used, with its mem
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import sys
@@ -31,6 +32,7 @@ def is_known_country(code: str) -> bool:
     return any(code in codes for _class_name, *codes in COUNTRIES.values())
 
 
+@functools.cache  # asked for every day a deadline or reminder may move past
 def official_holidays(country: str, year: int) -> frozenset[date]:
     """The official holidays of ``country`` (ISO code, e.g. ``MX``) in ``year``."""
     entity = _country_class(country)
@@ -40,12 +42,20 @@ def official_holidays(country: str, year: int) -> frozenset[date]:
 
 
 def _country_class(code: str):
-    for module, (class_name, *codes) in COUNTRIES.items():
-        if code in codes:
-            with contextlib.suppress(ImportError, AttributeError), IMPORT_LOCK:
-                _register_package_alone()
-                return getattr(importlib.import_module(f"{_PACKAGE}.{module}"), class_name)
-            return None
+    module = _module_of(code)
+    if module is None:
+        return None
+    with contextlib.suppress(ImportError, AttributeError), IMPORT_LOCK:
+        _register_package_alone()
+        return getattr(importlib.import_module(module), code)
+    return None
+
+
+def _module_of(name: str) -> str | None:
+    """The module of the country called ``name`` (class name or code) in the registry."""
+    for module, entities in COUNTRIES.items():
+        if name in entities:
+            return f"{_PACKAGE}.{module}"
     return None
 
 
@@ -62,7 +72,7 @@ def _register_package_alone() -> None:
 
 def _country_attribute(name: str):
     """``holidays.countries.Mexico`` (or ``.MX``) on demand, as the full package offers it."""
-    for module, entities in COUNTRIES.items():
-        if name in entities:
-            return getattr(importlib.import_module(f"{_PACKAGE}.{module}"), name)
-    raise AttributeError(f"module {_PACKAGE!r} has no attribute {name!r}")
+    module = _module_of(name)
+    if module is None:
+        raise AttributeError(f"module {_PACKAGE!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
