@@ -116,11 +116,11 @@ def assess_values(rules: FichaRules, metas: dict[int, Decimal], index: int,
 
 def assess(session: Session, indicator: Indicator, period: Period, value: Decimal,
            bands: Bands, earlier: list[ReportedValue] | None = None,
-           rules: tuple[FichaView, dict[str, Decimal]] | None = None) -> Assessment:
+           read: tuple[FichaView, dict[str, Decimal]] | None = None) -> Assessment:
     """The state of ``value`` as the indicator's value for ``period`` (the other periods of
-    the year as stored; ``earlier``: all of them, already read by the step; ``rules``: the
+    the year as stored; ``earlier``: all of them, already read by the step; ``read``: the
     indicator's ficha and calendar, when the step has them: ValueSlot.ficha_and_calendar)."""
-    ficha, calendar = rules or ficha_and_calendar(session, indicator, bands)
+    ficha, calendar = read or ficha_and_calendar(session, indicator, bands)
     rules = ficha.rules
     periods = _periods_to(period)
     metas = {p.index: programmed_meta(indicator, calendar, p.code) for p in periods}
