@@ -403,7 +403,8 @@ async def _drive(stub, users: list[int], texts) -> tuple[float, int]:
 
 
 # The machine's speed drifts by a fifth within a minute (echo bot: 1.2-1.5 ms per message from
-# one run to the next): the two bots take turns, and each figure is the median of the turns.
+# one run to the next): the bot and the two echo bots take turns, and each figure is the
+# median of the turns.
 CPU_TURNS = 5
 
 
@@ -424,8 +425,8 @@ def measure_cpu(url: str, folder: Path, people: int = 20, indicators: int = 15,
                 "echo": lambda: _echo_turn(handle, url, folder, people, indicators),
                 "echo_aiohttp": lambda: _echo_turn(handle, url, folder, people, indicators,
                                                    "--aiohttp")}
-            # The stand-in keeps every message, so it answers a little slower as a run goes
-            # on: whoever goes first changes from turn to turn.
+            # The stand-in keeps every call and message, so each process meets it a little
+            # fuller than the one before: whoever goes first changes from turn to turn.
             order = list(runs)[turn % len(runs):] + list(runs)[:turn % len(runs)]
             got = {name: runs[name]() for name in order}
             bot, echo, echo_aiohttp = got["bot"], got["echo"], got["echo_aiohttp"]
