@@ -2,8 +2,8 @@
 
 ``build_application(settings, db, clock=...)`` returns a ready-to-start PTB Application:
 
-* ``base_url`` from ``TELEGRAM_API_BASE_URL`` (tests and benchmarks point it at the Bot API
-  stand-in), the token from ``TELEGRAM_BOT_TOKEN``;
+* a :class:`~bot.poa_bot.PoaBot` with ``base_url`` from ``TELEGRAM_API_BASE_URL`` (tests and
+  benchmarks point it at the Bot API stand-in) and the token from ``TELEGRAM_BOT_TOKEN``;
 * :class:`~bot.telegram_retry.RetryingRateLimiter` (PTB's AIORateLimiter: Telegram's flood
   limits, retries on 429; plus quick retries of 5xx and connection failures) and the
   :class:`~telegram.ext.JobQueue` (reminders);
@@ -39,6 +39,7 @@ from telegram.ext import (
 from bot.aiohttp_request import AiohttpRequest
 from bot.clock import Clock, system_clock
 from bot.context import BOT_DATA_KEY, AppContext
+from bot.poa_bot import PoaBot
 from bot.settings import Settings
 from bot.telegram_retry import RetryingRateLimiter
 from bot.update_processor import PerChatUpdateProcessor
@@ -90,23 +91,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
     # switch interval each time the event loop wants it back; 1 ms instead of 5 keeps
     # other people's replies quick meanwhile.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(settings.telegram_api_base_url)
-        .concurrent_updates(PerChatUpdateProcessor())
-        # aiohttp instead of httpx underneath: less than half the CPU per request (see there).
-        .request(AiohttpRequest())
-        # Two connections for getUpdates: on stop PTB abandons the long poll and confirms the
-        # last offset with one more call, which must not wait for the abandoned connection
-        # (with one, it times out and the last updates are delivered again after a restart).
-        .get_updates_request(AiohttpRequest(connections=2))
-        .context_types(ContextTypes(context=common.PoaContext))
-        .post_init(_post_init)
-    )
-    file_url = base_file_url(settings.telegram_api_base_url)
-    if file_url:
-        builder = builder.base_file_url(file_url)
+    limiter = None
     if rate_limiter and settings.telegram_rate_limit:
         # A bucket of one refilled 29 times a second instead of PTB's default bucket of 30:
         # the default lets a burst of 30 go out and then 30 more within the same second,
@@ -114,10 +99,30 @@ def build_application(settings: Settings, db: Database, *, clock: Clock = system
         # reached 0.78 of 30/s that way; evenly spaced it reaches 0.94 without one 429).
         # Interactive replies go before bulk sends (bot.telegram_retry.PriorityPacer).
         # Each chat also has its own pace (about 1/s after a short burst, Telegram's limit).
-        builder = builder.rate_limiter(RetryingRateLimiter(
+        limiter = RetryingRateLimiter(
             max_retries=3, rate=TELEGRAM_RATE, chat_rate=settings.telegram_chat_rate,
-            chat_burst=settings.telegram_chat_burst))
-    application = builder.build()
+            chat_burst=settings.telegram_chat_burst)
+    file_url = base_file_url(settings.telegram_api_base_url)
+    bot = PoaBot(
+        token,
+        base_url=settings.telegram_api_base_url,
+        **({"base_file_url": file_url} if file_url else {}),
+        # aiohttp instead of httpx underneath: less than half the CPU per request (see there).
+        request=AiohttpRequest(),
+        # Two connections for getUpdates: on stop PTB abandons the long poll and confirms the
+        # last offset with one more call, which must not wait for the abandoned connection
+        # (with one, it times out and the last updates are delivered again after a restart).
+        get_updates_request=AiohttpRequest(connections=2),
+        rate_limiter=limiter,
+    )
+    application = (
+        ApplicationBuilder()
+        .bot(bot)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .context_types(ContextTypes(context=common.PoaContext))
+        .post_init(_post_init)
+        .build()
+    )
     application.bot_data[BOT_DATA_KEY] = AppContext(settings=settings, db=db, clock=clock)
 
     common.install_stranger_guard(application)

@@ -39,20 +39,19 @@ import logging
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackContext,
     CallbackQueryHandler,
-    ExtBot,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
 from bot.context import BOT_DATA_KEY, AppContext
+from bot.poa_bot import PoaBot
 from bot.services.registration import PersonView, find_person
 from handlers.html_chunks import split_html
 
@@ -76,7 +75,7 @@ CONNECTION_ERROR_TEXT = ("Tuve un problema de conexión con Telegram y quizá no
                          "capturando, escribe /reportar para seguir donde te quedaste.")
 
 
-class PoaContext(CallbackContext[ExtBot, dict, dict, dict]):
+class PoaContext(CallbackContext[PoaBot, dict, dict, dict]):
     """PTB's context plus a per-update cache of the registered person.
 
     PTB builds one context per update and passes it to every handler group, so the guard's
@@ -221,22 +220,18 @@ def install_fallbacks(application: Application) -> None:
 
 # --- sending --------------------------------------------------------------------------------
 
-async def send_html(bot, chat_id: int, text: str,
-                    reply_markup: InlineKeyboardMarkup | None = None) -> list[Message]:
+async def send_html(bot: PoaBot, chat_id: int, text: str,
+                    reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Send HTML text, split into ≤ 4096-character messages; buttons go on the last one."""
     chunks = split_html(text)
-    sent = []
     for index, chunk in enumerate(chunks):
-        markup = reply_markup if index == len(chunks) - 1 else None
-        sent.append(await bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML,
-                                           reply_markup=markup))
-    return sent
+        await bot.send_html(chat_id, chunk, reply_markup if index == len(chunks) - 1 else None)
 
 
 async def reply_html(update: Update, context: CallbackContext, text: str,
-                     reply_markup: InlineKeyboardMarkup | None = None) -> list[Message]:
+                     reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Send HTML text to the chat the update came from (see :func:`send_html`)."""
-    return await send_html(context.bot, reply_chat_id(update), text, reply_markup)
+    await send_html(context.bot, reply_chat_id(update), text, reply_markup)
 
 
 # --- buttons --------------------------------------------------------------------------------
@@ -338,7 +333,8 @@ async def edit_or_keep(update: Update, text: str,
     if shown_text == text and shown_markup == (reply_markup or None):
         return
     try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+        await query.get_bot().edit_html(message.chat_id, message.message_id, text,
+                                         reply_markup)
     except BadRequest as error:
         if "not modified" not in error.message:
             raise

@@ -166,8 +166,8 @@ class SpanishRenderer:
 
 
 async def send_delivery(bot, chat_id: int, text: str,
-                        markup: InlineKeyboardMarkup | None) -> object:
-    return await send_html(bot, chat_id, text, markup)
+                        markup: InlineKeyboardMarkup | None) -> None:
+    await send_html(bot, chat_id, text, markup)
 
 
 # --- gerente commands -------------------------------------------------------------------------

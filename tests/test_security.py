@@ -91,7 +91,7 @@ async def test_token_never_reaches_the_log_even_at_debug(db, captured_log):
         await bot.idle()
         bot.stub.rejections.clear()  # the injected 400 is ours, not the bot's
     text = captured_log.getvalue()
-    assert "BadRequest" in text and "send_message" in text  # the failed send's traceback
+    assert "BadRequest" in text and "send_html" in text  # the failed send's traceback
     assert TEST_TOKEN not in text and TEST_TOKEN.split(":")[1] not in text
     assert created.token not in text, "invitation token logged"
     assert "texto-privado-de-ana" not in text, "what people write is logged"
