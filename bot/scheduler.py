@@ -70,6 +70,7 @@ class FanOutResult:
     rejected: int = 0  # 400: not retried
     failed: int = 0  # transient: the next tick retries
     skipped_today: int = 0  # /recordar: already reminded today
+    not_sent: int = 0  # the bot was stopping: never claimed, so planned again after a start
 
 
 class ReminderScheduler:
@@ -88,6 +89,7 @@ class ReminderScheduler:
         self._lock = asyncio.Lock()
         self.ticks = 0  # completed ticks (tests and diagnostics wait on it)
         self._tick_done = asyncio.Event()
+        self._stopping: Callable[[], bool] = lambda: False  # see attach
 
     # --- entry points -------------------------------------------------------------------
     async def tick(self, bot, *, wait: bool = False) -> FanOutResult | None:
@@ -129,6 +131,12 @@ class ReminderScheduler:
     def attach(self, application: Application) -> None:
         """Make this scheduler the application's (``scheduler_of``), without jobs."""
         application.bot_data[BOT_DATA_KEY] = self
+        # Stopping waits for a running fan-out, and 3,000 paced reminders take 100 s: a
+        # service manager would kill the bot meanwhile, maybe between a send and its log
+        # row. So once the application stops running, deliveries not yet claimed are left
+        # for the next start (the tick plans them again) and the fan-out ends with the
+        # at most max_in_flight ones already under way.
+        self._stopping = lambda: not application.running
 
     def install(self, application: Application) -> tuple[Job, Job]:
         """Start-up catch-up at once, then a tick at every whole minute (real time)."""
@@ -164,6 +172,9 @@ class ReminderScheduler:
 
         async def deliver(delivery: Delivery) -> None:
             async with gate:
+                if self._stopping():
+                    result.not_sent += 1
+                    return
                 await self._deliver_one(bot, delivery, result, newly_unreachable)
 
         # Bulk: paced behind every interactive reply (bot.telegram_retry), so people using
@@ -172,6 +183,8 @@ class ReminderScheduler:
             await asyncio.gather(*(deliver(d) for d in deliveries))
             if newly_unreachable:
                 await self._tell_gerentes(bot, newly_unreachable)
+        if result.not_sent:
+            log.info("stopping: %d reminders left for the next start", result.not_sent)
         return result
 
     async def _deliver_one(self, bot, delivery: Delivery, result: FanOutResult,

@@ -308,6 +308,10 @@ def manual_result_text(result, unattended: list[tuple[str, str]] = ()) -> str:
     if result.failed or result.rejected:
         lines.append(f"{plural(result.failed + result.rejected, 'envío falló', 'envíos fallaron')}"
                      "; lo reintentaré en el siguiente minuto.")
+    if result.not_sent:
+        left = plural(result.not_sent, "recordatorio", "recordatorios")
+        lines.append(f"El bot se estaba apagando: quedaron {left} sin enviar. Cuando vuelva a "
+                     "responder, envía /recordar de nuevo; nadie recibirá dos el mismo día.")
     return "\n".join(lines) + nobody
 
 

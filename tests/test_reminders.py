@@ -14,8 +14,9 @@ import handlers.reminders
 from bot.clock import FrozenClock
 from bot.domain.periods import Period
 from bot.scheduler import TICK_JOB, scheduler_of
+from bot.services.registration import register_directly
 from bot.services.reminders import SENDING, SENT, UNREACHABLE
-from storage.models import Indicator, Person, ReminderLog, Unit
+from storage.models import ROLE_COORDINADOR, Indicator, Person, ReminderLog, Unit
 from tests.harness import add_sample_catalog, running_bot
 from tests.reminders_data import report
 
@@ -250,6 +251,27 @@ async def test_blocked_coordinator_is_marked_reported_and_others_still_reminded(
         assert "abril 2023" in bot.texts_to(ANA)[0]
         ana = await db.run(lambda s: s.get(Person, ana.id))
         assert ana.unreachable_since is None
+
+
+async def test_stopping_ends_a_fan_out_and_the_next_start_sends_the_rest_once(db, heartbeat):
+    await db.run(add_sample_catalog, 2023)
+    crowd = list(range(6001, 6061))  # about two paced seconds of reminders
+    async with running_bot(db, clock=local(2023, 4, 3, 9, 0), handler_modules=MODULES) as bot:
+        await scheduler_of(bot.app).wait_ticks(1)  # the start-up job: nobody to remind yet
+        for user_id in crowd:  # behind the bot's back: the next start-up job reminds them
+            await db.run(register_directly, telegram_user_id=user_id, role=ROLE_COORDINADOR,
+                         unit_claves=["303"], name=f"P {user_id}", now=bot.clock())
+        await bot.restart()
+        await bot.stub.wait_for_calls("sendMessage", 3)
+        await bot.stop()  # PTB waits for the job, which ends with the sends under way
+
+        reached = [u for u in crowd if bot.stub.messages_to(u)]
+        assert 0 < len(reached) < len(crowd)
+        assert all(row.outcome == SENT for row in await db.run(log_rows))
+
+        await bot.start()  # the next start-up job sends the others, and nobody's twice
+        await scheduler_of(bot.app).wait_ticks(1)
+        assert all(len(bot.stub.messages_to(u)) == 1 for u in crowd)
 
 
 async def test_429_is_retried_after_retry_after_and_delivered_once(db):

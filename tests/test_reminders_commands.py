@@ -182,3 +182,14 @@ def test_recordar_answer_names_twenty_people_then_counts_the_rest():
     assert f"Coordinador {NAMES_SHOWN}," not in text
     assert "308 BAJOS &lt;CONSUMOS&gt;" in text
     assert len(text) < 1000
+
+
+def test_recordar_answer_says_what_a_stop_left_unsent_and_how_to_finish():
+    from bot.scheduler import FanOutResult
+    from handlers.reminders import manual_result_text
+
+    text = manual_result_text(FanOutResult(planned=3000, sent=40, not_sent=2960,
+                                           sent_to=["Ana"] * 40))
+    assert text.startswith("Envié 40 recordatorios")
+    assert "quedaron 2,960 recordatorios sin enviar" in text
+    assert "envía /recordar de nuevo" in text
