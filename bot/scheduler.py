@@ -14,7 +14,9 @@ The fan-out sends through ``application.bot``, whose requests go through the bot
 limiter (≤ 30 messages per second overall; a 429 is retried after its ``retry_after``) as
 bulk sends, which wait while interactive replies go first. We keep at most
 ``max_in_flight`` deliveries claimed ahead of the limiter so that a crash leaves only that
-many rows in state ``sending`` (see the reminders service for why those are re-sent).
+many rows in state ``sending`` (see the reminders service for why those are re-sent). When
+the application stops, a fan-out ends with the deliveries under way; the others were never
+claimed, so the next start's tick plans them again.
 """
 
 from __future__ import annotations
