@@ -32,7 +32,7 @@ from bot.domain.attainment import Bands
 from bot.domain.calendar import ReportingCalendar
 from bot.domain.numbers import format_number
 from bot.domain.short_names import display_name
-from bot.services import batch_flow, justification_step, ownership
+from bot.services import batch_flow, flow_state, justification_step, ownership
 from bot.services import conversation as conv
 from bot.services.reporting import MAX_REMARKS, SummaryRow
 from handlers import approval as approval_handlers
@@ -285,6 +285,9 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                     f"pregunta{'' if questions == 1 else 's'}:"), None
         case batch_flow.Descriptions(cards=cards):
             return descriptions_text(cards), None
+        case flow_state.ValueNoted(card=card, value=value, note=note):
+            return (f"✅ Guardé {value_of(value, card)} en <b>{esc(card.name)}</b>."
+                    + (f" <i>{esc(note)}</i>" if note else "")), None
         case batch_flow.RemarksNoted(card=card, text=text):
             return f"📝 {esc(card.name)}: «{esc(shorten(text, 80))}»", None
         case justification_step.AskJustification():
@@ -351,7 +354,8 @@ def _pending_text(units: tuple[conv.PendingUnit, ...]) -> str:
 
 # One-line echoes of what was just kept: they head the next message instead of being a
 # message of their own (one message to read, one send less on every remark).
-ECHOES = (batch_flow.RemarksNoted, justification_step.Justified)
+ECHOES = (batch_flow.RemarksNoted, justification_step.Justified,
+          flow_state.ValueNoted)
 
 
 async def show(update: Update, context: CallbackContext, screens: list, person) -> None:

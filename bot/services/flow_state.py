@@ -81,6 +81,15 @@ class AskRemarks:
 
 
 @dataclass(frozen=True)
+class ValueNoted:
+    """A value answered in a batch's queue (a reading chosen, an unusual value confirmed)
+    was saved; the next question follows in the same message, so the tap is seen to count."""
+    card: IndicatorCard
+    value: Decimal
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Refused:
     message: str  # Spanish, from the domain (numbers) or the services
 

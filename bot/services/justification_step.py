@@ -94,7 +94,8 @@ def after_save(session: Session, turn, state: dict, slot: ValueSlot, value: Deci
         return [replace(s, saved_now=True, note=note) if isinstance(s, AskJustification) else s
                 for s in ask_now]
     if state.get("queue") is not None and not state.get("obs"):
-        return steps.settled(session, turn, flow_state.base(state), slot)
+        return [flow_state.ValueNoted(slot.card(), value, note),
+                *steps.settled(session, turn, flow_state.base(state), slot)]
     flow_state.set_step(session, turn, **{**flow_state.base(state), "step": "remarks"})
     return [saved]
 
