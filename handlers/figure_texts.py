@@ -174,12 +174,19 @@ def descriptions_text(cards) -> str:
     return "\n".join(lines) or "Sin descripciones."
 
 
+def saved_text(value: Decimal, card, note: str = "", *, named: bool = False) -> str:
+    """«✅ Guardé <b>1,100</b>.» (with the indicator's name when ``named``), and how the
+    typed figure was read, if that needed saying (``note``)."""
+    where = f" en <b>{esc(card.name)}</b>" if named else ""
+    return (f"✅ Guardé {value_of(value, card)}{where}."
+            + (f" <i>{esc(note)}</i>" if note else ""))
+
+
 def justification_prompt(screen) -> str:
     card = screen.card
     saved = ""
     if screen.saved_now:  # the value typed a moment ago: say it was kept, as AskRemarks does
-        note = f" <i>{esc(screen.note)}</i>" if screen.note else ""
-        saved = f"✅ Guardé {value_of(screen.value, card)}.{note}\n"
+        saved = saved_text(screen.value, card, screen.note) + "\n"
     figures = f"{value_of(screen.value, card)}; meta {fmt(screen.meta, card.percent)}"
     if screen.year is not None:  # what the year-to-date verdict compared
         figures += (f"; acumulado {fmt(screen.year[0], card.percent)} de "

@@ -61,6 +61,7 @@ from handlers.figure_texts import (
     fmt,
     justification_prompt,
     period_label,
+    saved_text,
     short_cards_text,
     value_of,
     with_unit,
@@ -201,9 +202,10 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
                 ("Corregir", callback_data(flow, "fix", card.id))]])
         case conv.AskRemarks(card=card, value=value, note=note, saved_now=saved_now):
             # Late is said once, on the card; not again on every value.
-            head = (f"✅ Guardé {value_of(value, card)}."
-                    if saved_now else f"<b>{esc(card.name)}</b>: {value_of(value, card)}.")
-            text = (head + (f" <i>{esc(note)}</i>" if note else "")
+            head = (saved_text(value, card, note) if saved_now else
+                    f"<b>{esc(card.name)}</b>: {value_of(value, card)}."
+                    + (f" <i>{esc(note)}</i>" if note else ""))
+            text = (head
                     + f"\n¿Observaciones? Escríbelas (hasta {format_number(MAX_REMARKS)} "
                     "caracteres) o toca «Sin observaciones».")
             if screen.evidence_required:  # a file sent now is this value's evidence
@@ -286,8 +288,7 @@ def render(screen, person) -> tuple[str, InlineKeyboardMarkup | None] | None:
         case batch_flow.Descriptions(cards=cards):
             return descriptions_text(cards), None
         case flow_state.ValueNoted(card=card, value=value, note=note):
-            return (f"✅ Guardé {value_of(value, card)} en <b>{esc(card.name)}</b>."
-                    + (f" <i>{esc(note)}</i>" if note else "")), None
+            return saved_text(value, card, note, named=True), None
         case batch_flow.RemarksNoted(card=card, text=text):
             return f"📝 {esc(card.name)}: «{esc(shorten(text, 80))}»", None
         case justification_step.AskJustification():
