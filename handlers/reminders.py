@@ -165,11 +165,6 @@ class SpanishRenderer:
         return "\n".join(lines)
 
 
-async def send_delivery(bot, chat_id: int, text: str,
-                        markup: InlineKeyboardMarkup | None) -> None:
-    await send_html(bot, chat_id, text, markup)
-
-
 # --- gerente commands -------------------------------------------------------------------------
 
 async def _require_gerente(update: Update, context: CallbackContext):
@@ -412,7 +407,7 @@ def register(application: Application) -> None:
     ctx = application.bot_data["poa"]
     calendar = ReportingCalendar.from_settings(ctx.settings)
     scheduler = ReminderScheduler(ctx.db, ctx.clock, calendar, SpanishRenderer(calendar),
-                                  send_delivery)
+                                  send_html)
     if isinstance(ctx.clock, FrozenClock) and not HEARTBEAT_WITH_FROZEN_CLOCK:
         # Time stands still unless the test moves it, so a real-time heartbeat would only
         # repeat the same instant (and surprise tests of other features with reminders).
